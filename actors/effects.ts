@@ -1,0 +1,33 @@
+/** What an actor asks the runtime to do after its events are stored. */
+import type { QueuedTask } from './scheduler/queued-task.js';
+
+export interface ActorRef {
+  type: string;
+  id: string;
+}
+
+export interface RunFinished {
+  runId: string;
+  status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
+  output?: unknown;
+  errors?: Record<string, string>;
+  reason?: string;
+}
+
+export type Effect =
+  /** Deliver a message to another actor's mailbox (persisted). */
+  | { type: 'send'; to: ActorRef; message: { id: string; type: string } & Record<string, unknown> }
+  /** Put a task run in the scheduler's queue (the scheduler reads it from the journal entry). */
+  | { type: 'enqueue'; task: QueuedTask }
+  /** Deliver `message` to `to` at `dueAt` (persisted timer). */
+  | {
+      type: 'startTimer';
+      timerId: string;
+      dueAt: number;
+      to: ActorRef;
+      message: { id: string; type: string } & Record<string, unknown>;
+    }
+  /** Tell whoever waits for this run how it ended (best effort; a state read replaces it). */
+  | { type: 'runFinished'; result: RunFinished; notify?: string }
+  /** Drop a queued task run, or abort it on the worker that runs it (read from the journal entry too). */
+  | { type: 'abortTask'; key: string; reason: string };

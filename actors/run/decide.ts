@@ -1,0 +1,192 @@
+/** The run actor's decisions: given its state, a message and the time, what happens. */
+import { assertNever, noDecision, type Decision } from '../actor.js';
+import type { Effect } from '../effects.js';
+import { queueKey, type QueuedTask } from '../scheduler/queued-task.js';
+import type { RunEvent } from './events.js';
+import type { RunMessage } from './messages.js';
+import { retryDelayMs, type TaskSpec } from './spec.js';
+import { evolveRun, isTerminal, type RunState } from './state.js';
+
+/** Collects events while applying them, so later decisions in one turn see earlier ones. */
+class Turn {
+  events: RunEvent[] = [];
+  effects: Effect[] = [];
+  constructor(public state: RunState) {}
+  record(event: RunEvent) {
+    this.events.push(event);
+    this.state = evolveRun(this.state, event);
+  }
+  done(): Decision<RunEvent> {
+    return { events: this.events, effects: this.effects };
+  }
+}
+
+const taskSpec = (state: RunState, name: string): TaskSpec | undefined =>
+  state.spec.tasks.find((t) => t.name === name);
+
+function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: number) {
+  const s = turn.state;
+  const key = queueKey(s.runId, spec.name, s.generation, attempt);
+  turn.record({ type: 'TaskQueued', taskName: spec.name, key, attempt, at: now });
+  const task: QueuedTask = {
+    key,
+    runId: s.runId,
+    workflowName: s.spec.name,
+    taskName: spec.name,
+    attempt,
+    maxAttempts: spec.retries + 1,
+    priority: s.priority,
+    enqueuedAt: now,
+    scheduleTimeoutMs: spec.scheduleTimeoutMs,
+    executionTimeoutMs: spec.executionTimeoutMs,
+    input: s.input,
+    additionalMetadata: s.additionalMetadata,
+  };
+  turn.effects.push({ type: 'enqueue', task });
+}
+
+function finish(turn: Turn, now: number) {
+  const s = turn.state;
+  const tasks = Object.values(s.tasks);
+  const failed = tasks.filter((t) => t.status === 'FAILED');
+  if (failed.length > 0) {
+    const errors = Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'failed']));
+    turn.record({ type: 'RunFailed', errors, at: now });
+    turn.effects.push({ type: 'runFinished', result: { runId: s.runId, status: 'FAILED', errors }, notify: s.notify });
+    return;
+  }
+  if (tasks.every((t) => t.status === 'COMPLETED')) {
+    const output =
+      s.spec.kind === 'task' ? tasks[0]?.output : Object.fromEntries(tasks.map((t) => [t.name, t.output]));
+    turn.record({ type: 'RunCompleted', output, at: now });
+    turn.effects.push({ type: 'runFinished', result: { runId: s.runId, status: 'COMPLETED', output }, notify: s.notify });
+  }
+}
+
+function cancelRun(turn: Turn, reason: string, now: number) {
+  for (const task of Object.values(turn.state.tasks)) {
+    if (isTerminal(task.status)) continue;
+    if (task.status === 'QUEUED' || task.status === 'RUNNING') {
+      turn.effects.push({ type: 'abortTask', key: task.key, reason });
+    }
+    turn.record({ type: 'TaskCancelled', taskName: task.name, reason, at: now });
+  }
+  turn.record({ type: 'RunCancelled', reason, at: now });
+  turn.effects.push({ type: 'runFinished', result: { runId: turn.state.runId, status: 'CANCELLED', reason }, notify: turn.state.notify });
+}
+
+/** The task named by a message about attempt `key`, if that attempt is still the live one. */
+function liveTask(state: RunState, key: string, taskName: string) {
+  const task = state.tasks[taskName];
+  if (!task || task.key !== key || isTerminal(state.status) || isTerminal(task.status)) return undefined;
+  return task;
+}
+
+export function decideRun(state: RunState, message: RunMessage, now: number): Decision<RunEvent> {
+  const turn = new Turn(state);
+  switch (message.type) {
+    case 'Trigger': {
+      if (state.exists) return noDecision;
+      turn.record({
+        type: 'RunTriggered',
+        runId: message.runId,
+        spec: message.spec,
+        input: message.input,
+        additionalMetadata: message.additionalMetadata,
+        priority: message.priority,
+        parentRunId: message.parentRunId,
+        key: message.key,
+        notify: message.notify,
+        at: now,
+      });
+      for (const spec of message.spec.tasks) queueTask(turn, spec, 1, now);
+      return turn.done();
+    }
+    case 'TaskResult': {
+      const task = liveTask(state, message.key, message.taskName);
+      const spec = taskSpec(state, message.taskName);
+      if (!task || !spec || task.status === 'RETRYING') return noDecision;
+      const { key, taskName } = message;
+      turn.record({
+        type: 'TaskStarted',
+        taskName,
+        key,
+        attempt: task.attempt,
+        workerId: message.workerId,
+        at: message.startedAt,
+      });
+      if (!message.error) {
+        turn.record({ type: 'TaskSucceeded', taskName, key, output: message.output ?? null, at: message.finishedAt });
+        finish(turn, now);
+        return turn.done();
+      }
+      const final = message.error.nonRetryable === true || task.attempt >= spec.retries + 1;
+      turn.record({ type: 'TaskFailed', taskName, key, error: message.error, final, at: message.finishedAt });
+      if (final) {
+        finish(turn, now);
+        return turn.done();
+      }
+      const delay = retryDelayMs(spec, task.attempt);
+      if (delay === 0) {
+        queueTask(turn, spec, task.attempt + 1, now);
+        return turn.done();
+      }
+      const nextKey = queueKey(state.runId, taskName, state.generation, task.attempt + 1);
+      turn.record({ type: 'RetryScheduled', taskName, key: nextKey, attempt: task.attempt + 1, dueAt: now + delay });
+      turn.effects.push({
+        type: 'startTimer',
+        timerId: `retry:${nextKey}`,
+        dueAt: now + delay,
+        to: { type: 'run', id: state.runId },
+        message: { type: 'RetryDue', id: `retry:${nextKey}`, key: nextKey, taskName },
+      });
+      return turn.done();
+    }
+    case 'RetryDue': {
+      const task = state.tasks[message.taskName];
+      const spec = taskSpec(state, message.taskName);
+      if (!task || !spec || task.key !== message.key || task.status !== 'RETRYING' || isTerminal(state.status)) {
+        return noDecision;
+      }
+      queueTask(turn, spec, task.attempt, now);
+      return turn.done();
+    }
+    case 'Cancel': {
+      if (!state.exists || isTerminal(state.status)) return noDecision;
+      cancelRun(turn, message.reason, now);
+      return turn.done();
+    }
+    case 'ScheduleTimedOut': {
+      const task = liveTask(state, message.key, message.taskName);
+      if (!task || task.status !== 'QUEUED') return noDecision;
+      cancelRun(turn, 'schedule timeout', now);
+      return turn.done();
+    }
+    case 'WorkerLost': {
+      const task = liveTask(state, message.key, message.taskName);
+      if (!task) return noDecision;
+      turn.record({
+        type: 'TaskRequeued',
+        taskName: message.taskName,
+        key: message.key,
+        workerId: message.workerId,
+        reason: `worker ${message.workerId} was lost`,
+        at: now,
+      });
+      return turn.done();
+    }
+    case 'TimeoutRefreshed': {
+      if (!liveTask(state, message.key, message.taskName)) return noDecision;
+      turn.record({ type: 'TimeoutRefreshed', taskName: message.taskName, key: message.key, byMs: message.byMs, at: now });
+      return turn.done();
+    }
+    case 'Replay': {
+      if (!state.exists || !isTerminal(state.status)) return noDecision;
+      turn.record({ type: 'RunReplayed', at: now });
+      for (const spec of state.spec.tasks) queueTask(turn, spec, 1, now);
+      return turn.done();
+    }
+    default:
+      return assertNever(message, 'run message');
+  }
+}

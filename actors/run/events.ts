@@ -1,0 +1,31 @@
+/** What the run actor records: the story of a run, as `skein.runs.history(id)` shows it. */
+import type { TaskError } from './messages.js';
+import type { RunSpec } from './spec.js';
+
+export type RunEvent =
+  | {
+      type: 'RunTriggered';
+      runId: string;
+      spec: RunSpec;
+      input: unknown;
+      additionalMetadata: Record<string, string>;
+      priority: number;
+      parentRunId?: string;
+      key?: string;
+      notify?: string;
+      at: number;
+    }
+  | { type: 'TaskQueued'; taskName: string; key: string; attempt: number; at: number }
+  | { type: 'TaskStarted'; taskName: string; key: string; attempt: number; workerId: string; at: number }
+  | { type: 'TaskSucceeded'; taskName: string; key: string; output: unknown; at: number }
+  | { type: 'TaskFailed'; taskName: string; key: string; error: TaskError; final: boolean; at: number }
+  | { type: 'RetryScheduled'; taskName: string; key: string; attempt: number; dueAt: number }
+  | { type: 'TaskRequeued'; taskName: string; key: string; workerId: string; reason: string; at: number }
+  | { type: 'TimeoutRefreshed'; taskName: string; key: string; byMs: number; at: number }
+  | { type: 'TaskCancelled'; taskName: string; reason: string; at: number }
+  | { type: 'RunCompleted'; output: unknown; at: number }
+  | { type: 'RunFailed'; errors: Record<string, string>; at: number }
+  | { type: 'RunCancelled'; reason: string; at: number }
+  | { type: 'RunReplayed'; at: number };
+
+export type RunEventType = RunEvent['type'];

@@ -1,0 +1,42 @@
+/** What the run actor receives. Every message has an `id`, unique per sender intent. */
+import type { RunSpec } from './spec.js';
+
+export interface TaskError {
+  name: string;
+  message: string;
+  nonRetryable?: boolean;
+}
+
+export type RunMessage =
+  | {
+      type: 'Trigger';
+      id: string;
+      runId: string;
+      spec: RunSpec;
+      input: unknown;
+      additionalMetadata: Record<string, string>;
+      priority: number;
+      parentRunId?: string;
+      key?: string;
+      /** A subject the triggering client listens on for the run's end. */
+      notify?: string;
+    }
+  | {
+      type: 'TaskResult';
+      id: string;
+      key: string;
+      taskName: string;
+      workerId: string;
+      startedAt: number;
+      finishedAt: number;
+      output?: unknown;
+      error?: TaskError;
+    }
+  | { type: 'Cancel'; id: string; reason: string }
+  | { type: 'RetryDue'; id: string; key: string; taskName: string }
+  | { type: 'ScheduleTimedOut'; id: string; key: string; taskName: string }
+  | { type: 'WorkerLost'; id: string; key: string; taskName: string; workerId: string }
+  | { type: 'TimeoutRefreshed'; id: string; key: string; taskName: string; byMs: number }
+  | { type: 'Replay'; id: string };
+
+export type RunMessageType = RunMessage['type'];

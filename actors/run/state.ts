@@ -1,0 +1,149 @@
+/** The run actor's state, rebuilt by folding its events. */
+import { assertNever } from '../actor.js';
+import type { RunEvent } from './events.js';
+import type { RunSpec } from './spec.js';
+import { queueKey } from '../scheduler/queued-task.js';
+
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+export type TaskStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+export interface TaskRunState {
+  name: string;
+  status: TaskStatus;
+  attempt: number;
+  /** The queue key of the current attempt. */
+  key: string;
+  workerId?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  output?: unknown;
+  error?: string;
+}
+
+export interface RunState {
+  runId: string;
+  exists: boolean;
+  spec: RunSpec;
+  input: unknown;
+  additionalMetadata: Record<string, string>;
+  priority: number;
+  parentRunId?: string;
+  key?: string;
+  notify?: string;
+  status: RunStatus;
+  /** Bumped by a replay, so a replayed attempt never shares a queue key with an old one. */
+  generation: number;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  output?: unknown;
+  errors?: Record<string, string>;
+  cancelReason?: string;
+  tasks: Record<string, TaskRunState>;
+}
+
+export function initialRunState(runId: string): RunState {
+  return {
+    runId,
+    exists: false,
+    spec: { name: '', kind: 'task', tasks: [] },
+    input: null,
+    additionalMetadata: {},
+    priority: 1,
+    status: 'QUEUED',
+    generation: 0,
+    createdAt: 0,
+    tasks: {},
+  };
+}
+
+export const isTerminal = (status: RunStatus | TaskStatus) =>
+  status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
+
+function freshTasks(spec: RunSpec, runId: string, generation: number): Record<string, TaskRunState> {
+  const tasks: Record<string, TaskRunState> = {};
+  for (const t of spec.tasks) {
+    tasks[t.name] = { name: t.name, status: 'PENDING', attempt: 0, key: queueKey(runId, t.name, generation, 0) };
+  }
+  return tasks;
+}
+
+function withTask(state: RunState, name: string, patch: Partial<TaskRunState>): RunState {
+  return { ...state, tasks: { ...state.tasks, [name]: { ...state.tasks[name], ...patch } } };
+}
+
+export function evolveRun(state: RunState, event: RunEvent): RunState {
+  switch (event.type) {
+    case 'RunTriggered':
+      return {
+        ...state,
+        exists: true,
+        spec: event.spec,
+        input: event.input,
+        additionalMetadata: event.additionalMetadata,
+        priority: event.priority,
+        parentRunId: event.parentRunId,
+        key: event.key,
+        notify: event.notify,
+        status: 'QUEUED',
+        createdAt: event.at,
+        tasks: freshTasks(event.spec, state.runId, state.generation),
+      };
+    case 'TaskQueued':
+      return withTask(state, event.taskName, {
+        status: 'QUEUED',
+        attempt: event.attempt,
+        key: event.key,
+        workerId: undefined,
+      });
+    case 'TaskStarted':
+      return {
+        ...withTask(state, event.taskName, { status: 'RUNNING', workerId: event.workerId, startedAt: event.at }),
+        status: isTerminal(state.status) ? state.status : 'RUNNING',
+        startedAt: state.startedAt ?? event.at,
+      };
+    case 'TaskSucceeded':
+      return withTask(state, event.taskName, {
+        status: 'COMPLETED',
+        output: event.output,
+        error: undefined,
+        finishedAt: event.at,
+      });
+    case 'TaskFailed':
+      return withTask(state, event.taskName, {
+        status: event.final ? 'FAILED' : 'RETRYING',
+        error: event.error.message,
+        finishedAt: event.at,
+      });
+    case 'RetryScheduled':
+      return withTask(state, event.taskName, { status: 'RETRYING', attempt: event.attempt, key: event.key });
+    case 'TaskRequeued':
+      return withTask(state, event.taskName, { status: 'QUEUED', workerId: undefined });
+    case 'TimeoutRefreshed':
+      return state;
+    case 'TaskCancelled':
+      return withTask(state, event.taskName, { status: 'CANCELLED', finishedAt: event.at });
+    case 'RunCompleted':
+      return { ...state, status: 'COMPLETED', output: event.output, finishedAt: event.at };
+    case 'RunFailed':
+      return { ...state, status: 'FAILED', errors: event.errors, finishedAt: event.at };
+    case 'RunCancelled':
+      return { ...state, status: 'CANCELLED', cancelReason: event.reason, finishedAt: event.at };
+    case 'RunReplayed': {
+      const generation = state.generation + 1;
+      return {
+        ...state,
+        generation,
+        status: 'QUEUED',
+        startedAt: undefined,
+        finishedAt: undefined,
+        output: undefined,
+        errors: undefined,
+        cancelReason: undefined,
+        tasks: freshTasks(state.spec, state.runId, generation),
+      };
+    }
+    default:
+      return assertNever(event, 'run event');
+  }
+}

@@ -1,0 +1,176 @@
+/** The scheduler's decisions: which queued task run goes to which worker slot, and when. */
+import { assertNever } from '../actor.js';
+import type { SchedulerEvent } from './events.js';
+import type { SchedulerEffect, SchedulerMessage } from './messages.js';
+import { freeSlots, PRIORITIES, type SchedulerState, type WorkerSlots } from './state.js';
+
+export interface SchedulerDecision {
+  events: SchedulerEvent[];
+  effects: SchedulerEffect[];
+}
+
+/** Highest priority first, oldest first within one; each to the capable worker with most free slots. */
+function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
+  const free = new Map<string, number>();
+  let total = 0;
+  for (const w of state.workers.values()) {
+    const n = freeSlots(w);
+    if (n > 0) free.set(w.id, n);
+    total += Math.max(0, n);
+  }
+  if (total === 0) return;
+  const holding = now < state.holdRedeliveredUntil;
+  for (let p = PRIORITIES - 1; p >= 0 && total > 0; p--) {
+    const queue = state.queues[p];
+    let head = queue.head;
+    let prefixConsumed = true;
+    for (let i = queue.head; i < queue.keys.length && total > 0; i++) {
+      const key = queue.keys[i];
+      const entry = state.entries.get(key);
+      const waiting = entry !== undefined && entry.workerId === undefined;
+      const worker = waiting && !(holding && entry.redelivered) ? pickWorker(state, entry.task.taskName, free) : undefined;
+      if (waiting && worker) {
+        free.set(worker.id, (free.get(worker.id) ?? 0) - 1);
+        total--;
+        out.events.push({ type: 'EntryDispatched', key, workerId: worker.id, at: now });
+        out.effects.push({ type: 'dispatch', workerId: worker.id, task: entry.task });
+      }
+      if (waiting && !worker) prefixConsumed = false;
+      if (prefixConsumed) head = i + 1;
+    }
+    if (head > queue.head) out.events.push({ type: 'QueueAdvanced', priorityIndex: p, head });
+  }
+}
+
+function pickWorker(state: SchedulerState, taskName: string, free: Map<string, number>): WorkerSlots | undefined {
+  let best: WorkerSlots | undefined;
+  let bestFree = 0;
+  for (const [id, n] of free) {
+    if (n <= bestFree) continue;
+    const w = state.workers.get(id);
+    if (w && w.taskNames.has(taskName)) {
+      best = w;
+      bestFree = n;
+    }
+  }
+  return best;
+}
+
+function release(out: SchedulerDecision, key: string) {
+  out.events.push({ type: 'EntryReleased', key });
+  out.effects.push({ type: 'ack', key });
+}
+
+function requeueWorkerEntries(state: SchedulerState, worker: WorkerSlots, out: SchedulerDecision) {
+  for (const key of worker.running) {
+    const entry = state.entries.get(key);
+    if (!entry) continue;
+    out.events.push({ type: 'EntryRequeued', key });
+    out.effects.push({
+      type: 'tellRun',
+      runId: entry.task.runId,
+      message: { type: 'WorkerLost', id: `lost:${key}:${worker.id}`, key, taskName: entry.task.taskName, workerId: worker.id },
+    });
+  }
+}
+
+function onTick(state: SchedulerState, now: number, out: SchedulerDecision) {
+  const { workerLostAfterMs, forgetWorkerAfterMs } = state.config;
+  for (const worker of state.workers.values()) {
+    const silentFor = now - worker.lastHeartbeatAt;
+    if (worker.status !== 'LOST' && silentFor > workerLostAfterMs) {
+      out.events.push({ type: 'WorkerLost', workerId: worker.id });
+      requeueWorkerEntries(state, worker, out);
+    } else if (worker.status === 'LOST' && silentFor > forgetWorkerAfterMs) {
+      out.events.push({ type: 'WorkerForgotten', workerId: worker.id });
+    }
+  }
+  for (const [key, entry] of state.entries) {
+    if (entry.workerId !== undefined) continue;
+    if (now - entry.task.enqueuedAt <= entry.task.scheduleTimeoutMs) continue;
+    release(out, key);
+    out.effects.push({
+      type: 'tellRun',
+      runId: entry.task.runId,
+      message: { type: 'ScheduleTimedOut', id: `schedule-timeout:${key}`, key, taskName: entry.task.taskName },
+    });
+  }
+}
+
+function onHeartbeat(state: SchedulerState, msg: Extract<SchedulerMessage, { type: 'Heartbeat' }>, now: number, out: SchedulerDecision) {
+  const hb = msg.heartbeat;
+  out.events.push({
+    type: 'WorkerSeen',
+    workerId: hb.workerId,
+    name: hb.name,
+    slots: hb.slots,
+    taskNames: hb.taskNames,
+    stopping: hb.stopping,
+    at: now,
+  });
+  const running = new Set(hb.running);
+  for (const key of running) {
+    const entry = state.entries.get(key);
+    if (entry && entry.workerId !== hb.workerId) {
+      out.events.push({ type: 'EntryClaimed', key, workerId: hb.workerId, at: now });
+    }
+  }
+  const worker = state.workers.get(hb.workerId);
+  if (!worker) return;
+  for (const key of worker.running) {
+    const entry = state.entries.get(key);
+    const dispatchedAt = entry?.dispatchedAt ?? now;
+    // Finished task runs leave through the journal; one the worker never got goes back in the queue.
+    if (!running.has(key) && hb.sentAt - dispatchedAt > state.config.reconcileAfterMs) out.events.push({ type: 'EntryRequeued', key });
+  }
+}
+
+export function decideScheduler(state: SchedulerState, msg: SchedulerMessage, now: number): SchedulerDecision {
+  const out: SchedulerDecision = { events: [], effects: [] };
+  switch (msg.type) {
+    case 'Enqueue':
+      if (state.entries.has(msg.task.key)) return out;
+      out.events.push({ type: 'EntryQueued', task: msg.task, redelivered: msg.redelivered });
+      return out;
+    case 'Heartbeat':
+      onHeartbeat(state, msg, now, out);
+      return out;
+    case 'WorkerLeft': {
+      const worker = state.workers.get(msg.workerId);
+      if (!worker) return out;
+      out.events.push({ type: 'WorkerLost', workerId: worker.id });
+      requeueWorkerEntries(state, worker, out);
+      return out;
+    }
+    case 'TaskDone':
+      if (state.entries.has(msg.key)) release(out, msg.key);
+      return out;
+    case 'DispatchRejected': {
+      const entry = state.entries.get(msg.key);
+      if (entry?.workerId === msg.workerId) out.events.push({ type: 'EntryRequeued', key: msg.key });
+      return out;
+    }
+    case 'Abort': {
+      const entry = state.entries.get(msg.key);
+      if (!entry) return out;
+      if (entry.workerId) out.effects.push({ type: 'abortOnWorker', workerId: entry.workerId, key: msg.key, reason: msg.reason });
+      release(out, msg.key);
+      return out;
+    }
+    case 'Tick':
+      onTick(state, now, out);
+      return out;
+    default:
+      return assertNever(msg, 'scheduler message');
+  }
+}
+
+/**
+ * Dispatching depends on the state after this message's events, so the host applies them
+ * first and then asks for the dispatches.
+ */
+export function decideDispatches(state: SchedulerState, now: number): SchedulerDecision {
+  const out: SchedulerDecision = { events: [], effects: [] };
+  pump(state, now, out);
+  return out;
+}

@@ -1,0 +1,21 @@
+import type { QueuedTask } from './queued-task.js';
+
+/** Transitions of the scheduler's in-memory state. */
+export type SchedulerEvent =
+  | { type: 'EntryQueued'; task: QueuedTask; redelivered: boolean }
+  | { type: 'EntryDispatched'; key: string; workerId: string; at: number }
+  | { type: 'EntryClaimed'; key: string; workerId: string; at: number }
+  | { type: 'EntryRequeued'; key: string }
+  | { type: 'EntryReleased'; key: string }
+  | {
+      type: 'WorkerSeen';
+      workerId: string;
+      name: string;
+      slots: number;
+      taskNames: string[];
+      stopping: boolean;
+      at: number;
+    }
+  | { type: 'WorkerLost'; workerId: string }
+  | { type: 'WorkerForgotten'; workerId: string }
+  | { type: 'QueueAdvanced'; priorityIndex: number; head: number };

@@ -1,0 +1,31 @@
+import type { QueuedTask } from './queued-task.js';
+
+export interface Heartbeat {
+  workerId: string;
+  name: string;
+  slots: number;
+  taskNames: string[];
+  /** Queue keys of the task runs the worker holds right now. */
+  running: string[];
+  stopping: boolean;
+  sentAt: number;
+}
+
+/** What the scheduler receives: queue entries, worker news, and the clock. */
+export type SchedulerMessage =
+  | { type: 'Enqueue'; task: QueuedTask; redelivered: boolean }
+  | { type: 'Heartbeat'; heartbeat: Heartbeat }
+  | { type: 'WorkerLeft'; workerId: string }
+  /** The attempt is over (its outcome is in the journal). */
+  | { type: 'TaskDone'; key: string }
+  | { type: 'DispatchRejected'; key: string; workerId: string }
+  | { type: 'Abort'; key: string; reason: string }
+  | { type: 'Tick' };
+
+/** What the scheduler asks its host to do. */
+export type SchedulerEffect =
+  | { type: 'dispatch'; workerId: string; task: QueuedTask }
+  /** The entry's task run is finished with: remove it from the queue stream. */
+  | { type: 'ack'; key: string }
+  | { type: 'abortOnWorker'; workerId: string; key: string; reason: string }
+  | { type: 'tellRun'; runId: string; message: { id: string; type: string } & Record<string, unknown> };

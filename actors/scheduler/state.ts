@@ -1,0 +1,160 @@
+/**
+ * The scheduler's state: queued task runs and worker slots. It lives in memory only; the
+ * queue stream keeps every entry until its task run is done, so a new scheduler rebuilds
+ * the queue from redelivered entries and the assignments from worker heartbeats.
+ * For speed, `evolveScheduler` updates this state in place; `decideScheduler` only reads it.
+ */
+import { assertNever } from '../actor.js';
+import type { QueuedTask } from './queued-task.js';
+import type { SchedulerEvent } from './events.js';
+
+export interface WorkerSlots {
+  id: string;
+  name: string;
+  slots: number;
+  taskNames: Set<string>;
+  running: Set<string>;
+  lastHeartbeatAt: number;
+  status: 'ACTIVE' | 'STOPPING' | 'LOST';
+}
+
+export interface Entry {
+  task: QueuedTask;
+  workerId?: string;
+  dispatchedAt?: number;
+  /** Delivered again after a scheduler change: it may be running on a worker already. */
+  redelivered: boolean;
+}
+
+export interface SchedulerConfig {
+  /** A worker silent this long is lost and its task runs are queued again. */
+  workerLostAfterMs: number;
+  /** A lost worker is forgotten after this long. */
+  forgetWorkerAfterMs: number;
+  /** A dispatch this old that a heartbeat does not list never reached the worker: queue it again. */
+  reconcileAfterMs: number;
+}
+
+export const defaultSchedulerConfig: SchedulerConfig = {
+  workerLostAfterMs: 10_000,
+  forgetWorkerAfterMs: 3_600_000,
+  reconcileAfterMs: 5_000,
+};
+
+export interface SchedulerState {
+  config: SchedulerConfig;
+  /** Redelivered entries wait until then for a worker to claim them before being dispatched. */
+  holdRedeliveredUntil: number;
+  workers: Map<string, WorkerSlots>;
+  entries: Map<string, Entry>;
+  /** Queued keys per priority (index 0 = LOW), oldest first; keys before `head` are consumed,
+   *  and stale keys (dispatched or released) are skipped lazily. */
+  queues: { keys: string[]; head: number }[];
+}
+
+export const PRIORITIES = 3;
+
+export function initialSchedulerState(
+  now: number,
+  holdMs: number,
+  config: SchedulerConfig = defaultSchedulerConfig,
+): SchedulerState {
+  return {
+    config,
+    holdRedeliveredUntil: now + holdMs,
+    workers: new Map(),
+    entries: new Map(),
+    queues: Array.from({ length: PRIORITIES }, () => ({ keys: [], head: 0 })),
+  };
+}
+
+export const priorityIndex = (priority: number) => Math.min(PRIORITIES, Math.max(1, Math.round(priority))) - 1;
+
+export const freeSlots = (w: WorkerSlots) => (w.status === 'ACTIVE' ? w.slots - w.running.size : 0);
+
+function unassign(state: SchedulerState, key: string) {
+  const entry = state.entries.get(key);
+  if (!entry?.workerId) return;
+  state.workers.get(entry.workerId)?.running.delete(key);
+  entry.workerId = undefined;
+  entry.dispatchedAt = undefined;
+}
+
+function assign(state: SchedulerState, key: string, workerId: string, at: number) {
+  const entry = state.entries.get(key);
+  if (!entry) return;
+  unassign(state, key);
+  entry.workerId = workerId;
+  entry.dispatchedAt = at;
+  entry.redelivered = false;
+  state.workers.get(workerId)?.running.add(key);
+}
+
+export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): SchedulerState {
+  switch (event.type) {
+    case 'EntryQueued': {
+      const known = state.entries.get(event.task.key);
+      if (known) return state;
+      state.entries.set(event.task.key, { task: event.task, redelivered: event.redelivered });
+      state.queues[priorityIndex(event.task.priority)].keys.push(event.task.key);
+      return state;
+    }
+    case 'EntryDispatched':
+    case 'EntryClaimed':
+      assign(state, event.key, event.workerId, event.at);
+      return state;
+    case 'EntryRequeued': {
+      const entry = state.entries.get(event.key);
+      if (!entry) return state;
+      unassign(state, event.key);
+      entry.redelivered = false;
+      const queue = state.queues[priorityIndex(entry.task.priority)];
+      if (queue.head > 0) queue.keys[--queue.head] = event.key;
+      else queue.keys.unshift(event.key);
+      return state;
+    }
+    case 'EntryReleased':
+      unassign(state, event.key);
+      state.entries.delete(event.key);
+      return state;
+    case 'WorkerSeen': {
+      const known = state.workers.get(event.workerId);
+      if (known) {
+        known.slots = event.slots;
+        known.taskNames = new Set(event.taskNames);
+        known.lastHeartbeatAt = event.at;
+        known.status = event.stopping ? 'STOPPING' : 'ACTIVE';
+      } else {
+        state.workers.set(event.workerId, {
+          id: event.workerId,
+          name: event.name,
+          slots: event.slots,
+          taskNames: new Set(event.taskNames),
+          running: new Set(),
+          lastHeartbeatAt: event.at,
+          status: event.stopping ? 'STOPPING' : 'ACTIVE',
+        });
+      }
+      return state;
+    }
+    case 'WorkerLost': {
+      const worker = state.workers.get(event.workerId);
+      if (worker) worker.status = 'LOST';
+      return state;
+    }
+    case 'WorkerForgotten':
+      state.workers.delete(event.workerId);
+      return state;
+    case 'QueueAdvanced': {
+      const queue = state.queues[event.priorityIndex];
+      queue.head = Math.max(queue.head, event.head);
+      if (queue.head > 1024 && queue.head * 2 > queue.keys.length) {
+        queue.keys = queue.keys.slice(queue.head);
+        queue.head = 0;
+      }
+      return state;
+    }
+    default:
+      return assertNever(event, 'scheduler event');
+  }
+}

@@ -1,0 +1,71 @@
+// @ts-check
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Lint fence: code under actors/** is pure state-machine logic. It must not reach for I/O,
+ * the NATS client, the logger or the codec; the runtime injects those. Bare builtin names
+ * ('fs', 'crypto', ...) are fenced as well as the `node:` form.
+ */
+const actorFence = {
+  paths: [
+    ...builtinModules.map((name) => ({
+      name,
+      message: 'actors/ must stay pure: no Node builtins (the runtime provides I/O).',
+    })),
+    { name: 'pino', message: 'actors/ must not log directly; emit effects instead.' },
+    { name: 'msgpackr', message: 'actors/ must not depend on the wire codec.' },
+  ],
+  patterns: [
+    {
+      group: ['@nats-io/*'],
+      message: 'actors/ must not import the NATS client; the runtime owns all I/O.',
+    },
+    { group: ['node:*'], message: 'actors/ must stay pure: no Node builtins.' },
+    { group: ['pino/*', 'msgpackr/*'], message: 'actors/ must not import pino or msgpackr.' },
+  ],
+};
+
+export default tseslint.config(
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/.skein/**',
+      '**/dist/**',
+      '**/coverage/**',
+      'bench/results/**',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      ecmaVersion: 2023,
+      sourceType: 'module',
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+    },
+  },
+  {
+    files: ['actors/**/*.ts', 'actors/**/*.js', 'actors/**/*.mts'],
+    rules: {
+      'no-restricted-imports': ['error', actorFence],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression',
+          message: 'actors/ must not use dynamic import().',
+        },
+        {
+          selector: "CallExpression[callee.name='require']",
+          message: 'actors/ must not use require().',
+        },
+      ],
+    },
+  },
+);

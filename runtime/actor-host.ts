@@ -1,0 +1,191 @@
+/**
+ * Runs the turns of one kind of actor: load state (memory, else snapshot + journal), skip a
+ * message already handled, decide, append the events, carry out the effects. The caller acks
+ * the mailbox message after `handle` resolves; a throw anywhere leaves it to be redelivered,
+ * and the repeated turn ends the same way.
+ */
+import type { KV } from '@nats-io/kv';
+import type { Logger } from 'pino';
+import type { ActorDefinition } from '../actors/actor.js';
+import type { Effect } from '../actors/effects.js';
+import { decode, encode } from './codec.js';
+import type { EffectRunner } from './effects.js';
+import { AppendConflict, type Journal, type JournalEntry } from './journal.js';
+import type { Clock } from './clock.js';
+import { subjectToken } from './protocol.js';
+
+/** Test hooks: a hook that throws interrupts the turn at that point, as a crash would. */
+export interface TurnHooks {
+  beforeAppend?(actorId: string, messageId: string): void;
+  afterAppend?(actorId: string, messageId: string): void;
+  afterEffects?(actorId: string, messageId: string): void;
+}
+
+interface Loaded<S> {
+  state: S;
+  lastSeq: number;
+  /** Effects recorded per handled message id (the most recent ones). */
+  handled: Map<string, Effect[]>;
+  sinceSnapshot: number;
+}
+
+interface Snapshot {
+  seq: number;
+  state: unknown;
+  handled: [string, Effect[]][];
+}
+
+const HANDLED_KEPT = 256;
+const MAX_CONFLICT_RETRIES = 8;
+
+export interface ActorHostOptions<M> {
+  journal: Journal;
+  effects: EffectRunner;
+  clock: Clock;
+  logger: Logger;
+  snapshots?: KV;
+  /** Take a snapshot after this many entries since the last one (0 = never). */
+  snapshotEvery?: number;
+  /** Messages that create an actor: a cold actor is assumed empty for them (a conflict corrects it). */
+  createsActor?: (message: M) => boolean;
+  /** Bound on actors kept in memory. */
+  maxCached?: number;
+  hooks?: TurnHooks;
+}
+
+export class ActorHost<S, M extends { id: string }, E> {
+  private readonly cache = new Map<string, Loaded<S>>();
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly def: ActorDefinition<S, M, E>,
+    private readonly opts: ActorHostOptions<M>,
+  ) {}
+
+  get cachedCount() {
+    return this.cache.size;
+  }
+
+  /** Handles messages to one actor strictly one after another, in the order they arrive. */
+  handle(actorId: string, message: M): Promise<void> {
+    const previous = this.chains.get(actorId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.turn(actorId, message));
+    this.chains.set(actorId, next);
+    const cleanup = () => {
+      if (this.chains.get(actorId) === next) this.chains.delete(actorId);
+    };
+    next.then(cleanup, cleanup);
+    return next;
+  }
+
+  /** The actor's current state and journal position, read fresh from the journal. */
+  async read(actorId: string): Promise<{ state: S; lastSeq: number }> {
+    return this.load(actorId);
+  }
+
+  private async turn(actorId: string, message: M): Promise<void> {
+    try {
+      for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+        if (await this.tryTurn(actorId, message)) return;
+        this.cache.delete(actorId);
+      }
+      throw new Error(`${this.def.type} ${actorId}: gave up after ${MAX_CONFLICT_RETRIES} append conflicts`);
+    } catch (err) {
+      this.cache.delete(actorId);
+      throw err;
+    }
+  }
+
+  /** One attempt at a turn; false when another writer got there first and the turn must be decided again. */
+  private async tryTurn(actorId: string, message: M): Promise<boolean> {
+    const { hooks } = this.opts;
+    const source = `${this.def.type}.${actorId}:${message.id}`;
+    const loaded = this.cache.get(actorId) ?? (await this.loadForMessage(actorId, message));
+    const recorded = loaded.handled.get(message.id);
+    if (recorded) {
+      await this.opts.effects.run(recorded, source);
+      return true;
+    }
+    const now = this.opts.clock.now();
+    const { events, effects } = this.def.decide(loaded.state, message, now);
+    if (events.length === 0 && effects.length === 0) {
+      this.remember(actorId, loaded);
+      return true;
+    }
+    let state = loaded.state;
+    for (const event of events) state = this.def.evolve(state, event);
+    const entry: JournalEntry = { m: message.id, at: now, ev: events, fx: effects, s: this.def.summarize?.(state) };
+    hooks?.beforeAppend?.(actorId, message.id);
+    let seq: number;
+    try {
+      seq = await this.opts.journal.append(this.def.type, actorId, entry, loaded.lastSeq);
+    } catch (err) {
+      if (err instanceof AppendConflict) return false;
+      throw err;
+    }
+    const next: Loaded<S> = { state, lastSeq: seq, handled: loaded.handled, sinceSnapshot: loaded.sinceSnapshot + 1 };
+    rememberHandled(next.handled, message.id, effects);
+    this.remember(actorId, next);
+    hooks?.afterAppend?.(actorId, message.id);
+    await this.opts.effects.run(effects, source);
+    hooks?.afterEffects?.(actorId, message.id);
+    if (this.def.isDone?.(state)) this.cache.delete(actorId);
+    else this.maybeSnapshot(actorId, next);
+    return true;
+  }
+
+  private remember(actorId: string, loaded: Loaded<S>) {
+    if (this.def.isDone?.(loaded.state)) return;
+    this.cache.delete(actorId);
+    this.cache.set(actorId, loaded);
+    const max = this.opts.maxCached ?? 50_000;
+    if (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
+  }
+
+  private loadForMessage(actorId: string, message: M): Promise<Loaded<S>> {
+    if (this.opts.createsActor?.(message)) {
+      return Promise.resolve({ state: this.def.initial(actorId), lastSeq: 0, handled: new Map(), sinceSnapshot: 0 });
+    }
+    return this.load(actorId);
+  }
+
+  private snapshotKey(actorId: string) {
+    return `${this.def.type}.${subjectToken(actorId)}`;
+  }
+
+  private async load(actorId: string): Promise<Loaded<S>> {
+    const loaded: Loaded<S> = { state: this.def.initial(actorId), lastSeq: 0, handled: new Map(), sinceSnapshot: 0 };
+    if (this.opts.snapshots && this.opts.snapshotEvery) {
+      const snap = await this.opts.snapshots.get(this.snapshotKey(actorId));
+      if (snap && snap.operation === 'PUT') {
+        const s = decode<Snapshot>(snap.value);
+        loaded.state = s.state as S;
+        loaded.lastSeq = s.seq;
+        loaded.handled = new Map(s.handled);
+      }
+    }
+    for (const { seq, entry } of await this.opts.journal.read(this.def.type, actorId, loaded.lastSeq + 1)) {
+      for (const event of entry.ev) loaded.state = this.def.evolve(loaded.state, event as E);
+      loaded.lastSeq = seq;
+      loaded.sinceSnapshot++;
+      rememberHandled(loaded.handled, entry.m, entry.fx);
+    }
+    return loaded;
+  }
+
+  private maybeSnapshot(actorId: string, loaded: Loaded<S>) {
+    const every = this.opts.snapshotEvery ?? 0;
+    if (!this.opts.snapshots || every === 0 || loaded.sinceSnapshot < every) return;
+    loaded.sinceSnapshot = 0;
+    const snapshot: Snapshot = { seq: loaded.lastSeq, state: loaded.state, handled: [...loaded.handled] };
+    // A lost snapshot only makes the next load read more of the journal.
+    this.opts.snapshots.put(this.snapshotKey(actorId), encode(snapshot)).catch((err: unknown) => {
+      this.opts.logger.warn({ err, actorId }, 'snapshot failed');
+    });
+  }
+}
+
+function rememberHandled(handled: Map<string, Effect[]>, messageId: string, effects: Effect[]) {
+  handled.set(messageId, effects);
+  if (handled.size > HANDLED_KEPT) handled.delete(handled.keys().next().value as string);
+}

@@ -1,0 +1,197 @@
+/**
+ * The engine's query API over NATS request/reply (queue group: any engine answers).
+ * Triggers, cancels and results do not come here: they go straight to durable mailboxes.
+ */
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { isTerminal, type RunSummary } from '../actors/run/index.js';
+import type { RunEvent, RunMessage, RunState } from '../actors/run/index.js';
+import type { RunFinished } from '../actors/effects.js';
+import type { ActorHost } from './actor-host.js';
+import type { Clock } from './clock.js';
+import { decode, encode } from './codec.js';
+import type { Journal, JournalEntry } from './journal.js';
+import { idFromToken } from './mailbox.js';
+import { heartbeatSchema, type Names } from './protocol.js';
+import { historyOf, runView, type RunView } from './run-view.js';
+import type { LiveTask } from './scheduler-host.js';
+import { readLastPerSubject, readSubject } from './stream-reads.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly kind: 'NotFoundError' | 'ValidationError',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const runIdRequest = z.object({ runId: z.string().min(1) });
+const runIdsRequest = z.object({ runIds: z.array(z.string().min(1)).max(1000) });
+const listRequest = z.object({
+  name: z.string().optional(),
+  status: z.enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']).optional(),
+  since: z.number().optional(),
+  until: z.number().optional(),
+  additionalMetadata: z.record(z.string(), z.string()).optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+});
+
+/** A worker counts as lost when its last heartbeat is older than this. */
+const WORKER_LOST_AFTER_MS = 10_000;
+
+export interface ApiDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: Names;
+  journal: Journal;
+  runs: ActorHost<RunState, RunMessage, RunEvent>;
+  workers: KV;
+  clock: Clock;
+  logger: Logger;
+}
+
+function finishedOf(view: RunView): RunFinished {
+  const runId = view.id;
+  if (view.status === 'COMPLETED') return { runId, status: 'COMPLETED', output: view.output };
+  if (view.status === 'CANCELLED') return { runId, status: 'CANCELLED', reason: view.error ?? 'cancelled' };
+  const errors = Object.fromEntries(view.tasks.filter((t) => t.status === 'FAILED').map((t) => [t.name, t.error ?? 'failed']));
+  return { runId, status: 'FAILED', errors };
+}
+
+export class EngineApi {
+  private subs: Subscription[] = [];
+
+  constructor(private readonly d: ApiDeps) {}
+
+  start() {
+    const ops: Record<string, (req: unknown) => Promise<unknown>> = {
+      'runs.get': (req) => this.getRun(runIdRequest.parse(req).runId),
+      'runs.list': (req) => this.listRuns(listRequest.parse(req ?? {})),
+      'runs.history': (req) => this.history(runIdRequest.parse(req).runId),
+      'runs.logs': (req) => this.logs(runIdRequest.parse(req).runId),
+      'runs.ended': (req) => this.ended(runIdsRequest.parse(req).runIds),
+      'workers.list': () => this.listWorkers(),
+    };
+    for (const [op, handler] of Object.entries(ops)) {
+      this.subs.push(
+        this.d.nc.subscribe(this.d.names.api(op), {
+          queue: 'skein-engine',
+          callback: (_err, msg) => void this.answer(msg, handler),
+        }),
+      );
+    }
+  }
+
+  stop() {
+    for (const sub of this.subs) sub.unsubscribe();
+    this.subs = [];
+  }
+
+  private async answer(msg: Msg, handler: (req: unknown) => Promise<unknown>) {
+    try {
+      const request = msg.data.length ? decode(msg.data) : {};
+      msg.respond(encode({ ok: await handler(request) }));
+    } catch (err) {
+      const name = err instanceof ApiError ? err.kind : err instanceof z.ZodError ? 'ValidationError' : 'Error';
+      if (name === 'Error') this.d.logger.error({ err }, 'api request failed');
+      msg.respond(encode({ error: { name, message: err instanceof Error ? err.message : String(err) } }));
+    }
+  }
+
+  private async live(runId: string): Promise<LiveTask[]> {
+    try {
+      const reply = await this.d.nc.request(this.d.names.leaderApi('sched.lookup'), encode({ runId }), { timeout: 1000 });
+      return decode<LiveTask[]>(reply.data);
+    } catch {
+      return [];
+    }
+  }
+
+  async getRun(runId: string): Promise<RunView> {
+    const { state } = await this.d.runs.read(runId);
+    if (!state.exists) throw new ApiError('NotFoundError', `no run with id '${runId}'`);
+    return runView(state, state.status === 'QUEUED' || state.status === 'RUNNING' ? await this.live(runId) : []);
+  }
+
+  /** Which of these runs have ended, and how: read from each run's last journal entry. */
+  private async ended(runIds: string[]): Promise<RunFinished[]> {
+    const out: RunFinished[] = [];
+    await Promise.all(
+      runIds.map(async (runId) => {
+        const last = await this.d.jsm.direct.getMessage(this.d.names.streams.journal, {
+          last_by_subj: this.d.names.journalSubject('run', runId),
+        });
+        if (!last) return;
+        const entry = decode<JournalEntry>(last.data);
+        const finished = entry.fx.find((fx) => fx.type === 'runFinished');
+        if (finished?.type === 'runFinished') out.push(finished.result);
+        else if (isTerminal((entry.s as RunSummary | undefined)?.status ?? 'QUEUED')) out.push(finishedOf(await this.getRun(runId)));
+      }),
+    );
+    return out;
+  }
+
+  private async history(runId: string) {
+    const entries = await this.d.journal.read('run', runId);
+    if (entries.length === 0) throw new ApiError('NotFoundError', `no run with id '${runId}'`);
+    return historyOf(entries.map((e) => e.entry));
+  }
+
+  private async logs(runId: string) {
+    const { jsm, names } = this.d;
+    const stored = await readSubject(jsm, names.streams.logs, names.logSubject(runId));
+    return stored.map((m) => decode(m.data));
+  }
+
+  private async listRuns(q: z.infer<typeof listRequest>): Promise<RunView[]> {
+    const { js, jsm, names } = this.d;
+    const last = await readLastPerSubject(js, jsm, names.streams.journal, names.journalAll('run'));
+    const matches: { runId: string; s: RunSummary }[] = [];
+    for (const m of last) {
+      const s = decode<JournalEntry>(m.data).s as RunSummary | undefined;
+      if (!s) continue;
+      if (q.name && s.name !== q.name) continue;
+      if (q.status && isTerminal(q.status) !== isTerminal(s.status)) continue;
+      if (q.status && isTerminal(q.status) && s.status !== q.status) continue;
+      if (q.since !== undefined && s.createdAt < q.since) continue;
+      if (q.until !== undefined && s.createdAt > q.until) continue;
+      if (q.additionalMetadata && Object.entries(q.additionalMetadata).some(([k, v]) => s.additionalMetadata[k] !== v)) continue;
+      matches.push({ runId: idFromToken(m.subject.split('.').slice(3).join('.')), s });
+    }
+    matches.sort((a, b) => b.s.createdAt - a.s.createdAt);
+    const limit = q.limit ?? 100;
+    const out: RunView[] = [];
+    for (const { runId } of matches) {
+      if (out.length >= limit) break;
+      const view = await this.getRun(runId);
+      if (!q.status || view.status === q.status) out.push(view);
+    }
+    return out;
+  }
+
+  private async listWorkers() {
+    const now = this.d.clock.now();
+    const out = [];
+    for await (const key of await this.d.workers.keys('w.>')) {
+      const entry = await this.d.workers.get(key);
+      if (!entry || entry.operation !== 'PUT') continue;
+      const hb = heartbeatSchema.parse(decode(entry.value));
+      const lost = now - hb.sentAt > WORKER_LOST_AFTER_MS;
+      out.push({
+        id: hb.workerId,
+        name: hb.name,
+        status: lost ? 'LOST' : hb.stopping ? 'STOPPING' : 'ACTIVE',
+        slots: hb.slots,
+        labels: hb.labels ?? {},
+        lastHeartbeatAt: hb.sentAt,
+        runningCount: hb.running.length,
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Consumes a durable pull consumer until stopped, handing each message to `handle`, which
+ * runs concurrently with others; `stop` waits for the messages in hand.
+ */
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+
+export class ConsumerLoop {
+  private messages?: ConsumerMessages;
+  private readonly inFlight = new Set<Promise<void>>();
+  private done?: Promise<void>;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly stream: string,
+    private readonly consumer: string,
+    private readonly handle: (msg: JsMsg) => Promise<void>,
+    private readonly logger: Logger,
+    private readonly maxMessages = 1000,
+  ) {}
+
+  async start() {
+    const c = await this.js.consumers.get(this.stream, this.consumer);
+    this.messages = await c.consume({ max_messages: this.maxMessages });
+    const messages = this.messages;
+    this.done = (async () => {
+      for await (const msg of messages) {
+        const p = this.handle(msg).catch((err: unknown) => {
+          this.logger.error({ err, subject: msg.subject }, 'message handler failed');
+        });
+        this.inFlight.add(p);
+        p.finally(() => this.inFlight.delete(p));
+      }
+    })().catch((err: unknown) => this.logger.warn({ err, consumer: this.consumer }, 'consumer ended'));
+  }
+
+  async stop() {
+    await this.messages?.close().catch(() => undefined);
+    await this.done;
+    await Promise.all([...this.inFlight]);
+  }
+}

@@ -1,0 +1,131 @@
+/** The engine process: sets up the namespace, takes its share of partitions, serves them. */
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { runActor, type RunMessage } from '../actors/run/index.js';
+import type { SchedulerConfig } from '../actors/scheduler/state.js';
+import { ActorHost, type TurnHooks } from './actor-host.js';
+import { EngineApi } from './api.js';
+import { systemClock, type Clock } from './clock.js';
+import { connectNats } from './connection.js';
+import { EffectRunner } from './effects.js';
+import { startHttp, type HttpServer } from './http.js';
+import { Journal } from './journal.js';
+import { LEADER, Leases, partitionOfLease } from './leases.js';
+import { Mailbox } from './mailbox.js';
+import { Requester } from './requester.js';
+import { DEFAULT_NAMESPACE, PARTITIONS, names as namesOf, runMessageSchema, validateNamespace } from './protocol.js';
+import { SchedulerHost } from './scheduler-host.js';
+import { ensureBuckets, ensureConsumers, ensureStreams } from './setup.js';
+import { TimerHost } from './timer-host.js';
+
+export interface EngineOptions {
+  natsUrl?: string | string[];
+  namespace?: string;
+  nats?: ConnectionOptions;
+  logger?: Logger;
+  http?: { port: number };
+  /** Stream and bucket replicas (3 on a cluster). */
+  replicas?: number;
+  /** Internal, for tests: time source, turn interruption hooks, scheduler timings. */
+  clock?: Clock;
+  hooks?: TurnHooks;
+  scheduler?: Partial<SchedulerConfig>;
+  leaseRenewMs?: number;
+}
+
+export interface Engine {
+  readonly id: string;
+  readonly namespace: string;
+  /** Partitions this engine serves now (for tests and metrics). */
+  partitions(): number[];
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
+  const namespace = validateNamespace(opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE);
+  const id = `engine-${randomUUID().slice(0, 8)}`;
+  const logger = (opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' })).child({ engine: id });
+  const clock = opts.clock ?? systemClock;
+  const n = namesOf(namespace);
+  const nc: NatsConnection = await connectNats(opts.natsUrl, opts.nats, id);
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await ensureStreams(jsm, n, { replicas: opts.replicas });
+  await ensureConsumers(jsm, n);
+  const buckets = await ensureBuckets(nc, n, { replicas: opts.replicas });
+
+  const requester = new Requester(nc);
+  const journal = new Journal(requester, jsm, n);
+  const effects = new EffectRunner(nc, requester, n);
+  const runs = new ActorHost(runActor, {
+    journal,
+    effects,
+    clock,
+    logger,
+    snapshots: buckets.snapshots,
+    snapshotEvery: 100,
+    createsActor: (m: RunMessage) => m.type === 'Trigger',
+    hooks: opts.hooks,
+  });
+  const mailbox = new Mailbox(nc, js, n, { run: { host: runs, schema: runMessageSchema } }, logger);
+  const scheduler = new SchedulerHost(nc, js, jsm, buckets.workers, n, clock, logger, {
+    workerLostAfterMs: 10_000,
+    forgetWorkerAfterMs: 3_600_000,
+    reconcileAfterMs: 5_000,
+    ...opts.scheduler,
+  });
+  const timers = new TimerHost(js, n, clock, logger);
+  const api = new EngineApi({ nc, js, jsm, names: n, journal, runs, workers: buckets.workers, clock, logger });
+  api.start();
+
+  const leases = new Leases(
+    buckets.leases,
+    id,
+    PARTITIONS,
+    {
+      acquired: async (lease) => {
+        const p = partitionOfLease(lease);
+        if (p !== undefined) await mailbox.serve(p);
+        else if (lease === LEADER) await Promise.all([scheduler.start(), timers.start()]);
+        logger.info({ lease }, 'lease acquired');
+      },
+      released: async (lease) => {
+        const p = partitionOfLease(lease);
+        if (p !== undefined) await mailbox.release(p);
+        else if (lease === LEADER) await Promise.all([scheduler.stop(), timers.stop()]);
+        logger.info({ lease }, 'lease released');
+      },
+    },
+    logger,
+    opts.leaseRenewMs,
+  );
+  await leases.start();
+  const http: HttpServer | undefined = opts.http ? await startHttp(opts.http.port, () => ({
+    engine: id,
+    namespace,
+    partitions: mailbox.partitions,
+    leader: leases.holds(LEADER),
+    cachedRuns: runs.cachedCount,
+  })) : undefined;
+  logger.info({ namespace, partitions: mailbox.partitions }, 'engine started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    id,
+    namespace,
+    partitions: () => mailbox.partitions,
+    isLeader: () => leases.holds(LEADER),
+    stop: () =>
+      (stopping ??= (async () => {
+        api.stop();
+        await leases.stop();
+        await http?.close();
+        requester.close();
+        await nc.drain();
+        logger.info('engine stopped');
+      })()),
+  };
+}

@@ -1,0 +1,1 @@
+export { startEngine, type Engine, type EngineOptions } from './engine.js';

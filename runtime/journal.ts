@@ -1,0 +1,70 @@
+/**
+ * The journal: one subject per actor in the journal stream. Appends carry the expected last
+ * sequence of that subject, so of two writers only one can win.
+ */
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { Effect } from '../actors/effects.js';
+import { decode, encode } from './codec.js';
+import type { Names } from './protocol.js';
+import { readSubject } from './stream-reads.js';
+import { PublishError, type Requester } from './requester.js';
+
+/** One actor turn, stored as one message. */
+export interface JournalEntry {
+  /** Id of the message the turn handled. */
+  m: string;
+  at: number;
+  ev: unknown[];
+  fx: Effect[];
+  /** The actor's summary after the turn (see ActorDefinition.summarize). */
+  s?: unknown;
+}
+
+export interface StoredEntry {
+  seq: number;
+  entry: JournalEntry;
+}
+
+export class AppendConflict extends Error {
+  constructor(subject: string) {
+    super(`another writer appended to ${subject} first`);
+  }
+}
+
+export class Journal {
+  constructor(
+    private readonly requester: Requester,
+    private readonly jsm: JetStreamManager,
+    private readonly names: Names,
+  ) {}
+
+  subject(type: string, id: string) {
+    return this.names.journalSubject(type, id);
+  }
+
+  /** Entries of one actor from `fromSeq` (a stream sequence) on, in order. */
+  async read(type: string, id: string, fromSeq = 1): Promise<StoredEntry[]> {
+    const stored = await readSubject(this.jsm, this.names.streams.journal, this.subject(type, id), fromSeq);
+    return stored.map((m) => ({ seq: m.seq, entry: decode<JournalEntry>(m.data) }));
+  }
+
+  /** The last entry's sequence, or 0 when the actor has none. */
+  async lastSeq(type: string, id: string): Promise<number> {
+    const msg = await this.jsm.direct.getMessage(this.names.streams.journal, { last_by_subj: this.subject(type, id) });
+    return msg?.seq ?? 0;
+  }
+
+  /** Appends one entry if the actor's last sequence is still `expectedLastSeq`; returns the new one. */
+  async append(type: string, id: string, entry: JournalEntry, expectedLastSeq: number): Promise<number> {
+    const subject = this.subject(type, id);
+    // No msgID: the expected sequence alone makes a repeated append fail, and the turn is
+    // then decided again on the reloaded state (where the message shows as handled).
+    try {
+      const ack = await this.requester.publish(subject, encode(entry), { expectLastSubjectSequence: expectedLastSeq });
+      return ack.seq;
+    } catch (err) {
+      if (err instanceof PublishError && err.message.includes('wrong last sequence')) throw new AppendConflict(subject);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Serves the mailbox partitions this engine holds: each message goes to its actor's host.
+ * A partition's messages arrive two ways: stored in the inbox stream (durable; anyone may
+ * publish there), or handed over directly by core request to the engine serving the
+ * partition, which answers once the turn is stored. The direct way saves a stored write and
+ * a hop; a sender that gets no answer falls back to the inbox, and the message id makes
+ * the two ways safe to mix.
+ */
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+import type { ActorHost } from './actor-host.js';
+import { decode, encode } from './codec.js';
+import { ConsumerLoop } from './consumer-loop.js';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { DirectMessage, DirectReply, Names } from './protocol.js';
+
+export function idFromToken(token: string): string {
+  return token.startsWith('x-') ? Buffer.from(token.slice(2), 'hex').toString() : token;
+}
+
+export interface MailboxRoute {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  host: ActorHost<any, any, any>;
+  schema: ZodType;
+}
+
+const RETRY_DELAY_MS = 250;
+
+export class Mailbox {
+  private readonly loops = new Map<number, { loop: ConsumerLoop; direct: Subscription }>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly names: Names,
+    private readonly routes: Record<string, MailboxRoute>,
+    private readonly logger: Logger,
+  ) {}
+
+  get partitions() {
+    return [...this.loops.keys()];
+  }
+
+  async serve(partition: number) {
+    if (this.loops.has(partition)) return;
+    const loop = new ConsumerLoop(this.js, this.names.streams.inbox, `p${partition}`, (m) => this.deliver(m), this.logger);
+    const direct = this.nc.subscribe(this.names.directPartition(partition), {
+      callback: (_err, msg) => void this.deliverDirect(msg),
+    });
+    this.loops.set(partition, { loop, direct });
+    await loop.start();
+  }
+
+  async release(partition: number) {
+    const served = this.loops.get(partition);
+    this.loops.delete(partition);
+    if (!served) return;
+    await served.direct.drain().catch(() => undefined);
+    await served.loop.stop();
+  }
+
+  async stop() {
+    await Promise.all([...this.loops.keys()].map((p) => this.release(p)));
+  }
+
+  /** A direct request carries a batch of messages; the reply says, for each, stored or why not. */
+  private async deliverDirect(msg: Msg) {
+    let batch: DirectMessage[];
+    try {
+      batch = decode<DirectMessage[]>(msg.data);
+      if (!Array.isArray(batch)) throw new Error('not a batch');
+    } catch (err) {
+      this.logger.warn({ reason: String(err) }, 'refused a malformed direct request');
+      msg.respond(encode([{ ok: false, invalid: true, error: String(err) }] satisfies DirectReply[]));
+      return;
+    }
+    msg.respond(encode(await Promise.all(batch.map((d) => this.deliverOne(d)))));
+  }
+
+  private async deliverOne(direct: DirectMessage): Promise<DirectReply> {
+    let route: MailboxRoute | undefined;
+    let message: unknown;
+    try {
+      route = this.routes[direct?.type];
+      if (!route) throw new Error(`no actor of type '${direct?.type}'`);
+      if (typeof direct.id !== 'string' || direct.id.length === 0) throw new Error('no actor id');
+      message = route.schema.parse(direct.message);
+    } catch (err) {
+      this.logger.warn({ reason: String(err) }, 'refused a malformed direct message');
+      return { ok: false, invalid: true, error: String(err) };
+    }
+    try {
+      await route.host.handle(direct.id, message);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: String(err) };
+    }
+  }
+
+  private async deliver(msg: JsMsg) {
+    // <ns>.in.<partition>.<type>.<id>
+    const tokens = msg.subject.split('.');
+    const type = tokens[3];
+    const actorId = idFromToken(tokens.slice(4).join('.'));
+    const route = this.routes[type];
+    let message: unknown;
+    try {
+      if (!route) throw new Error(`no actor of type '${type}'`);
+      message = route.schema.parse(decode(msg.data));
+    } catch (err) {
+      this.logger.warn({ subject: msg.subject, reason: String(err) }, 'dropped a malformed mailbox message');
+      msg.term();
+      return;
+    }
+    try {
+      await route.host.handle(actorId, message);
+      msg.ack();
+    } catch (err) {
+      this.logger.warn({ err, subject: msg.subject }, 'turn failed; the message will be redelivered');
+      msg.nak(RETRY_DELAY_MS);
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The wire contract between the SDK and the engine: stream, bucket and subject names, and
+ * the schemas of what crosses the boundary. Both sides import this module; nothing else
+ * is shared between them.
+ */
+import { z } from 'zod';
+
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+export const DEFAULT_NAMESPACE = 'skein';
+export const PARTITIONS = 8;
+
+export function validateNamespace(ns: string): string {
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(ns)) {
+    throw new Error(`namespace '${ns}' is invalid: use 1-32 letters, digits, '_' or '-'`);
+  }
+  return ns;
+}
+
+/** A stable hash of an actor's address, so every process agrees on its partition. */
+export function partitionOf(type: string, id: string, partitions = PARTITIONS): number {
+  let h = 2166136261;
+  const s = `${type}/${id}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return (h >>> 0) % partitions;
+}
+
+/** Subject tokens may not contain these; ids that do are hex-encoded. */
+export function subjectToken(id: string): string {
+  return /^[A-Za-z0-9_:-]+$/.test(id) ? id : `x-${Buffer.from(id).toString('hex')}`;
+}
+
+export function names(ns: string) {
+  const NS = ns.toUpperCase().replace(/-/g, '_');
+  return {
+    ns,
+    streams: {
+      journal: `${NS}_JOURNAL`,
+      inbox: `${NS}_INBOX`,
+      timers: `${NS}_TIMERS`,
+      logs: `${NS}_LOGS`,
+    },
+    buckets: {
+      leases: `${NS}_leases`,
+      registry: `${NS}_registry`,
+      workers: `${NS}_workers`,
+      snapshots: `${NS}_snapshots`,
+    },
+    journalSubject: (type: string, id: string) => `${ns}.j.${type}.${subjectToken(id)}`,
+    journalAll: (type: string) => `${ns}.j.${type}.>`,
+    inboxSubject: (type: string, id: string, partitions = PARTITIONS) =>
+      `${ns}.in.${partitionOf(type, id, partitions)}.${type}.${subjectToken(id)}`,
+    inboxPartition: (p: number) => `${ns}.in.${p}.>`,
+    /** Core subject where the engine serving a partition takes messages directly (see runtime/direct.ts). */
+    directSubject: (type: string, id: string, partitions = PARTITIONS) => `${ns}.dm.${partitionOf(type, id, partitions)}`,
+    directPartition: (p: number) => `${ns}.dm.${p}`,
+    timerSubject: `${ns}.t`,
+    logSubject: (runId: string) => `${ns}.log.${subjectToken(runId)}`,
+    runFinished: (runId: string) => `${ns}.done.${subjectToken(runId)}`,
+    /** Where one client hears about the end of the runs it triggered. */
+    clientNotify: (clientId: string) => `${ns}.notify.${clientId}`,
+    schedulerRejected: `${ns}.sched.rejected`,
+    api: (op: string) => `${ns}.api.${op}`,
+    leaderApi: (op: string) => `${ns}.leader.${op}`,
+    workerKey: (workerId: string) => `w.${subjectToken(workerId)}`,
+    workerDispatch: (workerId: string) => `${ns}.w.${subjectToken(workerId)}.dispatch`,
+    workerCancel: (workerId: string) => `${ns}.w.${subjectToken(workerId)}.cancel`,
+  };
+}
+export type Names = ReturnType<typeof names>;
+
+// ---- Schemas of messages that enter the engine from outside ----
+
+const json = z.unknown();
+const metadata = z.record(z.string(), z.string());
+
+export const taskSpecSchema = z.object({
+  name: z.string().min(1),
+  retries: z.number().int().min(0),
+  backoff: z.object({ factor: z.number().positive().optional(), maxSeconds: z.number().positive().optional() }).optional(),
+  executionTimeoutMs: z.number().positive(),
+  scheduleTimeoutMs: z.number().positive(),
+});
+
+export const runSpecSchema = z.object({
+  name: z.string().min(1),
+  kind: z.enum(['task', 'workflow']),
+  tasks: z.array(taskSpecSchema).min(1),
+});
+
+const taskError = z.object({ name: z.string(), message: z.string(), nonRetryable: z.boolean().optional() });
+
+export const runMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('Trigger'),
+    id: z.string().min(1),
+    runId: z.string().min(1),
+    spec: runSpecSchema,
+    input: json,
+    additionalMetadata: metadata,
+    priority: z.number().int().min(1).max(3),
+    parentRunId: z.string().optional(),
+    key: z.string().optional(),
+    notify: z.string().regex(/^[A-Za-z0-9_-]+\.notify\.[A-Za-z0-9_-]+$/).optional(),
+  }),
+  z.object({
+    type: z.literal('TaskResult'),
+    id: z.string().min(1),
+    key: z.string().min(1),
+    taskName: z.string().min(1),
+    workerId: z.string().min(1),
+    startedAt: z.number(),
+    finishedAt: z.number(),
+    output: json.optional(),
+    error: taskError.optional(),
+  }),
+  z.object({ type: z.literal('Cancel'), id: z.string().min(1), reason: z.string() }),
+  z.object({ type: z.literal('RetryDue'), id: z.string().min(1), key: z.string(), taskName: z.string() }),
+  z.object({ type: z.literal('ScheduleTimedOut'), id: z.string().min(1), key: z.string(), taskName: z.string() }),
+  z.object({
+    type: z.literal('WorkerLost'),
+    id: z.string().min(1),
+    key: z.string(),
+    taskName: z.string(),
+    workerId: z.string(),
+  }),
+  z.object({
+    type: z.literal('TimeoutRefreshed'),
+    id: z.string().min(1),
+    key: z.string(),
+    taskName: z.string(),
+    byMs: z.number().positive(),
+  }),
+  z.object({ type: z.literal('Replay'), id: z.string().min(1) }),
+]);
+
+export const heartbeatSchema = z.object({
+  workerId: z.string().min(1),
+  name: z.string(),
+  slots: z.number().int().min(0),
+  taskNames: z.array(z.string()),
+  running: z.array(z.string()),
+  stopping: z.boolean(),
+  sentAt: z.number(),
+  labels: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
+export type WorkerRecord = z.infer<typeof heartbeatSchema>;
+
+/** A worker refusing a dispatched task run. */
+export const taskDoneSchema = z.object({ key: z.string(), workerId: z.string() });
+
+/** What a worker registers for each task it serves, so runs can be triggered by name. */
+export const registeredTaskSchema = z.object({ spec: runSpecSchema, defaultPriority: z.number().int().min(1).max(3) });
+export type RegisteredTask = z.infer<typeof registeredTaskSchema>;
+
+/** A message handed straight to the engine that serves the actor's partition. */
+export interface DirectMessage {
+  type: string;
+  id: string;
+  message: unknown;
+}
+
+/** The engine's answer to a direct message: stored (ok) or refused, with why. */
+export type DirectReply = { ok: true } | { ok: false; invalid?: boolean; error: string };
+
+export interface ApiError {
+  error: { name: string; message: string };
+}

@@ -1,0 +1,104 @@
+/** What `skein.runs.get` shows: a run's state from its journal, with the scheduler's live view on top. */
+import type { RunState } from '../actors/run/index.js';
+import type { JournalEntry } from './journal.js';
+import type { LiveTask } from './scheduler-host.js';
+
+export interface TaskView {
+  name: string;
+  status: string;
+  attempts: number;
+  workerId: string | null;
+  output: unknown;
+  error: string | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface RunView {
+  id: string;
+  name: string;
+  status: string;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  additionalMetadata: Record<string, string>;
+  parentRunId: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  tasks: TaskView[];
+}
+
+export interface HistoryEvent {
+  seq: number;
+  type: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+function runError(state: RunState): string | null {
+  if (state.status === 'FAILED') {
+    return Object.entries(state.errors ?? {})
+      .map(([task, message]) => (state.spec.kind === 'task' ? message : `${task}: ${message}`))
+      .join('; ');
+  }
+  if (state.status === 'CANCELLED') return state.cancelReason ?? 'cancelled';
+  return null;
+}
+
+export function runView(state: RunState, live: LiveTask[]): RunView {
+  let status: string = state.status;
+  const tasks = Object.values(state.tasks).map((t): TaskView => {
+    const running = live.find((l) => l.taskName === t.name && l.key === t.key && l.workerId);
+    const shown = t.status === 'RETRYING' ? 'QUEUED' : t.status;
+    if (running && t.status === 'QUEUED') {
+      if (status === 'QUEUED') status = 'RUNNING';
+      return {
+        name: t.name,
+        status: 'RUNNING',
+        attempts: t.attempt,
+        workerId: running.workerId ?? null,
+        output: null,
+        error: null,
+        startedAt: running.dispatchedAt ?? null,
+        finishedAt: null,
+      };
+    }
+    return {
+      name: t.name,
+      status: shown,
+      attempts: t.attempt,
+      workerId: t.workerId ?? null,
+      output: t.output ?? null,
+      error: t.error ?? null,
+      startedAt: t.startedAt ?? null,
+      finishedAt: t.finishedAt ?? null,
+    };
+  });
+  const startedAt = state.startedAt ?? tasks.find((t) => t.startedAt)?.startedAt ?? null;
+  return {
+    id: state.runId,
+    name: state.spec.name,
+    status,
+    input: state.input,
+    output: state.output ?? null,
+    error: runError(state),
+    additionalMetadata: state.additionalMetadata,
+    parentRunId: state.parentRunId ?? null,
+    createdAt: state.createdAt,
+    startedAt,
+    finishedAt: state.finishedAt ?? null,
+    tasks,
+  };
+}
+
+export function historyOf(entries: JournalEntry[]): HistoryEvent[] {
+  const out: HistoryEvent[] = [];
+  for (const entry of entries) {
+    for (const event of entry.ev as { type: string; at?: number }[]) {
+      const { type, at, ...data } = event;
+      out.push({ seq: out.length + 1, type, at: at ?? entry.at, data });
+    }
+  }
+  return out;
+}

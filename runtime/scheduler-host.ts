@@ -1,0 +1,235 @@
+/**
+ * Hosts the scheduler on the leader engine. It reads the run journal: an entry's `enqueue`
+ * effects queue task runs, its `abortTask` effects drop them, its outcome events end them.
+ * An entry that queued a task stays unacknowledged until that task run is over, so a new
+ * leader rebuilds the queue from the redelivered entries, and assignments from heartbeats.
+ * Workers' heartbeats come from their records in the workers bucket.
+ */
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import { decideDispatches, decideScheduler, type SchedulerDecision } from '../actors/scheduler/decide.js';
+import type { SchedulerEffect, SchedulerMessage } from '../actors/scheduler/messages.js';
+import {
+  defaultSchedulerConfig,
+  evolveScheduler,
+  initialSchedulerState,
+  type SchedulerConfig,
+  type SchedulerState,
+} from '../actors/scheduler/state.js';
+import type { Clock } from './clock.js';
+import { decode, encode } from './codec.js';
+import { ConsumerLoop } from './consumer-loop.js';
+import type { JournalEntry } from './journal.js';
+import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import { idFromToken } from './mailbox.js';
+import { heartbeatSchema, taskDoneSchema, type Names } from './protocol.js';
+
+const TICK_MS = 500;
+/** Events that end an attempt: its queue entry is done with. */
+const ENDS_ATTEMPT = new Set(['TaskSucceeded', 'TaskFailed']);
+
+export interface LiveTask {
+  key: string;
+  taskName: string;
+  workerId?: string;
+  dispatchedAt?: number;
+}
+
+export class SchedulerHost {
+  private state: SchedulerState;
+  /** Journal entries holding queued task runs, by stream sequence, with the keys still open. */
+  private readonly held = new Map<number, { msg: JsMsg; keys: Set<string> }>();
+  private readonly heldSeqOf = new Map<string, number>();
+  private loop?: ConsumerLoop;
+  private subs: Subscription[] = [];
+  private watchStop?: () => void;
+  private tick?: NodeJS.Timeout;
+  private readonly dispatches = new Map<string, QueuedTask[]>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly workers: KV,
+    private readonly names: Names,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly config: SchedulerConfig = defaultSchedulerConfig,
+  ) {
+    this.state = initialSchedulerState(clock.now(), 0, config);
+  }
+
+  async start() {
+    const n = this.names;
+    // Entries redelivered to a new leader may be running already: wait for heartbeats to claim them.
+    this.state = initialSchedulerState(this.clock.now(), 2 * 2000 + 1000, this.config);
+    const watch = await this.workers.watch({ key: 'w.>' });
+    this.watchStop = () => watch.stop();
+    void (async () => {
+      for await (const entry of watch) this.onWorkerEntry(entry);
+    })();
+    this.subs.push(
+      this.nc.subscribe(n.schedulerRejected, {
+        callback: (_err, msg) => this.safely(() => this.apply({ type: 'DispatchRejected', ...taskDoneSchema.parse(decode(msg.data)) })),
+      }),
+      this.nc.subscribe(n.leaderApi('sched.lookup'), {
+        callback: (_err, msg) =>
+          this.safely(() => msg.respond(encode(this.lookup(String(decode<{ runId: string }>(msg.data).runId))))),
+      }),
+    );
+    this.loop = new ConsumerLoop(this.js, n.streams.journal, 'scheduler', async (m) => this.onJournalEntry(m), this.logger, 5000);
+    await this.loop.start();
+    this.tick = setInterval(() => this.safely(() => this.apply({ type: 'Tick' })), TICK_MS);
+  }
+
+  async stop() {
+    clearInterval(this.tick);
+    this.watchStop?.();
+    for (const sub of this.subs) sub.unsubscribe();
+    this.subs = [];
+    await this.loop?.stop();
+    this.loop = undefined;
+    this.held.clear();
+    this.heldSeqOf.clear();
+  }
+
+  /** Queued and running task runs of one run, as the scheduler sees them now. */
+  lookup(runId: string): LiveTask[] {
+    const out: LiveTask[] = [];
+    for (const [key, entry] of this.state.entries) {
+      if (entry.task.runId !== runId) continue;
+      out.push({ key, taskName: entry.task.taskName, workerId: entry.workerId, dispatchedAt: entry.dispatchedAt });
+    }
+    return out;
+  }
+
+  private safely(fn: () => void) {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.warn({ reason: String(err) }, 'scheduler ignored a bad message');
+    }
+  }
+
+  private onWorkerEntry(entry: KvWatchEntry) {
+    if (entry.operation !== 'PUT') {
+      this.safely(() => this.apply({ type: 'WorkerLeft', workerId: idFromToken(entry.key.slice(2)) }));
+      return;
+    }
+    this.safely(() => this.apply({ type: 'Heartbeat', heartbeat: heartbeatSchema.parse(decode(entry.value)) }));
+  }
+
+  private async onJournalEntry(msg: JsMsg) {
+    const known = this.held.get(msg.seq);
+    if (known) {
+      known.msg = msg; // redelivered after ack_wait while its task runs: keep the newest handle
+      return;
+    }
+    let entry: JournalEntry;
+    try {
+      entry = decode<JournalEntry>(msg.data);
+      if (!Array.isArray(entry.fx) || !Array.isArray(entry.ev)) throw new Error('not a journal entry');
+    } catch (err) {
+      this.logger.warn({ reason: String(err), subject: msg.subject }, 'scheduler skipped a malformed journal entry');
+      msg.ack();
+      return;
+    }
+    for (const event of entry.ev as { type: string; key?: string }[]) {
+      if (event.key && ENDS_ATTEMPT.has(event.type)) this.apply({ type: 'TaskDone', key: event.key });
+    }
+    const keys = new Set<string>();
+    for (const effect of entry.fx) {
+      if (effect.type === 'enqueue') {
+        keys.add(effect.task.key);
+        this.heldSeqOf.set(effect.task.key, msg.seq);
+      }
+    }
+    if (keys.size > 0 && msg.info.redelivered && (await this.runEndedAfter(msg))) keys.clear();
+    if (keys.size > 0) this.held.set(msg.seq, { msg, keys });
+    else {
+      msg.ack();
+      return;
+    }
+    for (const effect of entry.fx) {
+      if (effect.type === 'enqueue') this.apply({ type: 'Enqueue', task: effect.task, redelivered: msg.info.redelivered });
+      if (effect.type === 'abortTask') this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
+    }
+  }
+
+  /** Whether the run of a redelivered entry has ended since (its ack was lost with the old leader). */
+  private async runEndedAfter(msg: JsMsg): Promise<boolean> {
+    try {
+      const last = await this.jsm.direct.getMessage(this.names.streams.journal, { last_by_subj: msg.subject });
+      if (!last || last.seq <= msg.seq) return false;
+      const status = (decode<JournalEntry>(last.data).s as { status?: string } | undefined)?.status;
+      return status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
+    } catch {
+      return false;
+    }
+  }
+
+  /** A queued task run is over: once its journal entry holds no open one, acknowledge it. */
+  private releaseHeld(key: string) {
+    const seq = this.heldSeqOf.get(key);
+    if (seq === undefined) return;
+    this.heldSeqOf.delete(key);
+    const held = this.held.get(seq);
+    if (!held) return;
+    held.keys.delete(key);
+    if (held.keys.size === 0) {
+      held.msg.ack();
+      this.held.delete(seq);
+    }
+  }
+
+  private apply(message: SchedulerMessage) {
+    const now = this.clock.now();
+    this.carryOut(decideScheduler(this.state, message, now));
+    this.carryOut(decideDispatches(this.state, now));
+  }
+
+  private carryOut(decision: SchedulerDecision) {
+    for (const event of decision.events) this.state = evolveScheduler(this.state, event);
+    for (const effect of decision.effects) this.perform(effect);
+  }
+
+  /** Dispatches of one tick go to each worker as one message. */
+  private queueDispatch(workerId: string, task: QueuedTask) {
+    const batch = this.dispatches.get(workerId);
+    if (batch) batch.push(task);
+    else this.dispatches.set(workerId, [task]);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        for (const [workerId, tasks] of this.dispatches) this.nc.publish(this.names.workerDispatch(workerId), encode(tasks));
+        this.dispatches.clear();
+      });
+    }
+  }
+
+  private perform(effect: SchedulerEffect) {
+    const n = this.names;
+    switch (effect.type) {
+      case 'dispatch':
+        // No reply is awaited: a worker that refuses says so, and a dispatch lost on the way
+        // is found by the next heartbeats, which do not list it.
+        this.queueDispatch(effect.workerId, effect.task);
+        return;
+      case 'ack':
+        this.releaseHeld(effect.key);
+        return;
+      case 'abortOnWorker':
+        this.nc.publish(n.workerCancel(effect.workerId), encode({ key: effect.key, reason: effect.reason }));
+        return;
+      case 'tellRun':
+        this.js
+          .publish(n.inboxSubject('run', effect.runId), encode(effect.message), { msgID: effect.message.id })
+          .catch((err: unknown) => this.logger.warn({ err, runId: effect.runId }, 'could not tell a run'));
+        return;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/** Creates, idempotently, every stream, consumer and bucket one namespace needs. */
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Kvm, type KV } from '@nats-io/kv';
+import { PARTITIONS, type Names } from './protocol.js';
+
+const DAY_NS = 24 * 3600 * 1e9;
+const SECOND_NS = 1e9;
+
+export interface Buckets {
+  leases: KV;
+  registry: KV;
+  workers: KV;
+  snapshots: KV;
+}
+
+export interface SetupOptions {
+  replicas?: number;
+  /** How long run logs are kept. */
+  logRetentionDays?: number;
+}
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (err) {
+    if (!String(err).includes('stream not found')) throw err;
+    await jsm.streams.add(config);
+  }
+}
+
+export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: SetupOptions = {}) {
+  const num_replicas = opts.replicas ?? 1;
+  const common = { storage: StorageType.File, num_replicas, duplicate_window: 120 * SECOND_NS };
+  await ensureStream(jsm, { ...common, name: n.streams.journal, subjects: [`${n.ns}.j.>`], allow_direct: true });
+  await ensureStream(jsm, {
+    ...common,
+    name: n.streams.inbox,
+    subjects: [`${n.ns}.in.>`],
+    retention: RetentionPolicy.Workqueue,
+  });
+  await ensureStream(jsm, { ...common, name: n.streams.timers, subjects: [n.timerSubject], retention: RetentionPolicy.Workqueue });
+  await ensureStream(jsm, {
+    ...common,
+    name: n.streams.logs,
+    subjects: [`${n.ns}.log.>`],
+    max_age: (opts.logRetentionDays ?? 7) * DAY_NS,
+    allow_direct: true,
+  });
+}
+
+/** A durable pull consumer; a consumer that exists already is kept as it is. */
+async function ensureConsumer(jsm: JetStreamManager, stream: string, name: string, filter: string, maxAckPending: number, ackWaitMs: number) {
+  try {
+    await jsm.consumers.info(stream, name);
+  } catch {
+    await jsm.consumers.add(stream, {
+      durable_name: name,
+      filter_subject: filter,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      max_ack_pending: maxAckPending,
+      ack_wait: ackWaitMs * 1e6,
+    });
+  }
+}
+
+export async function ensureConsumers(jsm: JetStreamManager, n: Names) {
+  for (let p = 0; p < PARTITIONS; p++) {
+    await ensureConsumer(jsm, n.streams.inbox, `p${p}`, n.inboxPartition(p), 20_000, 30_000);
+  }
+  // The scheduler reads the run journal: an entry that queued a task stays unacknowledged until
+  // that task run is over. ack_wait only bounds how long a dead leader's entries take to come
+  // back; a redelivery to the live one is deduplicated.
+  await ensureConsumer(jsm, n.streams.journal, 'scheduler', n.journalAll('run'), -1, 300_000);
+  await ensureConsumer(jsm, n.streams.timers, 'timers', n.timerSubject, -1, 30_000);
+}
+
+export async function ensureBuckets(nc: NatsConnection, n: Names, opts: SetupOptions = {}): Promise<Buckets> {
+  const kvm = new Kvm(nc);
+  const replicas = opts.replicas ?? 1;
+  return {
+    leases: await kvm.create(n.buckets.leases, { ttl: 10_000, history: 1, replicas }),
+    registry: await kvm.create(n.buckets.registry, { history: 1, replicas }),
+    workers: await kvm.create(n.buckets.workers, { ttl: 24 * 3600_000, history: 1, replicas }),
+    snapshots: await kvm.create(n.buckets.snapshots, { history: 1, replicas }),
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs the durable timers: each timer is a message in the timer stream, redelivered by the
+ * server after `nak(delay)` until it is due; then its message goes to the target's mailbox.
+ * The delay survives any restart because the server keeps it.
+ */
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { decideTimer, type Timer } from '../actors/timer/timer.js';
+import type { Clock } from './clock.js';
+import { decode, encode } from './codec.js';
+import { ConsumerLoop } from './consumer-loop.js';
+import type { Names } from './protocol.js';
+
+/** The server's nak delay is kept in memory per message; re-check long timers at least this often. */
+const MAX_WAIT_MS = 3_600_000;
+
+export class TimerHost {
+  private loop?: ConsumerLoop;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly names: Names,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async start() {
+    this.loop = new ConsumerLoop(this.js, this.names.streams.timers, 'timers', (m) => this.onTimer(m), this.logger);
+    await this.loop.start();
+  }
+
+  async stop() {
+    await this.loop?.stop();
+    this.loop = undefined;
+  }
+
+  private async onTimer(msg: JsMsg) {
+    let timer: Timer;
+    try {
+      timer = decode<Timer>(msg.data);
+      if (typeof timer.dueAt !== 'number' || !timer.to?.type || !timer.message?.id) throw new Error('not a timer');
+    } catch (err) {
+      this.logger.warn({ reason: String(err) }, 'dropped a malformed timer');
+      msg.term();
+      return;
+    }
+    const decision = decideTimer(timer, this.clock.now());
+    if (decision.type === 'wait') {
+      msg.nak(Math.min(decision.delayMs, MAX_WAIT_MS));
+      return;
+    }
+    await this.js.publish(this.names.inboxSubject(timer.to.type, timer.to.id), encode(timer.message), {
+      msgID: `timer:${timer.timerId}`,
+    });
+    msg.ack();
+  }
+}

@@ -1,0 +1,102 @@
+/** `Skein.init(...)`: the SDK's entry point. */
+import type { ConnectionOptions } from '@nats-io/nats-core';
+import { pino, type Logger } from 'pino';
+import type { RegisteredTask } from '../runtime/protocol.js';
+import { DEFAULT_NAMESPACE, names, validateNamespace } from '../runtime/protocol.js';
+import { decode } from '../runtime/codec.js';
+import { SdkConnection } from './connection.js';
+import { NotFoundError, ValidationError } from './errors.js';
+import type { RunRef } from './run-ref.js';
+import { RunWaiter } from './run-waiter.js';
+import { RunsClient, WorkersClient } from './runs.js';
+import { Task, type TaskOptions } from './task.js';
+import { Triggerer, type RunOpts } from './trigger.js';
+import { currentRun, registryKey, Worker, type WorkerOptions } from './worker.js';
+
+export interface SkeinOptions {
+  /** Default: env SKEIN_NATS_URL, else nats://127.0.0.1:4222. */
+  natsUrl?: string | string[];
+  /** Default: env SKEIN_NAMESPACE, else 'skein'. */
+  namespace?: string;
+  /** Passed to the NATS client: user/pass, token, nkey/creds, tls. */
+  nats?: ConnectionOptions;
+  logger?: Logger;
+}
+
+export class Skein {
+  readonly runs: RunsClient;
+  readonly workers: WorkersClient;
+  readonly namespace: string;
+  private readonly conn: SdkConnection;
+  private readonly triggerer: Triggerer;
+  private readonly waiter: RunWaiter;
+  private readonly logger: Logger;
+  private readonly started = new Set<Worker>();
+
+  static init(opts: SkeinOptions = {}): Skein {
+    return new Skein(opts);
+  }
+
+  private constructor(opts: SkeinOptions) {
+    try {
+      this.namespace = validateNamespace(opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE);
+    } catch (err) {
+      throw new ValidationError((err as Error).message);
+    }
+    this.logger = opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' });
+    this.conn = new SdkConnection(names(this.namespace), opts.natsUrl, opts.nats);
+    this.waiter = new RunWaiter(this.conn);
+    this.triggerer = new Triggerer(this.conn, this.waiter, () => currentRun.getStore()?.runId);
+    this.runs = new RunsClient(this.conn, this.triggerer);
+    this.workers = new WorkersClient(this.conn);
+  }
+
+  task<I = unknown, O = unknown>(options: TaskOptions<I, O>): Task<I, O> {
+    return new Task<I, O>(options, this.triggerer);
+  }
+
+  /** Triggers a task or workflow by name and waits for its output. */
+  async run<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<O> {
+    const reg = await this.registered(name);
+    const ref = await this.triggerer.trigger<O>(reg.spec, { defaultPriority: reg.defaultPriority, defaultAdditionalMetadata: {} }, input, opts, true);
+    return ref.result();
+  }
+
+  /** Triggers a task or workflow by name. */
+  async runNoWait<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<RunRef<O>> {
+    const reg = await this.registered(name);
+    return this.triggerer.trigger<O>(reg.spec, { defaultPriority: reg.defaultPriority, defaultAdditionalMetadata: {} }, input, opts, false);
+  }
+
+  /** A handle on an existing run. */
+  runRef<O = unknown>(runId: string): RunRef<O> {
+    return this.triggerer.ref<O>(runId);
+  }
+
+  async worker(name: string, opts: WorkerOptions): Promise<Worker> {
+    const worker = new Worker(name, opts, this.conn, this.logger);
+    const start = worker.start.bind(worker);
+    worker.start = async () => {
+      await start();
+      this.started.add(worker);
+    };
+    return worker;
+  }
+
+  /** Stops this client's workers and drains the connection. */
+  async close() {
+    await Promise.all([...this.started].map((w) => w.stop()));
+    this.waiter.close();
+    await this.conn.close();
+  }
+
+  private async registered(name: string): Promise<RegisteredTask> {
+    if (typeof name !== 'string' || name.length === 0) throw new ValidationError('name must be a non-empty string');
+    const { registry } = await this.conn.ready();
+    const entry = await registry.get(registryKey(name));
+    if (!entry || entry.operation !== 'PUT') {
+      throw new NotFoundError(`no task or workflow named '${name}' has been registered by any worker in namespace '${this.namespace}'`);
+    }
+    return decode<RegisteredTask>(entry.value);
+  }
+}

@@ -1,0 +1,95 @@
+/** The SDK's lazy connection to NATS and the namespace's streams and buckets. */
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import { connectNats } from '../runtime/connection.js';
+import { Requester } from '../runtime/requester.js';
+import { Deliverer } from './deliver.js';
+import { decode, encode } from '../runtime/codec.js';
+import type { Names } from '../runtime/protocol.js';
+import { ConnectionError, NotFoundError, SkeinError, ValidationError } from './errors.js';
+
+export interface Connected {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  registry: KV;
+  workers: KV;
+  requester: Requester;
+  deliverer: Deliverer;
+  /** The largest message the server accepts, less room for headers. */
+  maxPayload: number;
+}
+
+const API_TIMEOUT_MS = 10_000;
+
+export class SdkConnection {
+  private connecting?: Promise<Connected>;
+
+  constructor(
+    readonly names: Names,
+    private readonly natsUrl: string | string[] | undefined,
+    private readonly options: ConnectionOptions | undefined,
+  ) {}
+
+  ready(): Promise<Connected> {
+    this.connecting ??= this.open().catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err instanceof SkeinError ? err : new ConnectionError(err instanceof Error ? err.message : String(err));
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Connected> {
+    const nc = await connectNats(this.natsUrl, this.options, 'skein-client');
+    const kvm = new Kvm(nc);
+    let registry: KV;
+    let workers: KV;
+    try {
+      registry = await kvm.open(this.names.buckets.registry);
+      workers = await kvm.open(this.names.buckets.workers);
+      await registry.status();
+    } catch {
+      await nc.close();
+      throw new ConnectionError(
+        `namespace '${this.names.ns}' is not set up on this NATS: start a Skein engine (startEngine or 'npx skein engine') first`,
+      );
+    }
+    const requester = new Requester(nc);
+    return {
+      nc,
+      requester,
+      deliverer: new Deliverer(requester, this.names),
+      js: jetstream(nc),
+      jsm: await jetstreamManager(nc),
+      registry,
+      workers,
+      maxPayload: (nc.info?.max_payload ?? 1024 * 1024) - 2048,
+    };
+  }
+
+  /** Calls the engine's query API; its errors come back as the SDK's typed errors. */
+  async api<T>(op: string, request: unknown): Promise<T> {
+    const { nc } = await this.ready();
+    let reply;
+    try {
+      reply = await nc.request(this.names.api(op), encode(request), { timeout: API_TIMEOUT_MS });
+    } catch (err) {
+      throw new ConnectionError(`no Skein engine answered '${op}' in namespace '${this.names.ns}': ${String(err)}`);
+    }
+    const body = decode<{ ok?: T; error?: { name: string; message: string } }>(reply.data);
+    if (body.error) {
+      if (body.error.name === 'NotFoundError') throw new NotFoundError(body.error.message);
+      if (body.error.name === 'ValidationError') throw new ValidationError(body.error.message);
+      throw new SkeinError(body.error.message);
+    }
+    return body.ok as T;
+  }
+
+  async close() {
+    const c = await this.connecting?.catch(() => undefined);
+    this.connecting = undefined;
+    c?.requester.close();
+    await c?.nc.drain().catch(() => undefined);
+  }
+}

@@ -1,0 +1,29 @@
+export { Skein, type SkeinOptions } from './client.js';
+export type { Context, TaskLike } from './context.js';
+export type { Duration } from './duration.js';
+export {
+  Priority,
+  StickyStrategy,
+  ConcurrencyLimitStrategy,
+  WorkerLabelComparator,
+  type RunStatus,
+  type ConcurrencyExpression,
+  type DesiredLabel,
+  type RateLimitRef,
+} from './enums.js';
+export {
+  SkeinError,
+  ValidationError,
+  NotFoundError,
+  ConnectionError,
+  RunFailedError,
+  RunCancelledError,
+  NonRetryableError,
+  TimeoutError,
+  NonDeterminismError,
+} from './errors.js';
+export type { RunRef } from './run-ref.js';
+export type { RunInfo, TaskRunInfo, RunEventRecord, RunLogLine, ListRunsQuery, WorkerInfo } from './runs.js';
+export type { Task, TaskOptions, RunManyOpts } from './task.js';
+export type { RunOpts, BulkRunItem } from './trigger.js';
+export type { Worker, WorkerOptions } from './worker.js';

@@ -1,0 +1,91 @@
+/**
+ * Waits for runs to finish. The engine tells the triggering client on its notify subject
+ * (best effort); for a notice lost to a crash, one timer per client asks the engine, in
+ * batches, which of the runs it waits for have ended. A run this client did not trigger is
+ * watched on its own subject (runs triggered without a notify subject) and checked often.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Subscription } from '@nats-io/nats-core';
+import type { RunFinished } from '../actors/effects.js';
+import { decode } from '../runtime/codec.js';
+import type { SdkConnection } from './connection.js';
+
+const CHECK_EVERY_MS = 10_000;
+const CHECK_BATCH = 1000;
+const STRANGER_CHECK_MS = 1000;
+
+interface Watch {
+  since: number;
+  settle(f: RunFinished): void;
+}
+
+export class RunWaiter {
+  /** Subject that the engine tells this client's runs' ends on. */
+  readonly notifySubject: string;
+  private readonly watches = new Map<string, Watch>();
+  private notifySub?: Subscription;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly conn: SdkConnection) {
+    this.notifySubject = conn.names.clientNotify(randomUUID().replace(/-/g, ''));
+  }
+
+  /**
+   * Starts listening for the run's end. Call before triggering with `triggeredHere`, so the
+   * notice cannot be missed; otherwise the run's own subject is watched and the engine asked at once.
+   */
+  async watch(runId: string, triggeredHere: boolean): Promise<() => Promise<RunFinished>> {
+    const { nc } = await this.conn.ready();
+    this.notifySub ??= nc.subscribe(this.notifySubject, {
+      callback: (_err, msg) => {
+        const f = decode<RunFinished>(msg.data);
+        this.watches.get(f.runId)?.settle(f);
+      },
+    });
+    let watch!: Watch;
+    const done = new Promise<RunFinished>((settle) => {
+      watch = { since: Date.now(), settle };
+    });
+    const own = triggeredHere
+      ? undefined
+      : nc.subscribe(this.conn.names.runFinished(runId), { max: 1, callback: (_err, msg) => watch.settle(decode<RunFinished>(msg.data)) });
+    this.watches.set(runId, watch);
+    this.timer ??= setInterval(() => void this.checkStale(), CHECK_EVERY_MS).unref();
+    const cleanup = () => {
+      own?.unsubscribe();
+      if (this.watches.get(runId) === watch) this.watches.delete(runId);
+      if (this.watches.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+    done.then(cleanup, cleanup);
+    // Another client's run: the notice may have gone already, so ask at once and then often.
+    if (!triggeredHere) {
+      void this.check([runId]);
+      const poll = setInterval(() => void this.check([runId]), STRANGER_CHECK_MS);
+      void done.finally(() => clearInterval(poll));
+    }
+    return () => done;
+  }
+
+  close() {
+    this.notifySub?.unsubscribe();
+    this.notifySub = undefined;
+    clearInterval(this.timer);
+  }
+
+  private async checkStale() {
+    const stale = [...this.watches].filter(([, w]) => Date.now() - w.since >= CHECK_EVERY_MS).map(([id]) => id);
+    for (let i = 0; i < stale.length; i += CHECK_BATCH) await this.check(stale.slice(i, i + CHECK_BATCH));
+  }
+
+  private async check(runIds: string[]) {
+    try {
+      const ended = await this.conn.api<RunFinished[]>('runs.ended', { runIds });
+      for (const f of ended) this.watches.get(f.runId)?.settle(f);
+    } catch {
+      // No engine answered: the notice or the next check will tell.
+    }
+  }
+}

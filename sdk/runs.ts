@@ -1,0 +1,137 @@
+/** `skein.runs` and `skein.workers`: reading runs and workers through the engine's API. */
+import type { SdkConnection } from './connection.js';
+import type { RunStatus } from './enums.js';
+import { ValidationError } from './errors.js';
+import type { Triggerer } from './trigger.js';
+
+export interface TaskRunInfo {
+  name: string;
+  status: string;
+  attempts: number;
+  workerId: string | null;
+  output: unknown;
+  error: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface RunInfo {
+  id: string;
+  name: string;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  additionalMetadata: Record<string, string>;
+  parentRunId: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  tasks: TaskRunInfo[];
+}
+
+export interface RunEventRecord {
+  seq: number;
+  type: string;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
+export interface RunLogLine {
+  at: Date;
+  level: string;
+  taskName: string;
+  message: string;
+}
+
+export interface ListRunsQuery {
+  name?: string;
+  status?: RunStatus;
+  since?: Date;
+  until?: Date;
+  additionalMetadata?: Record<string, string>;
+  /** Default 100, at most 1000. */
+  limit?: number;
+}
+
+export interface WorkerInfo {
+  id: string;
+  name: string;
+  status: 'ACTIVE' | 'STOPPING' | 'LOST';
+  slots: number;
+  labels: Record<string, string | number>;
+  lastHeartbeatAt: Date;
+}
+
+const date = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(ms));
+
+type Wire<T> = { [K in keyof T]: T[K] extends Date ? number : T[K] extends Date | null ? number | null : T[K] };
+
+type RunWire = Omit<Wire<RunInfo>, 'tasks'> & { tasks: Wire<TaskRunInfo>[] };
+
+function toRunInfo(v: RunWire): RunInfo {
+  return {
+    ...v,
+    createdAt: new Date(v.createdAt),
+    startedAt: date(v.startedAt),
+    finishedAt: date(v.finishedAt),
+    tasks: v.tasks.map((t) => ({ ...t, startedAt: date(t.startedAt), finishedAt: date(t.finishedAt) })),
+  };
+}
+
+function checkRunId(runId: unknown): string {
+  if (typeof runId !== 'string' || runId.length === 0) throw new ValidationError(`runId must be a non-empty string, got ${JSON.stringify(runId)}`);
+  return runId;
+}
+
+export class RunsClient {
+  constructor(
+    private readonly conn: SdkConnection,
+    private readonly triggerer: Triggerer,
+  ) {}
+
+  async get(runId: string): Promise<RunInfo> {
+    return toRunInfo(await this.conn.api<RunWire>('runs.get', { runId: checkRunId(runId) }));
+  }
+
+  async list(query: ListRunsQuery = {}): Promise<RunInfo[]> {
+    if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000)) {
+      throw new ValidationError(`limit must be a whole number from 1 to 1000, got ${query.limit}`);
+    }
+    const views = await this.conn.api<RunWire[]>('runs.list', {
+      ...query,
+      since: query.since?.getTime(),
+      until: query.until?.getTime(),
+    });
+    return views.map(toRunInfo);
+  }
+
+  async history(runId: string): Promise<RunEventRecord[]> {
+    const events = await this.conn.api<Wire<RunEventRecord>[]>('runs.history', { runId: checkRunId(runId) });
+    return events.map((e) => ({ ...e, at: new Date(e.at) }));
+  }
+
+  async logs(runId: string): Promise<RunLogLine[]> {
+    const lines = await this.conn.api<Wire<RunLogLine>[]>('runs.logs', { runId: checkRunId(runId) });
+    return lines.map((l) => ({ ...l, at: new Date(l.at) }));
+  }
+
+  /** Cancels a run: its queued tasks are dropped and running ones see `ctx.signal` abort. */
+  async cancel(runId: string): Promise<void> {
+    await this.triggerer.cancel(checkRunId(runId), 'cancelled by user');
+  }
+
+  /** Runs a finished run again from the start, under the same id. */
+  async replay(runId: string): Promise<void> {
+    await this.triggerer.replay(checkRunId(runId));
+  }
+}
+
+export class WorkersClient {
+  constructor(private readonly conn: SdkConnection) {}
+
+  async list(): Promise<WorkerInfo[]> {
+    const workers = await this.conn.api<(Omit<WorkerInfo, 'lastHeartbeatAt'> & { lastHeartbeatAt: number })[]>('workers.list', {});
+    return workers.map((w) => ({ ...w, lastHeartbeatAt: new Date(w.lastHeartbeatAt) }));
+  }
+}

@@ -1,0 +1,136 @@
+/** `skein.task({...})`: a standalone task, its options checked at declaration. */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
+import type { Context, TaskLike } from './context.js';
+import { toMs, type Duration } from './duration.js';
+import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
+import { ValidationError } from './errors.js';
+import type { RunRef } from './run-ref.js';
+import { checkPriority, type BulkRunItem, type RunOpts, type TriggerDefaults, type Triggerer } from './trigger.js';
+
+export interface TaskOptions<I, O> {
+  name: string;
+  description?: string;
+  version?: string;
+  inputValidator?: StandardSchemaV1<unknown, I>;
+  onEvents?: string[];
+  onCrons?: string[];
+  sticky?: StickyStrategy;
+  defaultPriority?: number;
+  concurrency?: number | ConcurrencyExpression | ConcurrencyExpression[];
+  scheduleTimeout?: Duration;
+  executionTimeout?: Duration;
+  retries?: number;
+  backoff?: { factor?: number; maxSeconds?: number };
+  rateLimits?: RateLimitRef[];
+  desiredWorkerLabels?: Record<string, DesiredLabel>;
+  defaultAdditionalMetadata?: Record<string, string>;
+  fn: (input: I, ctx: Context<I>) => O | Promise<O>;
+}
+
+export interface RunManyOpts {
+  /** Return each failed run's error in its place instead of rejecting. */
+  returnExceptions?: boolean;
+}
+
+const DEFAULT_SCHEDULE_TIMEOUT = '5m';
+const DEFAULT_EXECUTION_TIMEOUT = '60s';
+
+export function checkName(name: unknown, what: string): string {
+  if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {
+    throw new ValidationError(`${what} name must be a non-empty string of at most 200 characters, got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+export function taskSpecOf(name: string, o: Partial<TaskOptions<unknown, unknown>>, where: string): TaskSpec {
+  const retries = o.retries ?? 0;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new ValidationError(`${where}: retries must be a whole number >= 0, got ${JSON.stringify(o.retries)}`);
+  }
+  const b = o.backoff;
+  if (b !== undefined) {
+    if (b.factor !== undefined && !(b.factor > 0)) throw new ValidationError(`${where}: backoff.factor must be > 0`);
+    if (b.maxSeconds !== undefined && !(b.maxSeconds > 0)) throw new ValidationError(`${where}: backoff.maxSeconds must be > 0`);
+  }
+  const executionTimeoutMs = toMs(o.executionTimeout ?? DEFAULT_EXECUTION_TIMEOUT, `${where}: executionTimeout`);
+  const scheduleTimeoutMs = toMs(o.scheduleTimeout ?? DEFAULT_SCHEDULE_TIMEOUT, `${where}: scheduleTimeout`);
+  if (executionTimeoutMs <= 0 || scheduleTimeoutMs <= 0) throw new ValidationError(`${where}: timeouts must be longer than 0`);
+  return { name, retries, backoff: b ? { ...b } : undefined, executionTimeoutMs, scheduleTimeoutMs };
+}
+
+async function validateInput<I>(validator: StandardSchemaV1<unknown, I> | undefined, input: unknown, name: string): Promise<I> {
+  if (!validator) return input as I;
+  const result = await validator['~standard'].validate(input);
+  if (result.issues) {
+    const detail = result.issues
+      .map((i) => `${(i.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).join('.') || 'input'}: ${i.message}`)
+      .join('; ');
+    throw new ValidationError(`input of '${name}' is invalid: ${detail}`);
+  }
+  return result.value;
+}
+
+/** Triggering, shared by tasks and workflows. */
+export class Runnable<I, O> implements TaskLike<O> {
+  declare readonly __output?: O;
+
+  constructor(
+    readonly name: string,
+    readonly spec: RunSpec,
+    readonly defaults: TriggerDefaults,
+    private readonly validator: StandardSchemaV1<unknown, I> | undefined,
+    private readonly triggerer: Triggerer,
+  ) {}
+
+  async run(input: I, opts?: RunOpts): Promise<O> {
+    const ref = await this.start(input, opts, true);
+    return ref.result();
+  }
+
+  runNoWait(input: I, opts?: RunOpts): Promise<RunRef<O>> {
+    return this.start(input, opts, false);
+  }
+
+  createBulkRunItem(input: I, options?: RunOpts): BulkRunItem<I> {
+    return { input, options };
+  }
+
+  async runMany(items: BulkRunItem<I>[], opts: RunManyOpts = {}): Promise<(O | Error)[]> {
+    const refs = await Promise.all(items.map((item) => this.start(item.input, item.options, true)));
+    if (!opts.returnExceptions) return Promise.all(refs.map((r) => r.result()));
+    return Promise.all(refs.map((r) => r.result().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
+  }
+
+  runManyNoWait(items: BulkRunItem<I>[]): Promise<RunRef<O>[]> {
+    return Promise.all(items.map((item) => this.start(item.input, item.options, false)));
+  }
+
+  private async start(input: I, opts: RunOpts | undefined, wait: boolean): Promise<RunRef<O>> {
+    const parsed = await validateInput(this.validator, input, this.name);
+    return this.triggerer.trigger<O>(this.spec, this.defaults, parsed, opts, wait);
+  }
+}
+
+export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
+  readonly kind = 'task' as const;
+
+  constructor(
+    readonly options: TaskOptions<I, O>,
+    triggerer: Triggerer,
+  ) {
+    const name = checkName(options.name, 'task');
+    if (typeof options.fn !== 'function') throw new ValidationError(`task '${name}': fn must be a function`);
+    const spec: RunSpec = { name, kind: 'task', tasks: [taskSpecOf(name, options as TaskOptions<unknown, unknown>, `task '${name}'`)] };
+    const defaults: TriggerDefaults = {
+      defaultPriority: checkPriority(options.defaultPriority ?? 1, `task '${name}': defaultPriority`),
+      defaultAdditionalMetadata: { ...options.defaultAdditionalMetadata },
+    };
+    super(name, spec, defaults, options.inputValidator, triggerer);
+  }
+
+  /** The functions a worker runs for this declaration, by task name. */
+  functions(): Map<string, (input: unknown, ctx: Context) => unknown> {
+    return new Map([[this.name, this.options.fn as (input: unknown, ctx: Context) => unknown]]);
+  }
+}

@@ -1,0 +1,109 @@
+/** Starting runs: validate, store the trigger durably, and hand back a RunRef. */
+import { createHash, randomUUID } from 'node:crypto';
+import type { RunSpec } from '../actors/run/spec.js';
+import { encode } from '../runtime/codec.js';
+import type { SdkConnection } from './connection.js';
+import { ValidationError } from './errors.js';
+import { assertSize, toJson } from './json.js';
+import { makeRunRef, type RunRef } from './run-ref.js';
+import type { RunWaiter } from './run-waiter.js';
+
+export interface RunOpts {
+  additionalMetadata?: Record<string, string>;
+  /** 1..3 (Priority.LOW..HIGH); defaults to the declaration's defaultPriority. */
+  priority?: number;
+  /** Idempotency key: a second trigger with the same key returns the first run's ref. */
+  key?: string;
+  desiredWorkerLabels?: Record<string, unknown>;
+  sticky?: string;
+}
+
+export interface BulkRunItem<I> {
+  input: I;
+  options?: RunOpts;
+}
+
+export interface TriggerDefaults {
+  defaultPriority: number;
+  defaultAdditionalMetadata: Record<string, string>;
+}
+
+/** The run started by the current task, if any (set by the worker around task code). */
+export type ParentLookup = () => string | undefined;
+
+function checkMetadata(meta: unknown): Record<string, string> {
+  if (meta === undefined) return {};
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new ValidationError('additionalMetadata must be an object of string values');
+  }
+  for (const [k, v] of Object.entries(meta)) {
+    if (typeof v !== 'string') throw new ValidationError(`additionalMetadata.${k} must be a string, got ${typeof v}`);
+  }
+  return meta as Record<string, string>;
+}
+
+export function checkPriority(priority: unknown, option: string): number {
+  if (priority === 1 || priority === 2 || priority === 3) return priority;
+  throw new ValidationError(`${option} must be 1, 2 or 3 (Priority.LOW, MEDIUM, HIGH), got ${JSON.stringify(priority)}`);
+}
+
+/** Run ids derived from an idempotency key, so every trigger with that key names the same run. */
+function keyedRunId(name: string, key: string): string {
+  const h = createHash('sha256').update(`${name}\u0000${key}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export class Triggerer {
+  constructor(
+    private readonly conn: SdkConnection,
+    private readonly waiter: RunWaiter,
+    private readonly parent: ParentLookup,
+  ) {}
+
+  /** Stores the trigger; when `wait`, listens for the end before storing so no notice is missed. */
+  async trigger<O>(spec: RunSpec, defaults: TriggerDefaults, input: unknown, opts: RunOpts = {}, wait = false): Promise<RunRef<O>> {
+    const c = await this.conn.ready();
+    const additionalMetadata = { ...defaults.defaultAdditionalMetadata, ...checkMetadata(opts.additionalMetadata) };
+    const priority = checkPriority(opts.priority ?? defaults.defaultPriority, 'priority');
+    if (opts.key !== undefined && (typeof opts.key !== 'string' || opts.key.length === 0)) {
+      throw new ValidationError('key must be a non-empty string');
+    }
+    const runId = opts.key ? keyedRunId(spec.name, opts.key) : randomUUID();
+    const message = {
+      type: 'Trigger',
+      id: `trigger:${runId}`,
+      runId,
+      spec,
+      input: toJson(input, 'input'),
+      additionalMetadata,
+      priority,
+      parentRunId: this.parent(),
+      key: opts.key,
+      notify: this.waiter.notifySubject,
+    };
+    const bytes = encode(message);
+    assertSize(bytes.length, c.maxPayload, 'input');
+    // A keyed trigger may name a run triggered (and maybe ended) before: watch it as a stranger's.
+    const watching = wait ? await this.waiter.watch(runId, opts.key === undefined) : undefined;
+    await c.deliverer.deliver('run', runId, message);
+    return this.ref<O>(runId, watching);
+  }
+
+  ref<O>(runId: string, watching?: () => Promise<import('../actors/effects.js').RunFinished>): RunRef<O> {
+    return makeRunRef<O>(
+      runId,
+      async () => (watching ?? (await this.waiter.watch(runId, false)))(),
+      () => this.cancel(runId, 'cancelled by user'),
+    );
+  }
+
+  async cancel(runId: string, reason: string) {
+    const c = await this.conn.ready();
+    await c.deliverer.deliver('run', runId, { type: 'Cancel', id: `cancel:${runId}:${randomUUID()}`, reason });
+  }
+
+  async replay(runId: string) {
+    const c = await this.conn.ready();
+    await c.deliverer.deliver('run', runId, { type: 'Replay', id: `replay:${runId}:${randomUUID()}` });
+  }
+}

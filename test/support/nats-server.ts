@@ -1,0 +1,705 @@
+/**
+ * Throw-away NATS JetStream servers for integration tests.
+ *
+ *   const srv = await startNatsServer();
+ *   try { ...connect({ servers: srv.url })... } finally { await srv.stop(); }
+ *
+ * Every server gets its own free loopback port and its own temp store dir
+ * (`os.tmpdir()/skein-nats-XXXXXX`), so test files can run in parallel and never touch a
+ * NATS that happens to be listening on 4222.
+ *
+ * Binary lookup order: $NATS_SERVER_BIN, `nats-server` on PATH, /usr/sbin/nats-server,
+ * /usr/local/bin/nats-server. Without a binary we fall back to Docker (`nats:2.10-alpine`
+ * through the optional `testcontainers` package) when `docker info` succeeds;
+ * SKEIN_NATS_DOCKER=1 forces the Docker path for startNatsServer() (startNatsCluster() always
+ * needs the binary).
+ *
+ * Leftover processes are reaped three ways: stop() (the normal path), a synchronous
+ * process 'exit' hook that SIGKILLs every live server, and a tiny detached `sh` watchdog per
+ * server that SIGKILLs it if the Node process that spawned it disappears without running
+ * its exit hooks (vitest killing a fork on timeout, SIGKILL, crash).
+ *
+ * Set SKEIN_NATS_LOG=1 to mirror server output to this process's stderr.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+
+export interface NatsServerHandle {
+  /** nats://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  /** JetStream store dir (a fresh temp dir, removed by stop()). */
+  storeDir: string;
+  /** Send a signal (default SIGKILL); resolves once the process has exited. No-op if not running. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Start again on the SAME port and SAME store dir (kills first if still running); resolves
+   * once it accepts TCP and JetStream answers.
+   */
+  restart(): Promise<void>;
+  /** Kill and remove the store dir. Idempotent. */
+  stop(): Promise<void>;
+  /** Last ~400 lines of server output (for debugging failed tests). */
+  logs(): string;
+}
+
+export interface StartNatsServerOptions {
+  /** Written to a config file as `max_payload: N` (nats-server 2.9 has no CLI flag for it). */
+  maxPayload?: number;
+  /** Extra nats-server CLI arguments, appended last. */
+  args?: string[];
+}
+
+export interface NatsClusterHandle {
+  urls: string[];
+  servers: NatsServerHandle[];
+  /** Stops every server and removes their store dirs. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 15_000;
+const CLUSTER_READY_TIMEOUT_MS = 30_000;
+const LOG_LINES = 400;
+const DOCKER_IMAGE = 'nats:2.10-alpine';
+
+// ---------------------------------------------------------------------------------------------
+// process bookkeeping
+
+const live = new Set<ChildProcess>();
+/** Store dirs whose stop() has not run yet. */
+const tempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+/** Synchronous last resort: SIGKILL every live server, then remove leftover store dirs. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    live.clear();
+    for (const dir of tempDirs) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // best effort
+      }
+    }
+    tempDirs.clear();
+  });
+}
+
+function trackTempDir(dir: string): void {
+  installExitHook();
+  tempDirs.add(dir);
+}
+
+/**
+ * Detached watchdog: once `ownerPid` (this Node process) is gone, SIGKILLs `serverPid` and
+ * removes its store dir. Exits on its own as soon as the server is gone. Covers the cases
+ * where the 'exit' hook never runs (SIGKILL/SIGTERM of the test worker).
+ */
+function spawnWatchdog(serverPid: number, storeDir: string): void {
+  const script =
+    'while kill -0 "$1" 2>/dev/null; do ' +
+    'if ! kill -0 "$2" 2>/dev/null; then kill -9 "$1" 2>/dev/null; sleep 1; rm -rf "$3"; exit 0; fi; ' +
+    'sleep 1; done';
+  try {
+    const w = spawn(
+      'sh',
+      ['-c', script, 'skein-nats-watchdog', String(serverPid), String(process.pid), storeDir],
+      { detached: true, stdio: 'ignore' },
+    );
+    w.on('error', () => {});
+    w.unref();
+  } catch {
+    // best effort: the exit hook still covers the normal case
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// small utilities
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Bind port 0 on loopback, read the port, close. */
+export async function getFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === 'string') {
+        srv.close();
+        reject(new Error('could not determine a free port'));
+        return;
+      }
+      srv.close(() => resolve(addr.port));
+    });
+  });
+}
+
+/** One attempt: connect, ask JetStream for account info, close. Throws on failure. */
+async function probeJetStream(url: string): Promise<void> {
+  const nc = await connect({
+    servers: url,
+    reconnect: false,
+    timeout: 1_000,
+    name: 'skein-test-probe',
+  });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
+    await jsm.getAccountInfo();
+  } finally {
+    await nc.close().catch(() => {});
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** $NATS_SERVER_BIN, PATH, /usr/sbin, /usr/local/bin. */
+export function findNatsServerBinary(): string | undefined {
+  const fromEnv = process.env.NATS_SERVER_BIN;
+  if (fromEnv) return isExecutable(fromEnv) ? fromEnv : undefined;
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  for (const dir of [...dirs, '/usr/sbin', '/usr/local/bin']) {
+    const candidate = join(dir, 'nats-server');
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function dockerAvailable(): boolean {
+  try {
+    const r = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 });
+    return r.status === 0;
+  } catch {
+    return false;
+  }
+}
+
+function missingServerError(): Error {
+  return new Error(
+    'No nats-server binary found (looked at $NATS_SERVER_BIN, PATH, /usr/sbin/nats-server, ' +
+      '/usr/local/bin/nats-server) and no Docker engine answered `docker info`. ' +
+      'Install nats-server (`apt-get install nats-server`) or run Docker.',
+  );
+}
+
+class LogBuffer {
+  private lines: string[] = [];
+  private partial = '';
+  private readonly mirror = process.env.SKEIN_NATS_LOG === '1';
+  private waiters: { re: RegExp; resolve: () => void }[] = [];
+
+  constructor(private readonly tag: string) {}
+
+  push(chunk: Buffer | string): void {
+    const text = this.partial + chunk.toString();
+    const parts = text.split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) this.addLine(line);
+  }
+
+  private addLine(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > LOG_LINES) this.lines.shift();
+    if (this.mirror) process.stderr.write(`[${this.tag}] ${line}\n`);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.re.test(line)) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Resolves when a line matching `re` arrives after this call. */
+  waitFor(re: RegExp): Promise<void> {
+    return new Promise((resolve) => this.waiters.push({ re, resolve }));
+  }
+
+  /** The last `n` lines (default: all kept lines). */
+  text(n = LOG_LINES): string {
+    return [...this.lines, this.partial].filter(Boolean).slice(-n).join('\n');
+  }
+
+  mark(note: string): void {
+    this.addLine(`----- ${note} -----`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// native nats-server process
+
+interface ProcessSpec {
+  bin: string;
+  port: number;
+  storeDir: string;
+  /** Everything after the binary. */
+  args: string[];
+  tag: string;
+}
+
+class NativeServer {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private stopped = false;
+  readonly log: LogBuffer;
+
+  constructor(private spec: ProcessSpec) {
+    this.log = new LogBuffer(spec.tag);
+  }
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Spawn the process and wait for "Server is ready". Rejects (with logs) on early exit/timeout. */
+  async spawn(timeoutMs: number): Promise<void> {
+    if (this.stopped) throw new Error(`${this.spec.tag}: already stopped`);
+    if (this.child) throw new Error(`${this.spec.tag}: already running`);
+    installExitHook();
+    this.log.mark(`spawn ${this.spec.bin} ${this.spec.args.join(' ')}`);
+    const child = spawn(this.spec.bin, this.spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    live.add(child);
+    child.stdout?.on('data', (d: Buffer) => this.log.push(d));
+    child.stderr?.on('data', (d: Buffer) => this.log.push(d));
+
+    let exitInfo: string | undefined;
+    this.exited = new Promise<void>((resolve) => {
+      const onGone = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (exitInfo !== undefined) return;
+        exitInfo = `code=${code} signal=${signal}`;
+        live.delete(child);
+        if (this.child === child) this.child = undefined;
+        resolve();
+      };
+      child.once('exit', onGone);
+      child.once('error', (err) => {
+        this.log.mark(`spawn error: ${err.message}`);
+        onGone(null, null);
+      });
+    });
+    if (child.pid !== undefined) spawnWatchdog(child.pid, this.spec.storeDir);
+
+    const ready = this.log.waitFor(/Server is ready/);
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      ready.then(() => 'ready' as const),
+      this.exited.then(() => 'exited' as const),
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'ready') {
+      // A forgotten server must not keep the test process alive: unref the child and its
+      // pipes; the exit hook / watchdog reap it. kill() re-refs while it waits for the exit.
+      child.unref();
+      for (const s of [child.stdout, child.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+      return;
+    }
+    if (outcome === 'timeout') await this.kill('SIGKILL');
+    throw new Error(
+      `${this.spec.tag}: nats-server ${outcome === 'timeout' ? `not ready within ${timeoutMs} ms` : `exited before ready (${exitInfo})`}` +
+        `\n--- server output ---\n${this.log.text()}`,
+    );
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.ref();
+    try {
+      child.kill(signal);
+    } catch {
+      // raced with exit
+    }
+    await this.exited;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.kill('SIGKILL');
+  }
+}
+
+/** Wait until the server answers JetStream account info (meta leader elected in a cluster). */
+async function waitJetStreamReady(
+  url: string,
+  deadline: number,
+  logs: () => string,
+  alive: () => boolean,
+): Promise<void> {
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    if (!alive()) break;
+    try {
+      await probeJetStream(url);
+      return;
+    } catch (err) {
+      lastErr = err;
+      await sleep(100);
+    }
+  }
+  const why = alive() ? `JetStream not ready at ${url}` : `server at ${url} exited`;
+  throw new Error(
+    `${why}: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}\n--- server output ---\n${logs()}`,
+  );
+}
+
+function makeNativeHandle(
+  server: NativeServer,
+  port: number,
+  storeDir: string,
+  timeoutMs: number,
+): NatsServerHandle {
+  const url = `nats://127.0.0.1:${port}`;
+  let stopPromise: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    storeDir,
+    logs: () => server.log.text(),
+    kill: (signal?: NodeJS.Signals) => server.kill(signal ?? 'SIGKILL'),
+    async restart() {
+      if (stopPromise) throw new Error(`${url}: restart() after stop()`);
+      await server.kill('SIGKILL');
+      const deadline = Date.now() + timeoutMs;
+      // The port is free again the moment the old process is gone (the listener is closed by
+      // the kernel; Go sets SO_REUSEADDR). The only way to lose it is another test's free-port
+      // probe grabbing it in between, which is transient: retry a few times on EADDRINUSE.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await server.spawn(Math.max(1_000, deadline - Date.now()));
+          break;
+        } catch (err) {
+          if (attempt >= 10 || !/address already in use/i.test(server.log.text(20))) throw err;
+          await sleep(250);
+        }
+      }
+      await waitJetStreamReady(
+        url,
+        deadline,
+        () => server.log.text(),
+        () => server.running,
+      );
+    },
+    stop() {
+      stopPromise ??= (async () => {
+        await server.stop();
+        await rm(storeDir, { recursive: true, force: true, maxRetries: 3 });
+        tempDirs.delete(storeDir);
+      })();
+      return stopPromise;
+    },
+  };
+}
+
+async function startNative(bin: string, opts: StartNatsServerOptions): Promise<NatsServerHandle> {
+  const storeDir = await mkdtemp(join(tmpdir(), 'skein-nats-'));
+  trackTempDir(storeDir);
+  const extra: string[] = [];
+  if (opts.maxPayload !== undefined) {
+    const conf = join(storeDir, 'nats.conf');
+    // Only max_payload goes in the file: JetStream/store dir stay on the command line
+    // (nats-server 2.9 rejects a `jetstream { store_dir }` block combined with -sd as a
+    // "Duplicate 'store_dir' configuration").
+    await writeFile(conf, `max_payload: ${Math.floor(opts.maxPayload)}\n`);
+    extra.push('-c', conf);
+  }
+  extra.push(...(opts.args ?? []));
+
+  // The free-port probe races with other workers; retry on "address already in use".
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const port = await getFreePort();
+    const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...extra];
+    const server = new NativeServer({ bin, port, storeDir, args, tag: `nats:${port}` });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    try {
+      await server.spawn(READY_TIMEOUT_MS);
+      await waitJetStreamReady(
+        `nats://127.0.0.1:${port}`,
+        deadline,
+        () => server.log.text(),
+        () => server.running,
+      );
+      return makeNativeHandle(server, port, storeDir, READY_TIMEOUT_MS);
+    } catch (err) {
+      await server.stop();
+      lastErr = err;
+      if (!/address already in use/i.test(server.log.text())) break;
+    }
+  }
+  await rm(storeDir, { recursive: true, force: true });
+  tempDirs.delete(storeDir);
+  throw lastErr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Docker fallback (testcontainers, optional)
+//
+// Restart semantics with Docker: the container publishes 4222 on a FIXED host port (picked the
+// same way as for the native server) and the store dir is a bind-mounted host temp dir, so
+// kill() = `docker kill -s SIGNAL` (container kept), restart() = `docker start` of the same
+// container -> same port, same data. Leftover containers are removed by testcontainers' Ryuk
+// reaper when the test process dies (the synchronous exit hook cannot reach Docker).
+// startNatsCluster() is not supported on the Docker fallback.
+
+interface DockerodeLike {
+  kill(opts: { signal: string }): Promise<unknown>;
+  start(): Promise<unknown>;
+  wait(): Promise<unknown>;
+  inspect(): Promise<{ State: { Running: boolean } }>;
+}
+
+async function startDocker(opts: StartNatsServerOptions): Promise<NatsServerHandle> {
+  let tc: typeof import('testcontainers');
+  try {
+    tc = await import('testcontainers');
+  } catch (err) {
+    throw new Error(
+      `No nats-server binary found and the Docker fallback needs the 'testcontainers' package ` +
+        `(npm i -D testcontainers): ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const storeDir = await mkdtemp(join(tmpdir(), 'skein-nats-'));
+  const port = await getFreePort();
+  const url = `nats://127.0.0.1:${port}`;
+  const command = ['-js', '-sd', '/data'];
+  if (opts.maxPayload !== undefined) {
+    await writeFile(join(storeDir, 'nats.conf'), `max_payload: ${Math.floor(opts.maxPayload)}\n`);
+    command.push('-c', '/data/nats.conf');
+  }
+  command.push(...(opts.args ?? []));
+
+  let started: import('testcontainers').StartedTestContainer;
+  try {
+    started = await new tc.GenericContainer(DOCKER_IMAGE)
+      .withCommand(command)
+      .withExposedPorts({ container: 4222, host: port })
+      .withBindMounts([{ source: storeDir, target: '/data', mode: 'rw' }])
+      .withWaitStrategy(tc.Wait.forLogMessage(/Server is ready/))
+      .withStartupTimeout(60_000)
+      .start();
+  } catch (err) {
+    await rm(storeDir, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+  const runtime = await tc.getContainerRuntimeClient();
+  const container = runtime.container.getById(started.getId()) as unknown as DockerodeLike;
+  const dockerLogs = async (): Promise<string> => {
+    try {
+      const stream = await started.logs();
+      const chunks: string[] = [];
+      stream.on('data', (c: Buffer | string) => chunks.push(c.toString()));
+      await sleep(200);
+      stream.destroy?.();
+      return chunks.join('').split('\n').slice(-LOG_LINES).join('\n');
+    } catch {
+      return '(container logs unavailable)';
+    }
+  };
+  let cachedLogs = '';
+  const isRunning = async () => (await container.inspect()).State.Running;
+
+  await waitJetStreamReady(
+    url,
+    Date.now() + READY_TIMEOUT_MS,
+    () => cachedLogs,
+    () => true,
+  ).catch(async (err) => {
+    cachedLogs = await dockerLogs();
+    await started.stop({ remove: true, timeout: 0 }).catch(() => {});
+    throw err;
+  });
+
+  let stopPromise: Promise<void> | undefined;
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (!(await isRunning())) return;
+    await container.kill({ signal }).catch(() => {});
+    await container.wait().catch(() => {});
+  };
+  return {
+    url,
+    port,
+    storeDir,
+    logs: () => cachedLogs,
+    kill,
+    async restart() {
+      if (stopPromise) throw new Error(`${url}: restart() after stop()`);
+      await kill('SIGKILL');
+      await container.start();
+      await waitJetStreamReady(
+        url,
+        Date.now() + READY_TIMEOUT_MS,
+        () => cachedLogs,
+        () => true,
+      ).catch(async (err) => {
+        cachedLogs = await dockerLogs();
+        throw err;
+      });
+    },
+    stop() {
+      stopPromise ??= (async () => {
+        await started.stop({ remove: true, timeout: 0 }).catch(() => {});
+        // Files written by the container may be root-owned; best effort.
+        await rm(storeDir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+      })();
+      return stopPromise;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// public API
+
+/** Start a standalone JetStream server on a free loopback port with a fresh store dir. */
+export async function startNatsServer(
+  opts: StartNatsServerOptions = {},
+): Promise<NatsServerHandle> {
+  const forceDocker = process.env.SKEIN_NATS_DOCKER === '1';
+  const bin = forceDocker ? undefined : findNatsServerBinary();
+  if (bin) return startNative(bin, opts);
+  if (forceDocker || dockerAvailable()) return startDocker(opts);
+  throw missingServerError();
+}
+
+/**
+ * Start `n` nats-server processes on loopback, clustered (`--cluster_name skein-test`, full
+ * mesh `--routes`) with JetStream, and wait until every node answers JetStream account info
+ * (i.e. a meta leader exists). Each server handle supports kill()/restart() for failover tests.
+ */
+export async function startNatsCluster(n = 3): Promise<NatsClusterHandle> {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`startNatsCluster: n must be >= 1, got ${n}`);
+  const bin = findNatsServerBinary();
+  if (!bin) {
+    throw new Error(
+      dockerAvailable()
+        ? 'startNatsCluster needs a local nats-server binary (the Docker fallback supports single servers only). Install nats-server (`apt-get install nats-server`).'
+        : missingServerError().message,
+    );
+  }
+  // Free-port probes race with other workers; retry the whole cluster on EADDRINUSE.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startClusterOnce(bin, n);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (attempt >= 3 || !/address already in use/i.test(msg)) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(bin: string, n: number): Promise<NatsClusterHandle> {
+  installExitHook();
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const nodes: { port: number; clusterPort: number; storeDir: string; name: string }[] = [];
+  const used = new Set<number>();
+  const freshPort = async () => {
+    for (;;) {
+      const p = await getFreePort();
+      if (!used.has(p)) {
+        used.add(p);
+        return p;
+      }
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    const storeDir = await mkdtemp(join(tmpdir(), 'skein-nats-'));
+    trackTempDir(storeDir);
+    nodes.push({
+      port: await freshPort(),
+      clusterPort: await freshPort(),
+      storeDir,
+      name: `skein-${suffix}-n${i + 1}`,
+    });
+  }
+
+  const servers: NativeServer[] = nodes.map((node) => {
+    const routes = nodes
+      .filter((other) => other !== node)
+      .map((other) => `nats://127.0.0.1:${other.clusterPort}`)
+      .join(',');
+    const args = [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(node.port),
+      '-n',
+      node.name,
+      '-js',
+      '-sd',
+      node.storeDir,
+      '--cluster_name',
+      'skein-test',
+      '--cluster',
+      `nats://127.0.0.1:${node.clusterPort}`,
+      ...(routes ? ['--routes', routes] : []),
+    ];
+    return new NativeServer({
+      bin,
+      port: node.port,
+      storeDir: node.storeDir,
+      args,
+      tag: node.name,
+    });
+  });
+  const handles = servers.map((server, i) =>
+    makeNativeHandle(server, nodes[i].port, nodes[i].storeDir, CLUSTER_READY_TIMEOUT_MS),
+  );
+  let stopPromise: Promise<void> | undefined;
+  const cluster: NatsClusterHandle = {
+    urls: handles.map((h) => h.url),
+    servers: handles,
+    stop() {
+      stopPromise ??= Promise.all(handles.map((h) => h.stop())).then(() => undefined);
+      return stopPromise;
+    },
+  };
+
+  try {
+    const deadline = Date.now() + CLUSTER_READY_TIMEOUT_MS;
+    await Promise.all(servers.map((s) => s.spawn(CLUSTER_READY_TIMEOUT_MS)));
+    await Promise.all(
+      handles.map((h, i) =>
+        waitJetStreamReady(
+          h.url,
+          deadline,
+          () =>
+            servers.map((s) => `=== ${nodes[servers.indexOf(s)].name}\n${s.log.text()}`).join('\n'),
+          () => servers[i].running,
+        ),
+      ),
+    );
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}
+
+/** True when some way of running a NATS server exists (binary or Docker). */
+export function natsServerAvailable(): boolean {
+  return findNatsServerBinary() !== undefined || dockerAvailable();
+}
