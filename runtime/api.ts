@@ -40,6 +40,16 @@ const listRequest = z.object({
   limit: z.number().int().min(1).max(1000).optional(),
 });
 
+const ENDED_READS_AT_ONCE = 32;
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
 /** A worker counts as lost when its last heartbeat is older than this. */
 const WORKER_LOST_AFTER_MS = 10_000;
 
@@ -121,8 +131,10 @@ export class EngineApi {
   /** Which of these runs have ended, and how: read from each run's last journal entry. */
   private async ended(runIds: string[]): Promise<RunFinished[]> {
     const out: RunFinished[] = [];
-    await Promise.all(
-      runIds.map(async (runId) => {
+    await forEachLimited(
+      runIds,
+      ENDED_READS_AT_ONCE,
+      async (runId) => {
         const last = await this.d.jsm.direct.getMessage(this.d.names.streams.journal, {
           last_by_subj: this.d.names.journalSubject('run', runId),
         });
@@ -131,7 +143,7 @@ export class EngineApi {
         const finished = entry.fx.find((fx) => fx.type === 'runFinished');
         if (finished?.type === 'runFinished') out.push(finished.result);
         else if (isTerminal((entry.s as RunSummary | undefined)?.status ?? 'QUEUED')) out.push(finishedOf(await this.getRun(runId)));
-      }),
+      },
     );
     return out;
   }

@@ -2,15 +2,17 @@
  * Sends messages to actors: straight to the engine serving the actor's partition, which
  * answers once each message's turn is stored; if no engine answers, into the durable inbox
  * instead. Either way a message is stored when its promise resolves, and its id makes a
- * repeat harmless. Messages sent in the same tick to one partition travel as one request.
+ * repeat harmless. Messages to one partition travel in batches, a few batches at a time.
  */
 import { decode, encode } from '../runtime/codec.js';
 import type { DirectMessage, DirectReply, Names } from '../runtime/protocol.js';
 import type { Requester } from '../runtime/requester.js';
 import { ValidationError } from './errors.js';
 
-const DIRECT_TIMEOUT_MS = 5000;
+const DIRECT_TIMEOUT_MS = 10_000;
 const MAX_BATCH_BYTES = 256 * 1024;
+const MAX_BATCH_MESSAGES = 256;
+const MAX_IN_FLIGHT = 4;
 
 type ActorMessage = { id: string; type: string } & Record<string, unknown>;
 
@@ -22,45 +24,43 @@ interface Queued {
 }
 
 export class Deliverer {
-  private readonly batches = new Map<string, Queued[]>();
-  private scheduled = false;
+  private readonly queues = new Map<string, { waiting: Queued[]; inFlight: number }>();
 
   constructor(
     private readonly requester: Requester,
     private readonly names: Names,
   ) {}
 
-  deliver(type: string, actorId: string, message: ActorMessage): Promise<void> {
+  deliver(type: string, actorId: string, message: ActorMessage, bytes: number): Promise<void> {
     const subject = this.names.directSubject(type, actorId);
     const direct: DirectMessage = { type, id: actorId, message };
     return new Promise<void>((resolve, reject) => {
-      const batch = this.batches.get(subject) ?? [];
-      batch.push({ direct, bytes: encode(message).length, resolve, reject });
-      this.batches.set(subject, batch);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      let queue = this.queues.get(subject);
+      if (!queue) this.queues.set(subject, (queue = { waiting: [], inFlight: 0 }));
+      queue.waiting.push({ direct, bytes, resolve, reject });
+      // Wait a tick so that messages sent together travel together.
+      if (queue.waiting.length === 1) setImmediate(() => this.pump(subject));
     });
   }
 
-  private flush() {
-    this.scheduled = false;
-    for (const [subject, queued] of this.batches) {
-      let chunk: Queued[] = [];
+  /** Sends what waits for `subject`, a bounded number of requests at a time (backpressure). */
+  private pump(subject: string) {
+    const queue = this.queues.get(subject);
+    if (!queue) return;
+    while (queue.inFlight < MAX_IN_FLIGHT && queue.waiting.length > 0) {
       let size = 0;
-      for (const q of queued) {
-        if (chunk.length > 0 && size + q.bytes > MAX_BATCH_BYTES) {
-          void this.send(subject, chunk);
-          chunk = [];
-          size = 0;
-        }
-        chunk.push(q);
-        size += q.bytes;
+      let n = 0;
+      while (n < queue.waiting.length && n < MAX_BATCH_MESSAGES && (n === 0 || size + queue.waiting[n].bytes <= MAX_BATCH_BYTES)) {
+        size += queue.waiting[n].bytes;
+        n++;
       }
-      if (chunk.length > 0) void this.send(subject, chunk);
+      const chunk = queue.waiting.splice(0, n);
+      queue.inFlight++;
+      void this.send(subject, chunk).finally(() => {
+        queue.inFlight--;
+        this.pump(subject);
+      });
     }
-    this.batches.clear();
   }
 
   private async send(subject: string, chunk: Queued[]) {

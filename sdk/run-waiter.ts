@@ -10,12 +10,14 @@ import type { RunFinished } from '../actors/effects.js';
 import { decode } from '../runtime/codec.js';
 import type { SdkConnection } from './connection.js';
 
-const CHECK_EVERY_MS = 10_000;
+/** A notice is lost only if an engine dies at the wrong moment: check rarely, and back off. */
+const CHECK_EVERY_MS = 30_000;
 const CHECK_BATCH = 1000;
 const STRANGER_CHECK_MS = 1000;
 
 interface Watch {
-  since: number;
+  /** When to ask the engine next. */
+  checkAt: number;
   settle(f: RunFinished): void;
 }
 
@@ -44,7 +46,7 @@ export class RunWaiter {
     });
     let watch!: Watch;
     const done = new Promise<RunFinished>((settle) => {
-      watch = { since: Date.now(), settle };
+      watch = { checkAt: Date.now() + CHECK_EVERY_MS, settle };
     });
     const own = triggeredHere
       ? undefined
@@ -76,7 +78,13 @@ export class RunWaiter {
   }
 
   private async checkStale() {
-    const stale = [...this.watches].filter(([, w]) => Date.now() - w.since >= CHECK_EVERY_MS).map(([id]) => id);
+    const now = Date.now();
+    const stale: string[] = [];
+    for (const [id, w] of this.watches) {
+      if (w.checkAt > now) continue;
+      stale.push(id);
+      w.checkAt = now + 2 * CHECK_EVERY_MS;
+    }
     for (let i = 0; i < stale.length; i += CHECK_BATCH) await this.check(stale.slice(i, i + CHECK_BATCH));
   }
 

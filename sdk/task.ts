@@ -84,12 +84,12 @@ export class Runnable<I, O> implements TaskLike<O> {
   ) {}
 
   async run(input: I, opts?: RunOpts): Promise<O> {
-    const ref = await this.start(input, opts, true);
+    const ref = await this.start(input, opts);
     return ref.result();
   }
 
   runNoWait(input: I, opts?: RunOpts): Promise<RunRef<O>> {
-    return this.start(input, opts, false);
+    return this.start(input, opts);
   }
 
   createBulkRunItem(input: I, options?: RunOpts): BulkRunItem<I> {
@@ -97,18 +97,18 @@ export class Runnable<I, O> implements TaskLike<O> {
   }
 
   async runMany(items: BulkRunItem<I>[], opts: RunManyOpts = {}): Promise<(O | Error)[]> {
-    const refs = await Promise.all(items.map((item) => this.start(item.input, item.options, true)));
+    const refs = await Promise.all(items.map((item) => this.start(item.input, item.options)));
     if (!opts.returnExceptions) return Promise.all(refs.map((r) => r.result()));
     return Promise.all(refs.map((r) => r.result().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
   }
 
   runManyNoWait(items: BulkRunItem<I>[]): Promise<RunRef<O>[]> {
-    return Promise.all(items.map((item) => this.start(item.input, item.options, false)));
+    return Promise.all(items.map((item) => this.start(item.input, item.options)));
   }
 
-  private async start(input: I, opts: RunOpts | undefined, wait: boolean): Promise<RunRef<O>> {
+  private async start(input: I, opts: RunOpts | undefined): Promise<RunRef<O>> {
     const parsed = await validateInput(this.validator, input, this.name);
-    return this.triggerer.trigger<O>(this.spec, this.defaults, parsed, opts, wait);
+    return this.triggerer.trigger<O>(this.spec, this.defaults, parsed, opts);
   }
 }
 

@@ -60,8 +60,8 @@ export class Triggerer {
     private readonly parent: ParentLookup,
   ) {}
 
-  /** Stores the trigger; when `wait`, listens for the end before storing so no notice is missed. */
-  async trigger<O>(spec: RunSpec, defaults: TriggerDefaults, input: unknown, opts: RunOpts = {}, wait = false): Promise<RunRef<O>> {
+  /** Stores the trigger and returns the run's ref. */
+  async trigger<O>(spec: RunSpec, defaults: TriggerDefaults, input: unknown, opts: RunOpts = {}): Promise<RunRef<O>> {
     const c = await this.conn.ready();
     const additionalMetadata = { ...defaults.defaultAdditionalMetadata, ...checkMetadata(opts.additionalMetadata) };
     const priority = checkPriority(opts.priority ?? defaults.defaultPriority, 'priority');
@@ -83,9 +83,10 @@ export class Triggerer {
     };
     const bytes = encode(message);
     assertSize(bytes.length, c.maxPayload, 'input');
-    // A keyed trigger may name a run triggered (and maybe ended) before: watch it as a stranger's.
-    const watching = wait ? await this.waiter.watch(runId, opts.key === undefined) : undefined;
-    await c.deliverer.deliver('run', runId, message);
+    // Watch before the trigger is stored, so the notice cannot be missed. A keyed trigger may
+    // name a run triggered (and maybe ended) before: that one is watched as a stranger's.
+    const watching = await this.waiter.watch(runId, opts.key === undefined);
+    await c.deliverer.deliver('run', runId, message, bytes.length);
     return this.ref<O>(runId, watching);
   }
 
@@ -99,11 +100,11 @@ export class Triggerer {
 
   async cancel(runId: string, reason: string) {
     const c = await this.conn.ready();
-    await c.deliverer.deliver('run', runId, { type: 'Cancel', id: `cancel:${runId}:${randomUUID()}`, reason });
+    await c.deliverer.deliver('run', runId, { type: 'Cancel', id: `cancel:${runId}:${randomUUID()}`, reason }, 200);
   }
 
   async replay(runId: string) {
     const c = await this.conn.ready();
-    await c.deliverer.deliver('run', runId, { type: 'Replay', id: `replay:${runId}:${randomUUID()}` });
+    await c.deliverer.deliver('run', runId, { type: 'Replay', id: `replay:${runId}:${randomUUID()}` }, 200);
   }
 }

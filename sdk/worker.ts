@@ -44,7 +44,10 @@ export class Worker {
   readonly id: string;
   private readonly fns = new Map<string, TaskFn>();
   private readonly registrations: RegisteredTask[] = [];
+  /** Task runs this worker holds, until their result is stored (reported in heartbeats). */
   private readonly running = new Map<string, Execution>();
+  /** Task runs whose code is running: what counts against the slots. */
+  private executing = 0;
   private readonly slots: number;
   private subs: Subscription[] = [];
   private heartbeat?: NodeJS.Timeout;
@@ -138,13 +141,14 @@ export class Worker {
   private accept(task: QueuedTask) {
     if (this.running.has(task.key)) return;
     const fn = this.fns.get(task.taskName);
-    if (this.stopping || !fn || this.running.size >= this.slots) {
+    if (this.stopping || !fn || this.executing >= this.slots) {
       this.c!.nc.publish(this.conn.names.schedulerRejected, encode({ key: task.key, workerId: this.id }));
       return;
     }
     const controller = new AbortController();
     const execution: Execution = { task, controller, finished: Promise.resolve() };
     this.running.set(task.key, execution);
+    this.executing++;
     execution.finished = this.execute(task, fn, controller).finally(() => this.running.delete(task.key));
   }
 
@@ -192,6 +196,8 @@ export class Worker {
       error = toTaskError(err);
     } finally {
       clearTimeout(timer);
+      // The slot is free once the code is done; the task run stays held until its result is stored.
+      this.executing--;
     }
     await Promise.all(this.pendingLogs);
     await this.sendToRun(task.runId, {
@@ -210,7 +216,7 @@ export class Worker {
   private async sendToRun(runId: string, message: { id: string; type: string } & Record<string, unknown>) {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.c!.deliverer.deliver('run', runId, message);
+        await this.c!.deliverer.deliver('run', runId, message, encodedSize(message));
         return;
       } catch (err) {
         if (attempt >= RESULT_PUBLISH_ATTEMPTS) throw err;
@@ -226,6 +232,11 @@ export class Worker {
     this.pendingLogs.add(p);
     void p.finally(() => this.pendingLogs.delete(p));
   }
+}
+
+/** Messages from task code carry its output: measure it so batches stay under max_payload. */
+function encodedSize(message: object): number {
+  return encode(message).length;
 }
 
 export function registryKey(name: string) {

@@ -4,6 +4,9 @@ import type { SchedulerEvent } from './events.js';
 import type { SchedulerEffect, SchedulerMessage } from './messages.js';
 import { freeSlots, PRIORITIES, type SchedulerState, type WorkerSlots } from './state.js';
 
+/** How long a worker that refused a dispatch gets nothing more. */
+export const REFUSAL_PAUSE_MS = 200;
+
 export interface SchedulerDecision {
   events: SchedulerEvent[];
   effects: SchedulerEffect[];
@@ -14,7 +17,7 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
   const free = new Map<string, number>();
   let total = 0;
   for (const w of state.workers.values()) {
-    const n = freeSlots(w);
+    const n = freeSlots(w, now);
     if (n > 0) free.set(w.id, n);
     total += Math.max(0, n);
   }
@@ -147,7 +150,9 @@ export function decideScheduler(state: SchedulerState, msg: SchedulerMessage, no
       return out;
     case 'DispatchRejected': {
       const entry = state.entries.get(msg.key);
-      if (entry?.workerId === msg.workerId) out.events.push({ type: 'EntryRequeued', key: msg.key });
+      if (entry?.workerId !== msg.workerId) return out;
+      out.events.push({ type: 'EntryRequeued', key: msg.key });
+      out.events.push({ type: 'WorkerPaused', workerId: msg.workerId, until: now + REFUSAL_PAUSE_MS });
       return out;
     }
     case 'Abort': {

@@ -6,6 +6,7 @@ export type SchedulerEvent =
   | { type: 'EntryDispatched'; key: string; workerId: string; at: number }
   | { type: 'EntryClaimed'; key: string; workerId: string; at: number }
   | { type: 'EntryRequeued'; key: string }
+  | { type: 'WorkerPaused'; workerId: string; until: number }
   | { type: 'EntryReleased'; key: string }
   | {
       type: 'WorkerSeen';

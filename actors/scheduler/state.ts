@@ -16,6 +16,8 @@ export interface WorkerSlots {
   running: Set<string>;
   lastHeartbeatAt: number;
   status: 'ACTIVE' | 'STOPPING' | 'LOST';
+  /** After a refused dispatch, no more until then (the worker's slots are fuller than we knew). */
+  pausedUntil: number;
 }
 
 export interface Entry {
@@ -70,7 +72,8 @@ export function initialSchedulerState(
 
 export const priorityIndex = (priority: number) => Math.min(PRIORITIES, Math.max(1, Math.round(priority))) - 1;
 
-export const freeSlots = (w: WorkerSlots) => (w.status === 'ACTIVE' ? w.slots - w.running.size : 0);
+export const freeSlots = (w: WorkerSlots, now: number) =>
+  w.status === 'ACTIVE' && now >= w.pausedUntil ? w.slots - w.running.size : 0;
 
 function unassign(state: SchedulerState, key: string) {
   const entry = state.entries.get(key);
@@ -103,6 +106,11 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
     case 'EntryClaimed':
       assign(state, event.key, event.workerId, event.at);
       return state;
+    case 'WorkerPaused': {
+      const worker = state.workers.get(event.workerId);
+      if (worker) worker.pausedUntil = event.until;
+      return state;
+    }
     case 'EntryRequeued': {
       const entry = state.entries.get(event.key);
       if (!entry) return state;
@@ -133,6 +141,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
           running: new Set(),
           lastHeartbeatAt: event.at,
           status: event.stopping ? 'STOPPING' : 'ACTIVE',
+          pausedUntil: 0,
         });
       }
       return state;
