@@ -101,7 +101,7 @@ export class Worker {
     const grace = new Promise((resolve) => setTimeout(resolve, this.opts.stopGraceMs ?? 30_000).unref());
     await Promise.race([Promise.all([...this.running.values()].map((e) => e.finished)), grace]);
     clearInterval(this.heartbeat);
-    for (const e of this.running.values()) e.controller.abort(new Error(`worker ${this.id} stopped`));
+    for (const e of this.running.values()) e.controller.abort(new HandedBack(this.id));
     for (const sub of this.subs) sub.unsubscribe();
     this.subs = [];
     // Removing the record tells the scheduler at once to hand what is left to other workers.
@@ -200,6 +200,8 @@ export class Worker {
       this.executing--;
     }
     await Promise.all(this.pendingLogs);
+    // Handed back by stop(): no result, so the attempt is not spent; the scheduler queues it again.
+    if (controller.signal.reason instanceof HandedBack) return;
     await this.sendToRun(task.runId, {
       type: 'TaskResult',
       id: `result:${task.key}`,
@@ -237,6 +239,13 @@ export class Worker {
 /** Messages from task code carry its output: measure it so batches stay under max_payload. */
 function encodedSize(message: object): number {
   return encode(message).length;
+}
+
+/** Why a task's signal aborts when its worker stops before the task finished. */
+class HandedBack extends Error {
+  constructor(workerId: string) {
+    super(`worker ${workerId} stopped; the task run goes back to the queue`);
+  }
 }
 
 export function registryKey(name: string) {

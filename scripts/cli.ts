@@ -1,0 +1,172 @@
+/**
+ * The `skein` command (bin/skein.js registers tsx and calls main()).
+ *
+ *   skein engine [--http-port N] [--replicas N]   run an engine until SIGINT/SIGTERM
+ *   skein demo                                    the demo (same as npm run demo)
+ *   skein --help
+ */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startEngine } from 'skein/runtime';
+
+const USAGE = `Usage: skein <command> [options]
+
+Commands:
+  engine    Run a Skein engine until SIGINT/SIGTERM.
+  demo      Run the demo: an engine and a worker in-process, the hello and retry examples.
+  help      Show this help (also: skein --help, skein <command> --help).
+
+Environment:
+  SKEIN_NATS_URL    NATS server URL(s), comma-separated (default nats://127.0.0.1:4222)
+  SKEIN_NAMESPACE   namespace: isolates streams, buckets and subjects (default 'skein')
+  SKEIN_LOG_LEVEL   pino level: trace, debug, info, warn, error (engine default 'info')
+`;
+
+const ENGINE_USAGE = `Usage: skein engine [options]
+
+Runs a Skein engine against SKEIN_NATS_URL and SKEIN_NAMESPACE until SIGINT or SIGTERM,
+then stops gracefully (finishes in-flight actor turns, releases its partitions).
+Several engines may serve the same namespace; they share the work.
+
+Options:
+  --http-port <n>   serve GET /healthz and GET /status on 127.0.0.1:<n>
+  --replicas <n>    stream and bucket replicas when creating them (3 on a 3-node cluster;
+                    default 1; also env SKEIN_REPLICAS)
+  -h, --help        show this help
+`;
+
+const DEMO_USAGE = `Usage: skein demo
+
+Starts an engine and a worker in this process, runs the hello and retry examples and
+prints the retry run's history and logs. NATS: SKEIN_NATS_URL, else 127.0.0.1:4222 if
+something listens there, else a nats-server child process (SKEIN_DEMO_START_NATS=1 forces it).
+`;
+
+class UsageError extends Error {}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+        process.stderr.write(USAGE);
+        return 2;
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE);
+        return 0;
+      case 'engine':
+        return await engineCommand(rest);
+      case 'demo':
+        return await demoCommand(rest);
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      process.stderr.write(
+        `skein: ${(err as Error).message}\nRun 'skein --help' for the commands.\n`,
+      );
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function isParseArgsError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+function wholeNumber(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`${what} must be a whole number, got '${value}'`);
+  return n;
+}
+
+async function engineCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'http-port': { type: 'string' },
+      replicas: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(ENGINE_USAGE);
+    return 0;
+  }
+  const httpPort = wholeNumber(values['http-port'], '--http-port');
+  const replicas = wholeNumber(values.replicas ?? process.env.SKEIN_REPLICAS, '--replicas');
+  if (replicas !== undefined && (replicas < 1 || replicas > 5))
+    throw new UsageError(`--replicas must be 1 to 5, got ${replicas}`);
+
+  const logger = pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' });
+  let engine;
+  try {
+    engine = await startEngine({
+      logger,
+      http: httpPort === undefined ? undefined : { port: httpPort },
+      replicas,
+    });
+  } catch (err) {
+    logger.error({ err }, 'engine failed to start');
+    return 1;
+  }
+
+  // Stop on the first SIGINT/SIGTERM; a second one while stopping exits at once.
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals) => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      resolve(s);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  const force = (s: NodeJS.Signals) => {
+    logger.warn({ signal: s }, 'second signal while stopping: exiting now');
+    process.exit(1);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  logger.info({ signal }, 'stopping engine');
+  try {
+    await engine.stop();
+  } catch (err) {
+    logger.error({ err }, 'engine did not stop cleanly');
+    return 1;
+  } finally {
+    process.removeListener('SIGINT', force);
+    process.removeListener('SIGTERM', force);
+  }
+  // The process should now exit by itself; if some handle keeps it alive, do not hang a
+  // container's shutdown on it.
+  setTimeout(() => {
+    logger.warn('still running 5 s after the engine stopped: exiting');
+    process.exit(0);
+  }, 5_000).unref();
+  return 0;
+}
+
+async function demoCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(DEMO_USAGE);
+    return 0;
+  }
+  const { runDemo } = await import('./demo.js');
+  return runDemo();
+}
