@@ -50,6 +50,7 @@ function finish(turn: Turn, now: number) {
   const tasks = Object.values(s.tasks);
   const failed = tasks.filter((t) => t.status === 'FAILED');
   if (failed.length > 0) {
+    cancelUnfinished(turn, 'another task of the run failed', now);
     const errors = Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'failed']));
     turn.record({ type: 'RunFailed', errors, at: now });
     turn.effects.push({ type: 'runFinished', result: { runId: s.runId, status: 'FAILED', errors }, notify: s.notify });
@@ -63,7 +64,7 @@ function finish(turn: Turn, now: number) {
   }
 }
 
-function cancelRun(turn: Turn, reason: string, now: number) {
+function cancelUnfinished(turn: Turn, reason: string, now: number) {
   for (const task of Object.values(turn.state.tasks)) {
     if (isTerminal(task.status)) continue;
     if (task.status === 'QUEUED' || task.status === 'RUNNING') {
@@ -71,6 +72,10 @@ function cancelRun(turn: Turn, reason: string, now: number) {
     }
     turn.record({ type: 'TaskCancelled', taskName: task.name, reason, at: now });
   }
+}
+
+function cancelRun(turn: Turn, reason: string, now: number) {
+  cancelUnfinished(turn, reason, now);
   turn.record({ type: 'RunCancelled', reason, at: now });
   turn.effects.push({ type: 'runFinished', result: { runId: turn.state.runId, status: 'CANCELLED', reason }, notify: turn.state.notify });
 }

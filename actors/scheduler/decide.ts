@@ -64,11 +64,11 @@ function release(out: SchedulerDecision, key: string) {
   out.effects.push({ type: 'ack', key });
 }
 
-function requeueWorkerEntries(state: SchedulerState, worker: WorkerSlots, out: SchedulerDecision) {
+function requeueWorkerEntries(state: SchedulerState, worker: WorkerSlots, now: number, out: SchedulerDecision) {
   for (const key of worker.running) {
     const entry = state.entries.get(key);
     if (!entry) continue;
-    out.events.push({ type: 'EntryRequeued', key });
+    out.events.push({ type: 'EntryRequeued', key, at: now });
     out.effects.push({
       type: 'tellRun',
       runId: entry.task.runId,
@@ -83,14 +83,14 @@ function onTick(state: SchedulerState, now: number, out: SchedulerDecision) {
     const silentFor = now - worker.lastHeartbeatAt;
     if (worker.status !== 'LOST' && silentFor > workerLostAfterMs) {
       out.events.push({ type: 'WorkerLost', workerId: worker.id });
-      requeueWorkerEntries(state, worker, out);
+      requeueWorkerEntries(state, worker, now, out);
     } else if (worker.status === 'LOST' && silentFor > forgetWorkerAfterMs) {
       out.events.push({ type: 'WorkerForgotten', workerId: worker.id });
     }
   }
   for (const [key, entry] of state.entries) {
     if (entry.workerId !== undefined) continue;
-    if (now - entry.task.enqueuedAt <= entry.task.scheduleTimeoutMs) continue;
+    if (now - entry.queuedSince <= entry.task.scheduleTimeoutMs) continue;
     release(out, key);
     out.effects.push({
       type: 'tellRun',
@@ -124,7 +124,7 @@ function onHeartbeat(state: SchedulerState, msg: Extract<SchedulerMessage, { typ
     const entry = state.entries.get(key);
     const dispatchedAt = entry?.dispatchedAt ?? now;
     // Finished task runs leave through the journal; one the worker never got goes back in the queue.
-    if (!running.has(key) && hb.sentAt - dispatchedAt > state.config.reconcileAfterMs) out.events.push({ type: 'EntryRequeued', key });
+    if (!running.has(key) && hb.sentAt - dispatchedAt > state.config.reconcileAfterMs) out.events.push({ type: 'EntryRequeued', key, at: now });
   }
 }
 
@@ -142,7 +142,7 @@ export function decideScheduler(state: SchedulerState, msg: SchedulerMessage, no
       const worker = state.workers.get(msg.workerId);
       if (!worker) return out;
       out.events.push({ type: 'WorkerLost', workerId: worker.id });
-      requeueWorkerEntries(state, worker, out);
+      requeueWorkerEntries(state, worker, now, out);
       return out;
     }
     case 'TaskDone':
@@ -151,7 +151,7 @@ export function decideScheduler(state: SchedulerState, msg: SchedulerMessage, no
     case 'DispatchRejected': {
       const entry = state.entries.get(msg.key);
       if (entry?.workerId !== msg.workerId) return out;
-      out.events.push({ type: 'EntryRequeued', key: msg.key });
+      out.events.push({ type: 'EntryRequeued', key: msg.key, at: now });
       out.events.push({ type: 'WorkerPaused', workerId: msg.workerId, until: now + REFUSAL_PAUSE_MS });
       return out;
     }

@@ -5,7 +5,7 @@ export type SchedulerEvent =
   | { type: 'EntryQueued'; task: QueuedTask; redelivered: boolean }
   | { type: 'EntryDispatched'; key: string; workerId: string; at: number }
   | { type: 'EntryClaimed'; key: string; workerId: string; at: number }
-  | { type: 'EntryRequeued'; key: string }
+  | { type: 'EntryRequeued'; key: string; at: number }
   | { type: 'WorkerPaused'; workerId: string; until: number }
   | { type: 'EntryReleased'; key: string }
   | {

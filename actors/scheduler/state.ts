@@ -22,6 +22,10 @@ export interface WorkerSlots {
 
 export interface Entry {
   task: QueuedTask;
+  /** Arrival order: a requeued entry goes back to its place among the waiting ones. */
+  seq: number;
+  /** Since when it waits for a worker (its schedule timeout counts from here). */
+  queuedSince: number;
   workerId?: string;
   dispatchedAt?: number;
   /** Delivered again after a scheduler change: it may be running on a worker already. */
@@ -52,6 +56,7 @@ export interface SchedulerState {
   /** Queued keys per priority (index 0 = LOW), oldest first; keys before `head` are consumed,
    *  and stale keys (dispatched or released) are skipped lazily. */
   queues: { keys: string[]; head: number }[];
+  nextSeq: number;
 }
 
 export const PRIORITIES = 3;
@@ -67,6 +72,7 @@ export function initialSchedulerState(
     workers: new Map(),
     entries: new Map(),
     queues: Array.from({ length: PRIORITIES }, () => ({ keys: [], head: 0 })),
+    nextSeq: 0,
   };
 }
 
@@ -93,12 +99,30 @@ function assign(state: SchedulerState, key: string, workerId: string, at: number
   state.workers.get(workerId)?.running.add(key);
 }
 
+/** Puts `key` back among the waiting keys in arrival order, leaving no other copy of it behind. */
+function requeueInOrder(state: SchedulerState, queue: SchedulerState['queues'][number], key: string, seq: number) {
+  const rest = queue.keys.slice(queue.head).filter((k) => k !== key);
+  let at = rest.findIndex((k) => {
+    const other = state.entries.get(k);
+    return other !== undefined && other.seq > seq;
+  });
+  if (at === -1) at = rest.length;
+  rest.splice(at, 0, key);
+  queue.keys = rest;
+  queue.head = 0;
+}
+
 export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): SchedulerState {
   switch (event.type) {
     case 'EntryQueued': {
       const known = state.entries.get(event.task.key);
       if (known) return state;
-      state.entries.set(event.task.key, { task: event.task, redelivered: event.redelivered });
+      state.entries.set(event.task.key, {
+        task: event.task,
+        seq: state.nextSeq++,
+        queuedSince: event.task.enqueuedAt,
+        redelivered: event.redelivered,
+      });
       state.queues[priorityIndex(event.task.priority)].keys.push(event.task.key);
       return state;
     }
@@ -116,9 +140,8 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       if (!entry) return state;
       unassign(state, event.key);
       entry.redelivered = false;
-      const queue = state.queues[priorityIndex(entry.task.priority)];
-      if (queue.head > 0) queue.keys[--queue.head] = event.key;
-      else queue.keys.unshift(event.key);
+      entry.queuedSince = event.at;
+      requeueInOrder(state, state.queues[priorityIndex(entry.task.priority)], event.key, entry.seq);
       return state;
     }
     case 'EntryReleased':

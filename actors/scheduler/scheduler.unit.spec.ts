@@ -1,0 +1,256 @@
+/** The scheduler: which queued task run goes to which worker slot, and what happens when things go wrong. */
+import { describe, expect, it } from 'vitest';
+import { at, schedulerSpec, type SchedulerTurn } from '../testing/decider-spec.js';
+import { REFUSAL_PAUSE_MS } from './decide.js';
+import type { Heartbeat, SchedulerEffect, SchedulerMessage } from './messages.js';
+import type { QueuedTask } from './queued-task.js';
+
+const LOW = 1;
+const MEDIUM = 2;
+const HIGH = 3;
+
+const task = (key: string, over: Partial<QueuedTask> = {}): QueuedTask => ({
+  key,
+  runId: `run-${key}`,
+  workflowName: 'wf',
+  taskName: 'a',
+  attempt: 1,
+  maxAttempts: 1,
+  priority: LOW,
+  enqueuedAt: 0,
+  scheduleTimeoutMs: 60_000,
+  executionTimeoutMs: 10_000,
+  input: null,
+  additionalMetadata: {},
+  ...over,
+});
+const enqueue = (key: string, over: Partial<QueuedTask> = {}, redelivered = false): SchedulerMessage => ({
+  type: 'Enqueue',
+  task: task(key, over),
+  redelivered,
+});
+const heartbeat = (workerId: string, slots: number, over: Partial<Heartbeat> = {}): SchedulerMessage => ({
+  type: 'Heartbeat',
+  heartbeat: { workerId, name: workerId, slots, taskNames: ['a'], running: [], stopping: false, sentAt: 0, ...over },
+});
+const dispatch = (workerId: string, key: string, over: Partial<QueuedTask> = {}): SchedulerEffect => ({
+  type: 'dispatch',
+  workerId,
+  task: task(key, over),
+});
+const tellWorkerLost = (key: string, workerId: string): SchedulerEffect => ({
+  type: 'tellRun',
+  runId: `run-${key}`,
+  message: { type: 'WorkerLost', id: `lost:${key}:${workerId}`, key, taskName: 'a', workerId },
+});
+/** `worker:key` of every dispatch of a turn, in order. */
+const dispatched = (turn: SchedulerTurn) =>
+  turn.effects.flatMap((e) => (e.type === 'dispatch' ? [`${e.workerId}:${e.task.key}`] : []));
+const tick: SchedulerMessage = { type: 'Tick' };
+const done = (key: string): SchedulerMessage => ({ type: 'TaskDone', key });
+
+const spec = schedulerSpec({ config: { workerLostAfterMs: 10_000, reconcileAfterMs: 5_000 } });
+
+describe('scheduler: order', () => {
+  it('dispatches HIGH before MEDIUM before LOW, oldest first within a priority', () => {
+    const queue = [
+      enqueue('low-1', { priority: LOW }),
+      enqueue('med-1', { priority: MEDIUM }),
+      enqueue('high-1', { priority: HIGH }),
+      enqueue('low-2', { priority: LOW }),
+      enqueue('high-2', { priority: HIGH }),
+    ];
+    spec.given(queue).when(heartbeat('w1', 5), 10).thenMatches((turn) => {
+      expect(dispatched(turn)).toEqual(['w1:high-1', 'w1:high-2', 'w1:med-1', 'w1:low-1', 'w1:low-2']);
+    });
+    spec.given(queue).when(heartbeat('w1', 2), 10).thenMatches((turn) => {
+      expect(dispatched(turn)).toEqual(['w1:high-1', 'w1:high-2']);
+    });
+  });
+
+  it('a freed slot goes to the oldest waiting entry of the highest priority', () => {
+    spec
+      .given([heartbeat('w1', 1), enqueue('k1'), enqueue('k2'), enqueue('k3', { priority: MEDIUM }), enqueue('k4')])
+      .when(done('k1'), 10)
+      .then([{ type: 'ack', key: 'k1' }, dispatch('w1', 'k3', { priority: MEDIUM })]);
+    spec
+      .given([heartbeat('w1', 1), enqueue('k1'), enqueue('k2'), enqueue('k3')])
+      .when(done('k1'), 10)
+      .then([{ type: 'ack', key: 'k1' }, dispatch('w1', 'k2')]);
+  });
+
+  it('an entry no worker can take does not hold back the ones behind it', () => {
+    spec
+      .given([enqueue('x1', { taskName: 'x' }), enqueue('k1')])
+      .when(heartbeat('w1', 2), 10)
+      .then([dispatch('w1', 'k1')]);
+  });
+});
+
+describe('scheduler: slots and workers', () => {
+  it('never sends a worker more than its free slots', () => {
+    const queue = ['k1', 'k2', 'k3', 'k4'].map((k) => enqueue(k));
+    spec.given(queue).when(heartbeat('w1', 3, { running: ['k1'] }), 10).thenMatches((turn, state) => {
+      expect(dispatched(turn)).toEqual(['w1:k2', 'w1:k3']);
+      expect([...state.workers.get('w1')!.running]).toEqual(['k1', 'k2', 'k3']);
+    });
+    spec.given([heartbeat('w1', 2), enqueue('k1'), enqueue('k2')]).when(enqueue('k3'), 10).thenNothing();
+    spec.given([heartbeat('w1', 0)]).when(enqueue('k1'), 10).thenNothing();
+  });
+
+  it('sends a task run only to a worker that serves its task', () => {
+    const workers = [heartbeat('wa', 5), heartbeat('wb', 5, { taskNames: ['b'] })];
+    spec.given(workers).when(enqueue('k1', { taskName: 'b' }), 10).then([dispatch('wb', 'k1', { taskName: 'b' })]);
+    spec.given(workers).when(enqueue('k1', { taskName: 'c' }), 10).thenNothing();
+  });
+
+  it('picks the worker with the most free slots', () => {
+    spec.given([heartbeat('w1', 2), heartbeat('w2', 4)]).when(enqueue('k1'), 10).then([dispatch('w2', 'k1')]);
+    const six = ['k1', 'k2', 'k3', 'k4', 'k5'].map((k) => enqueue(k));
+    spec.given([heartbeat('w1', 2), heartbeat('w2', 4), ...six]).when(enqueue('k6'), 10).thenMatches((_turn, state) => {
+      expect(state.workers.get('w1')!.running.size).toBe(2);
+      expect(state.workers.get('w2')!.running.size).toBe(4);
+    });
+  });
+
+  it('a stopping worker gets nothing new', () => {
+    spec.given([heartbeat('w1', 5, { stopping: true })]).when(enqueue('k1'), 10).thenNothing();
+  });
+
+  it('the same entry enqueued twice is dispatched once', () => {
+    spec.given([heartbeat('w1', 5), enqueue('k1')]).when(enqueue('k1'), 10).thenNothing();
+  });
+});
+
+describe('scheduler: refusals and lost workers', () => {
+  it('a refused dispatch goes back to the queue and the worker gets nothing for REFUSAL_PAUSE_MS', () => {
+    const given = [heartbeat('w1', 1), enqueue('k1'), at(100, { type: 'DispatchRejected', key: 'k1', workerId: 'w1' })];
+    spec.given(given).when(tick, 100 + REFUSAL_PAUSE_MS - 1).thenNothing();
+    spec.given(given).when(tick, 100 + REFUSAL_PAUSE_MS).then([dispatch('w1', 'k1')]);
+    spec
+      .given([heartbeat('w1', 1), heartbeat('w2', 1), enqueue('k1')])
+      .when({ type: 'DispatchRejected', key: 'k1', workerId: 'w1' }, 100)
+      .then([dispatch('w2', 'k1')]);
+  });
+
+  it('ignores a refusal from a worker the entry is not assigned to', () => {
+    spec
+      .given([heartbeat('w1', 1), enqueue('k1')])
+      .when({ type: 'DispatchRejected', key: 'k1', workerId: 'w9' }, 100)
+      .thenMatches((turn, state) => {
+        expect(turn.effects).toEqual([]);
+        expect(state.entries.get('k1')?.workerId).toBe('w1');
+      });
+  });
+
+  it('a worker silent for longer than workerLostAfterMs is lost: its runs are told and requeued', () => {
+    const given = [heartbeat('w1', 1), enqueue('k1'), at(5_000, heartbeat('w2', 1))];
+    spec.given(given).when(tick, 10_000).thenNothing();
+    spec.given(given).when(tick, 10_001).then([tellWorkerLost('k1', 'w1'), dispatch('w2', 'k1')]);
+    spec.given([heartbeat('w1', 1), enqueue('k1'), at(8_000, heartbeat('w1', 1, { running: ['k1'] }))]).when(tick, 15_000).thenNothing();
+  });
+
+  it('a lost worker gets nothing more until it heartbeats again', () => {
+    const lost = [heartbeat('w1', 3), at(10_001, tick)];
+    spec.given(lost).when(enqueue('k1'), 10_002).thenNothing();
+    spec.given([...lost, enqueue('k1')]).when(heartbeat('w1', 3), 10_003).then([dispatch('w1', 'k1')]);
+  });
+
+  it('a worker that leaves has its runs requeued at once', () => {
+    spec
+      .given([heartbeat('w1', 2), enqueue('k1'), enqueue('k2'), heartbeat('w2', 2)])
+      .when({ type: 'WorkerLeft', workerId: 'w1' }, 50)
+      .thenMatches((turn) => {
+        expect(turn.effects.filter((e) => e.type === 'tellRun')).toEqual([tellWorkerLost('k1', 'w1'), tellWorkerLost('k2', 'w1')]);
+        expect(dispatched(turn).sort()).toEqual(['w2:k1', 'w2:k2']);
+      });
+  });
+});
+
+describe('scheduler: rebuilding after a scheduler change', () => {
+  const restarted = schedulerSpec({ holdMs: 5_000 });
+
+  it('a heartbeat claims a redelivered entry its worker runs: it is not dispatched again', () => {
+    const given = [enqueue('k1', {}, true), heartbeat('w1', 2)];
+    restarted.given(given).when(heartbeat('w2', 2, { running: ['k1'] }), 100).thenMatches((turn, state) => {
+      expect(turn.effects).toEqual([]);
+      expect(state.entries.get('k1')?.workerId).toBe('w2');
+    });
+    restarted.given([...given, at(100, heartbeat('w2', 2, { running: ['k1'] }))]).when(tick, 6_000).thenNothing();
+  });
+
+  it('holds unclaimed redelivered entries until holdRedeliveredUntil, but not fresh ones', () => {
+    const given = [enqueue('k1', {}, true), heartbeat('w1', 2)];
+    restarted.given(given).when(tick, 4_999).thenNothing();
+    restarted.given(given).when(tick, 5_000).then([dispatch('w1', 'k1')]);
+    restarted.given(given).when(enqueue('k2'), 10).then([dispatch('w1', 'k2')]);
+  });
+
+  it('a dispatch the worker does not list after reconcileAfterMs is sent again', () => {
+    const given = [heartbeat('w1', 1), enqueue('k1')];
+    spec.given(given).when(heartbeat('w1', 1, { sentAt: 5_000 }), 5_000).thenNothing();
+    spec.given(given).when(heartbeat('w1', 1, { sentAt: 5_001 }), 5_001).then([dispatch('w1', 'k1')]);
+    spec.given(given).when(heartbeat('w1', 1, { sentAt: 9_000, running: ['k1'] }), 9_000).thenNothing();
+  });
+});
+
+describe('scheduler: schedule timeout and abort', () => {
+  it('releases an entry queued longer than its schedule timeout and tells its run', () => {
+    const given = [enqueue('k1', { scheduleTimeoutMs: 1_000, enqueuedAt: 0 })];
+    spec.given(given).when(tick, 1_000).thenNothing();
+    spec.given(given).when(tick, 1_001).then([
+      { type: 'ack', key: 'k1' },
+      { type: 'tellRun', runId: 'run-k1', message: { type: 'ScheduleTimedOut', id: 'schedule-timeout:k1', key: 'k1', taskName: 'a' } },
+    ]);
+    spec.given([...given, at(1_001, tick)]).when(heartbeat('w1', 1), 1_002).thenNothing();
+  });
+
+  it('a dispatched entry never times out in the queue', () => {
+    spec.given([heartbeat('w1', 1), enqueue('k1', { scheduleTimeoutMs: 1_000 }), at(900, heartbeat('w1', 1, { running: ['k1'] }))]).when(tick, 5_000).thenNothing();
+  });
+
+  it('Abort releases a queued entry, which is then never dispatched', () => {
+    spec.given([enqueue('k1')]).when({ type: 'Abort', key: 'k1', reason: 'cancelled' }, 10).then([{ type: 'ack', key: 'k1' }]);
+    spec.given([enqueue('k1'), { type: 'Abort', key: 'k1', reason: 'cancelled' }]).when(heartbeat('w1', 1), 20).thenNothing();
+  });
+
+  it('Abort of a dispatched entry aborts it on its worker and frees the slot', () => {
+    spec
+      .given([heartbeat('w1', 1), enqueue('k1'), enqueue('k2')])
+      .when({ type: 'Abort', key: 'k1', reason: 'cancelled' }, 10)
+      .then([
+        { type: 'abortOnWorker', workerId: 'w1', key: 'k1', reason: 'cancelled' },
+        { type: 'ack', key: 'k1' },
+        dispatch('w1', 'k2'),
+      ]);
+    spec.given([heartbeat('w1', 1)]).when({ type: 'Abort', key: 'nope', reason: 'x' }, 10).thenNothing();
+  });
+});
+
+describe('scheduler: requeued entries', () => {
+  it('a task run requeued behind an entry no worker serves is dispatched once, not twice', () => {
+    spec
+      .given([enqueue('x1', { taskName: 'x' }), heartbeat('w1', 1), enqueue('k1'), heartbeat('w2', 1), heartbeat('w3', 1)])
+      .when({ type: 'WorkerLeft', workerId: 'w1' }, 10)
+      .thenMatches((turn) => expect(dispatched(turn)).toHaveLength(1));
+  });
+
+  it('a task run requeued from a lost worker gets its full schedule timeout again', () => {
+    spec
+      .given([
+        heartbeat('w1', 1),
+        enqueue('k1', { scheduleTimeoutMs: 1_000 }),
+        at(5_000, heartbeat('w1', 1, { running: ['k1'], sentAt: 5_000 })),
+        at(6_000, { type: 'WorkerLeft', workerId: 'w1' }),
+      ])
+      .when(tick, 6_100)
+      .thenNothing();
+  });
+
+  it('a lost worker’s task runs come back oldest first', () => {
+    spec
+      .given([heartbeat('w1', 2), enqueue('k1'), enqueue('k2'), { type: 'WorkerLeft', workerId: 'w1' }])
+      .when(heartbeat('w2', 1), 10)
+      .then([dispatch('w2', 'k1')]);
+  });
+});
