@@ -123,8 +123,9 @@ function onHeartbeat(state: SchedulerState, msg: Extract<SchedulerMessage, { typ
   for (const key of worker.running) {
     const entry = state.entries.get(key);
     const dispatchedAt = entry?.dispatchedAt ?? now;
-    // Finished task runs leave through the journal; one the worker never got goes back in the queue.
-    if (!running.has(key) && hb.sentAt - dispatchedAt > state.config.reconcileAfterMs) out.events.push({ type: 'EntryRequeued', key, at: now });
+    // Finished task runs leave through the journal; one the worker never got goes back in the
+    // queue. Measured on the scheduler's clock: the worker's may differ.
+    if (!running.has(key) && now - dispatchedAt > state.config.reconcileAfterMs) out.events.push({ type: 'EntryRequeued', key, at: now });
   }
 }
 
