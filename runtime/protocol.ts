@@ -103,6 +103,7 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     priority: z.number().int().min(1).max(3),
     parentRunId: z.string().optional(),
     key: z.string().optional(),
+    unparsedInput: z.boolean().optional(),
     notify: z.string().regex(/^[A-Za-z0-9_-]+\.notify\.[A-Za-z0-9_-]+$/).optional(),
   }),
   z.object({
@@ -152,7 +153,11 @@ export type WorkerRecord = z.infer<typeof heartbeatSchema>;
 export const taskDoneSchema = z.object({ key: z.string(), workerId: z.string() });
 
 /** What a worker registers for each task it serves, so runs can be triggered by name. */
-export const registeredTaskSchema = z.object({ spec: runSpecSchema, defaultPriority: z.number().int().min(1).max(3) });
+export const registeredTaskSchema = z.object({
+  spec: runSpecSchema,
+  defaultPriority: z.number().int().min(1).max(3),
+  defaultAdditionalMetadata: z.record(z.string(), z.string()).optional(),
+});
 export type RegisteredTask = z.infer<typeof registeredTaskSchema>;
 
 /** A message handed straight to the engine that serves the actor's partition. */

@@ -22,6 +22,7 @@ import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import type { JournalEntry } from './journal.js';
+import { restartSchedulerConsumer } from './setup.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { idFromToken } from './mailbox.js';
 import { heartbeatSchema, taskDoneSchema, type Names } from './protocol.js';
@@ -37,6 +38,25 @@ export interface LiveTask {
   dispatchedAt?: number;
 }
 
+/** Splits task runs into groups whose encoded size stays under `maxBytes` (a lone big one goes alone). */
+function chunksUnder(tasks: QueuedTask[], maxBytes: number): QueuedTask[][] {
+  const chunks: QueuedTask[][] = [];
+  let chunk: QueuedTask[] = [];
+  let size = 0;
+  for (const task of tasks) {
+    const bytes = encode(task).length;
+    if (chunk.length > 0 && size + bytes > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(task);
+    size += bytes;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 export class SchedulerHost {
   private state: SchedulerState;
   /** Journal entries holding queued task runs, by stream sequence, with the keys still open. */
@@ -47,6 +67,8 @@ export class SchedulerHost {
   private watchStop?: () => void;
   private tick?: NodeJS.Timeout;
   private readonly dispatches = new Map<string, QueuedTask[]>();
+  /** Entries up to this sequence were delivered to an earlier leader: treat them as redelivered. */
+  private recoverUpTo = 0;
   private flushScheduled = false;
 
   constructor(
@@ -80,6 +102,7 @@ export class SchedulerHost {
           this.safely(() => msg.respond(encode(this.lookup(String(decode<{ runId: string }>(msg.data).runId))))),
       }),
     );
+    this.recoverUpTo = await restartSchedulerConsumer(this.jsm, n);
     this.loop = new ConsumerLoop(this.js, n.streams.journal, 'scheduler', async (m) => this.onJournalEntry(m), this.logger, 5000);
     await this.loop.start();
     this.tick = setInterval(() => this.safely(() => this.apply({ type: 'Tick' })), TICK_MS);
@@ -140,23 +163,24 @@ export class SchedulerHost {
     for (const event of entry.ev as { type: string; key?: string }[]) {
       if (event.key && ENDS_ATTEMPT.has(event.type)) this.apply({ type: 'TaskDone', key: event.key });
     }
-    const keys = new Set<string>();
     for (const effect of entry.fx) {
-      if (effect.type === 'enqueue') {
-        keys.add(effect.task.key);
-        this.heldSeqOf.set(effect.task.key, msg.seq);
-      }
+      if (effect.type === 'abortTask') this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
     }
-    if (keys.size > 0 && msg.info.redelivered && (await this.runEndedAfter(msg))) keys.clear();
-    if (keys.size > 0) this.held.set(msg.seq, { msg, keys });
-    else {
+    let queued = entry.fx.flatMap((effect) => (effect.type === 'enqueue' ? [effect.task] : []));
+    if (queued.length > 0 && this.isRedelivery(msg) && (await this.runEndedAfter(msg))) queued = [];
+    if (queued.length === 0) {
       msg.ack();
       return;
     }
-    for (const effect of entry.fx) {
-      if (effect.type === 'enqueue') this.apply({ type: 'Enqueue', task: effect.task, redelivered: msg.info.redelivered });
-      if (effect.type === 'abortTask') this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
+    this.held.set(msg.seq, { msg, keys: new Set(queued.map((task) => task.key)) });
+    for (const task of queued) {
+      this.heldSeqOf.set(task.key, msg.seq);
+      this.apply({ type: 'Enqueue', task, redelivered: this.isRedelivery(msg) });
     }
+  }
+
+  private isRedelivery(msg: JsMsg) {
+    return msg.info.redelivered || msg.seq <= this.recoverUpTo;
   }
 
   /** Whether the run of a redelivered entry has ended since (its ack was lost with the old leader). */
@@ -196,7 +220,11 @@ export class SchedulerHost {
     for (const effect of decision.effects) this.perform(effect);
   }
 
-  /** Dispatches of one tick go to each worker as one message. */
+  private maxDispatchBytes() {
+    return (this.nc.info?.max_payload ?? 1024 * 1024) - 4096;
+  }
+
+  /** Dispatches of one tick go to each worker together, in messages under max_payload. */
   private queueDispatch(workerId: string, task: QueuedTask) {
     const batch = this.dispatches.get(workerId);
     if (batch) batch.push(task);
@@ -205,7 +233,12 @@ export class SchedulerHost {
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
-        for (const [workerId, tasks] of this.dispatches) this.nc.publish(this.names.workerDispatch(workerId), encode(tasks));
+        const max = this.maxDispatchBytes();
+        for (const [workerId, tasks] of this.dispatches) {
+          const whole = encode(tasks);
+          const messages = whole.length <= max ? [whole] : chunksUnder(tasks, max).map((chunk) => encode(chunk));
+          for (const data of messages) this.nc.publish(this.names.workerDispatch(workerId), data);
+        }
         this.dispatches.clear();
       });
     }

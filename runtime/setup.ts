@@ -1,5 +1,5 @@
 /** Creates, idempotently, every stream, consumer and bucket one namespace needs. */
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm, type KV } from '@nats-io/kv';
 import { PARTITIONS, type Names } from './protocol.js';
@@ -51,30 +51,53 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Setup
 }
 
 /** A durable pull consumer; a consumer that exists already is kept as it is. */
-async function ensureConsumer(jsm: JetStreamManager, stream: string, name: string, filter: string, maxAckPending: number, ackWaitMs: number) {
+function consumerConfig(name: string, filter: string, maxAckPending: number, ackWaitMs: number): Partial<ConsumerConfig> {
+  return {
+    durable_name: name,
+    filter_subject: filter,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: maxAckPending,
+    ack_wait: ackWaitMs * 1e6,
+  };
+}
+
+async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>) {
   try {
-    await jsm.consumers.info(stream, name);
+    await jsm.consumers.info(stream, config.durable_name!);
   } catch {
-    await jsm.consumers.add(stream, {
-      durable_name: name,
-      filter_subject: filter,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      max_ack_pending: maxAckPending,
-      ack_wait: ackWaitMs * 1e6,
-    });
+    await jsm.consumers.add(stream, config);
   }
+}
+
+// The scheduler reads the run journal: an entry that queued a task stays unacknowledged until
+// that task run is over. A redelivery to the live leader is deduplicated; a new leader does
+// not wait for ack_wait but restarts the consumer at its ack floor (restartSchedulerConsumer).
+const schedulerConsumer = (n: Names) => consumerConfig('scheduler', n.journalAll('run'), -1, 300_000);
+
+/**
+ * Makes the scheduler consumer deliver again, at once, every entry after its ack floor: the
+ * ones a dead leader held unacknowledged among them. Returns the last sequence delivered
+ * before, up to which deliveries must be treated as redeliveries.
+ */
+export async function restartSchedulerConsumer(jsm: JetStreamManager, n: Names): Promise<number> {
+  const info = await jsm.consumers.info(n.streams.journal, 'scheduler');
+  if (info.num_ack_pending === 0) return 0;
+  await jsm.consumers.delete(n.streams.journal, 'scheduler');
+  await jsm.consumers.add(n.streams.journal, {
+    ...schedulerConsumer(n),
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: info.ack_floor.stream_seq + 1,
+  });
+  return info.delivered.stream_seq;
 }
 
 export async function ensureConsumers(jsm: JetStreamManager, n: Names) {
   for (let p = 0; p < PARTITIONS; p++) {
-    await ensureConsumer(jsm, n.streams.inbox, `p${p}`, n.inboxPartition(p), 20_000, 30_000);
+    await ensureConsumer(jsm, n.streams.inbox, consumerConfig(`p${p}`, n.inboxPartition(p), 20_000, 30_000));
   }
-  // The scheduler reads the run journal: an entry that queued a task stays unacknowledged until
-  // that task run is over. ack_wait only bounds how long a dead leader's entries take to come
-  // back; a redelivery to the live one is deduplicated.
-  await ensureConsumer(jsm, n.streams.journal, 'scheduler', n.journalAll('run'), -1, 300_000);
-  await ensureConsumer(jsm, n.streams.timers, 'timers', n.timerSubject, -1, 30_000);
+  await ensureConsumer(jsm, n.streams.journal, schedulerConsumer(n));
+  await ensureConsumer(jsm, n.streams.timers, consumerConfig('timers', n.timerSubject, -1, 30_000));
 }
 
 export async function ensureBuckets(nc: NatsConnection, n: Names, opts: SetupOptions = {}): Promise<Buckets> {

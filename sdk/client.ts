@@ -58,14 +58,14 @@ export class Skein {
   /** Triggers a task or workflow by name and waits for its output. */
   async run<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<O> {
     const reg = await this.registered(name);
-    const ref = await this.triggerer.trigger<O>(reg.spec, { defaultPriority: reg.defaultPriority, defaultAdditionalMetadata: {} }, input, opts);
+    const ref = await this.triggerer.trigger<O>(reg.spec, { defaultPriority: reg.defaultPriority, defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {} }, input, opts, true);
     return ref.result();
   }
 
   /** Triggers a task or workflow by name. */
   async runNoWait<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<RunRef<O>> {
     const reg = await this.registered(name);
-    return this.triggerer.trigger<O>(reg.spec, { defaultPriority: reg.defaultPriority, defaultAdditionalMetadata: {} }, input, opts);
+    return this.triggerer.trigger<O>(reg.spec, { defaultPriority: reg.defaultPriority, defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {} }, input, opts, true);
   }
 
   /** A handle on an existing run. */

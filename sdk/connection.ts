@@ -17,7 +17,7 @@ export interface Connected {
   workers: KV;
   requester: Requester;
   deliverer: Deliverer;
-  /** The largest message the server accepts, less room for headers. */
+  /** The server's max_payload. */
   maxPayload: number;
 }
 
@@ -64,7 +64,7 @@ export class SdkConnection {
       jsm: await jetstreamManager(nc),
       registry,
       workers,
-      maxPayload: (nc.info?.max_payload ?? 1024 * 1024) - 2048,
+      maxPayload: nc.info?.max_payload ?? 1024 * 1024,
     };
   }
 

@@ -40,8 +40,11 @@ export function toJson(value: unknown, what: string): unknown {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }
 
-export function assertSize(bytes: number, maxBytes: number, what: string) {
+/** Throws ValidationError when `bytes` is over `maxBytes`, which derives from the server's max_payload as `why` says. */
+export function assertSize(bytes: number, maxBytes: number, what: string, why: string) {
   if (bytes > maxBytes) {
-    throw new ValidationError(`${what} is ${bytes} bytes encoded, over the server's max_payload of ${maxBytes} bytes`);
+    throw new ValidationError(
+      `${what} is ${bytes} bytes encoded, over the ${maxBytes} bytes allowed by the server's max_payload (${why})`,
+    );
   }
 }

@@ -19,6 +19,9 @@ interface Watch {
   /** When to ask the engine next. */
   checkAt: number;
   settle(f: RunFinished): void;
+  done: Promise<RunFinished>;
+  ownSub?: Subscription;
+  strangerPoll?: NodeJS.Timeout;
 }
 
 export class RunWaiter {
@@ -44,31 +47,42 @@ export class RunWaiter {
         this.watches.get(f.runId)?.settle(f);
       },
     });
-    let watch!: Watch;
-    const done = new Promise<RunFinished>((settle) => {
-      watch = { checkAt: Date.now() + CHECK_EVERY_MS, settle };
-    });
-    const own = triggeredHere
-      ? undefined
-      : nc.subscribe(this.conn.names.runFinished(runId), { max: 1, callback: (_err, msg) => watch.settle(decode<RunFinished>(msg.data)) });
+    // Handles on one run share one watch.
+    const known = this.watches.get(runId);
+    if (known && (triggeredHere || known.strangerPoll)) return () => known.done;
+    if (known) {
+      this.watchAsStranger(runId, known);
+      return () => known.done;
+    }
+    let settle!: (f: RunFinished) => void;
+    const done = new Promise<RunFinished>((resolve) => (settle = resolve));
+    const watch: Watch = { checkAt: Date.now() + CHECK_EVERY_MS, settle, done };
     this.watches.set(runId, watch);
     this.timer ??= setInterval(() => void this.checkStale(), CHECK_EVERY_MS).unref();
     const cleanup = () => {
-      own?.unsubscribe();
+      watch.ownSub?.unsubscribe();
+      clearInterval(watch.strangerPoll);
       if (this.watches.get(runId) === watch) this.watches.delete(runId);
       if (this.watches.size === 0) {
         clearInterval(this.timer);
         this.timer = undefined;
       }
     };
-    done.then(cleanup, cleanup);
-    // Another client's run: the notice may have gone already, so ask at once and then often.
-    if (!triggeredHere) {
-      void this.check([runId]);
-      const poll = setInterval(() => void this.check([runId]), STRANGER_CHECK_MS);
-      void done.finally(() => clearInterval(poll));
-    }
+    void done.then(cleanup);
+    if (!triggeredHere) this.watchAsStranger(runId, watch);
     return () => done;
+  }
+
+  /** Another client's run: the notice may have gone already, so ask at once and then often. */
+  private watchAsStranger(runId: string, watch: Watch) {
+    void this.conn.ready().then(({ nc }) => {
+      watch.ownSub ??= nc.subscribe(this.conn.names.runFinished(runId), {
+        max: 1,
+        callback: (_err, msg) => watch.settle(decode<RunFinished>(msg.data)),
+      });
+    });
+    void this.check([runId]);
+    watch.strangerPoll ??= setInterval(() => void this.check([runId]), STRANGER_CHECK_MS);
   }
 
   close() {

@@ -28,6 +28,12 @@ export interface TaskOptions<I, O> {
   fn: (input: I, ctx: Context<I>) => O | Promise<O>;
 }
 
+/** A task's code and the validator its input goes through. */
+export interface TaskFunction {
+  fn: (input: unknown, ctx: Context) => unknown;
+  inputValidator?: StandardSchemaV1<unknown, unknown>;
+}
+
 export interface RunManyOpts {
   /** Return each failed run's error in its place instead of rejecting. */
   returnExceptions?: boolean;
@@ -59,7 +65,7 @@ export function taskSpecOf(name: string, o: Partial<TaskOptions<unknown, unknown
   return { name, retries, backoff: b ? { ...b } : undefined, executionTimeoutMs, scheduleTimeoutMs };
 }
 
-async function validateInput<I>(validator: StandardSchemaV1<unknown, I> | undefined, input: unknown, name: string): Promise<I> {
+export async function validateInput<I>(validator: StandardSchemaV1<unknown, I> | undefined, input: unknown, name: string): Promise<I> {
   if (!validator) return input as I;
   const result = await validator['~standard'].validate(input);
   if (result.issues) {
@@ -97,18 +103,24 @@ export class Runnable<I, O> implements TaskLike<O> {
   }
 
   async runMany(items: BulkRunItem<I>[], opts: RunManyOpts = {}): Promise<(O | Error)[]> {
-    const refs = await Promise.all(items.map((item) => this.start(item.input, item.options)));
+    const refs = await this.runManyNoWait(items);
     if (!opts.returnExceptions) return Promise.all(refs.map((r) => r.result()));
     return Promise.all(refs.map((r) => r.result().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
   }
 
-  runManyNoWait(items: BulkRunItem<I>[]): Promise<RunRef<O>[]> {
-    return Promise.all(items.map((item) => this.start(item.input, item.options)));
+  /** Every item is checked before any run is stored: one bad item rejects the call and starts nothing. */
+  async runManyNoWait(items: BulkRunItem<I>[]): Promise<RunRef<O>[]> {
+    const prepared = await Promise.all(items.map((item) => this.prepare(item.input, item.options)));
+    return Promise.all(prepared.map((p) => this.triggerer.send<O>(p)));
   }
 
   private async start(input: I, opts: RunOpts | undefined): Promise<RunRef<O>> {
+    return this.triggerer.send<O>(await this.prepare(input, opts));
+  }
+
+  private async prepare(input: I, opts: RunOpts | undefined) {
     const parsed = await validateInput(this.validator, input, this.name);
-    return this.triggerer.trigger<O>(this.spec, this.defaults, parsed, opts);
+    return this.triggerer.prepare(this.spec, this.defaults, parsed, opts);
   }
 }
 
@@ -129,8 +141,8 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
     super(name, spec, defaults, options.inputValidator, triggerer);
   }
 
-  /** The functions a worker runs for this declaration, by task name. */
-  functions(): Map<string, (input: unknown, ctx: Context) => unknown> {
-    return new Map([[this.name, this.options.fn as (input: unknown, ctx: Context) => unknown]]);
+  /** What a worker runs for this declaration, by task name. */
+  functions(): Map<string, TaskFunction> {
+    return new Map([[this.name, { fn: this.options.fn as TaskFunction['fn'], inputValidator: this.options.inputValidator }]]);
   }
 }

@@ -23,6 +23,22 @@ export interface BulkRunItem<I> {
   options?: RunOpts;
 }
 
+export interface PreparedTrigger {
+  runId: string;
+  keyed: boolean;
+  message: { id: string; type: string } & Record<string, unknown>;
+  bytes: number;
+}
+
+/** Room for the rest of a journal entry around the payloads. */
+const ENTRY_OVERHEAD_BYTES = 4096;
+
+/** The largest input a run can take on a server with this max_payload. */
+export const maxInputBytes = (maxPayload: number) => Math.floor((maxPayload - ENTRY_OVERHEAD_BYTES) / 2);
+
+/** A result's journal entry stores the output three times (task, run, and the end notice). */
+export const maxOutputBytes = (maxPayload: number) => Math.floor((maxPayload - ENTRY_OVERHEAD_BYTES) / 3);
+
 export interface TriggerDefaults {
   defaultPriority: number;
   defaultAdditionalMetadata: Record<string, string>;
@@ -61,33 +77,45 @@ export class Triggerer {
   ) {}
 
   /** Stores the trigger and returns the run's ref. */
-  async trigger<O>(spec: RunSpec, defaults: TriggerDefaults, input: unknown, opts: RunOpts = {}): Promise<RunRef<O>> {
+  async trigger<O>(spec: RunSpec, defaults: TriggerDefaults, input: unknown, opts: RunOpts = {}, unparsedInput = false): Promise<RunRef<O>> {
+    return this.send<O>(await this.prepare(spec, defaults, input, opts, unparsedInput));
+  }
+
+  /** Checks a trigger and builds its message; throws ValidationError, storing nothing. */
+  async prepare(spec: RunSpec, defaults: TriggerDefaults, input: unknown, opts: RunOpts = {}, unparsedInput = false): Promise<PreparedTrigger> {
     const c = await this.conn.ready();
     const additionalMetadata = { ...defaults.defaultAdditionalMetadata, ...checkMetadata(opts.additionalMetadata) };
     const priority = checkPriority(opts.priority ?? defaults.defaultPriority, 'priority');
     if (opts.key !== undefined && (typeof opts.key !== 'string' || opts.key.length === 0)) {
       throw new ValidationError('key must be a non-empty string');
     }
+    const json = toJson(input, 'input');
+    // The run's first journal entry stores the input twice (the trigger and the queued task).
+    assertSize(encode(json).length, maxInputBytes(c.maxPayload), 'input', 'inputs are stored twice in one message, so at most half of it');
     const runId = opts.key ? keyedRunId(spec.name, opts.key) : randomUUID();
     const message = {
       type: 'Trigger',
       id: `trigger:${runId}`,
       runId,
       spec,
-      input: toJson(input, 'input'),
+      input: json,
       additionalMetadata,
       priority,
       parentRunId: this.parent(),
       key: opts.key,
       notify: this.waiter.notifySubject,
+      unparsedInput: unparsedInput || undefined,
     };
-    const bytes = encode(message);
-    assertSize(bytes.length, c.maxPayload, 'input');
+    return { runId, keyed: opts.key !== undefined, message, bytes: encode(message).length };
+  }
+
+  async send<O>(prepared: PreparedTrigger): Promise<RunRef<O>> {
+    const c = await this.conn.ready();
     // Watch before the trigger is stored, so the notice cannot be missed. A keyed trigger may
     // name a run triggered (and maybe ended) before: that one is watched as a stranger's.
-    const watching = await this.waiter.watch(runId, opts.key === undefined);
-    await c.deliverer.deliver('run', runId, message, bytes.length);
-    return this.ref<O>(runId, watching);
+    const watching = await this.waiter.watch(prepared.runId, !prepared.keyed);
+    await c.deliverer.deliver('run', prepared.runId, prepared.message, prepared.bytes);
+    return this.ref<O>(prepared.runId, watching);
   }
 
   ref<O>(runId: string, watching?: () => Promise<import('../actors/effects.js').RunFinished>): RunRef<O> {

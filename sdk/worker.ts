@@ -14,8 +14,9 @@ import type { Connected, SdkConnection } from './connection.js';
 import type { Context } from './context.js';
 import { ContextImpl, type LogLine } from './context-impl.js';
 import { NonRetryableError, TimeoutError, ValidationError } from './errors.js';
-import { toJson } from './json.js';
-import type { Task } from './task.js';
+import { assertSize, toJson } from './json.js';
+import { maxOutputBytes } from './trigger.js';
+import { validateInput, type Task, type TaskFunction } from './task.js';
 
 export interface WorkerOptions {
   workflows: Task<never, unknown>[] | Task<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -26,7 +27,6 @@ export interface WorkerOptions {
   stopGraceMs?: number;
 }
 
-type TaskFn = (input: unknown, ctx: Context) => unknown;
 
 interface Execution {
   task: QueuedTask;
@@ -42,7 +42,7 @@ export const currentRun = new AsyncLocalStorage<{ runId: string }>();
 
 export class Worker {
   readonly id: string;
-  private readonly fns = new Map<string, TaskFn>();
+  private readonly fns = new Map<string, TaskFunction>();
   private readonly registrations: RegisteredTask[] = [];
   /** Task runs this worker holds, until their result is stored (reported in heartbeats). */
   private readonly running = new Map<string, Execution>();
@@ -69,8 +69,8 @@ export class Worker {
       throw new ValidationError(`worker '${name}': workflows must list at least one task or workflow`);
     }
     for (const decl of opts.workflows) {
-      for (const [taskName, fn] of decl.functions()) this.fns.set(taskName, fn as TaskFn);
-      this.registrations.push({ spec: decl.spec, defaultPriority: decl.defaults.defaultPriority });
+      for (const [taskName, f] of decl.functions()) this.fns.set(taskName, f);
+      this.registrations.push({ spec: decl.spec, ...decl.defaults });
     }
   }
 
@@ -152,7 +152,7 @@ export class Worker {
     execution.finished = this.execute(task, fn, controller).finally(() => this.running.delete(task.key));
   }
 
-  private async execute(task: QueuedTask, fn: TaskFn, controller: AbortController) {
+  private async execute(task: QueuedTask, { fn, inputValidator }: TaskFunction, controller: AbortController) {
     const startedAt = Date.now();
     let deadline = startedAt + task.executionTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -190,8 +190,10 @@ export class Worker {
     let output: unknown;
     let error: TaskError | undefined;
     try {
+      if (task.unparsedInput && inputValidator) task.input = await parsedOrFatal(inputValidator, task);
       const work = currentRun.run({ runId: task.runId }, () => Promise.resolve().then(() => fn(task.input, ctx)));
       output = toJson(await Promise.race([work, timedOut, cancelled]), `output of task '${task.taskName}'`);
+      assertOutputFits(output, task.taskName, this.c!.maxPayload);
     } catch (err) {
       error = toTaskError(err);
     } finally {
@@ -239,6 +241,24 @@ export class Worker {
 /** Messages from task code carry its output: measure it so batches stay under max_payload. */
 function encodedSize(message: object): number {
   return encode(message).length;
+}
+
+/** Input from a trigger by name meets the task's inputValidator here; bad input fails the run at once. */
+async function parsedOrFatal(validator: NonNullable<TaskFunction['inputValidator']>, task: QueuedTask) {
+  try {
+    return await validateInput(validator, task.input, task.taskName);
+  } catch (err) {
+    throw new NonRetryableError((err as Error).message);
+  }
+}
+
+/** An output the run's journal could not store fails the attempt for good, saying why. */
+function assertOutputFits(output: unknown, taskName: string, maxPayload: number) {
+  try {
+    assertSize(encode(output).length, maxOutputBytes(maxPayload), `output of task '${taskName}'`, 'outputs are stored three times in one message');
+  } catch (err) {
+    throw new NonRetryableError((err as Error).message);
+  }
 }
 
 /** Why a task's signal aborts when its worker stops before the task finished. */

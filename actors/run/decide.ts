@@ -40,6 +40,7 @@ function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: number) {
     scheduleTimeoutMs: spec.scheduleTimeoutMs,
     executionTimeoutMs: spec.executionTimeoutMs,
     input: s.input,
+    unparsedInput: s.unparsedInput,
     additionalMetadata: s.additionalMetadata,
   };
   turn.effects.push({ type: 'enqueue', task });
@@ -102,6 +103,7 @@ export function decideRun(state: RunState, message: RunMessage, now: number): De
         parentRunId: message.parentRunId,
         key: message.key,
         notify: message.notify,
+        unparsedInput: message.unparsedInput,
         at: now,
       });
       for (const spec of message.spec.tasks) queueTask(turn, spec, 1, now);

@@ -13,6 +13,7 @@ export type RunEvent =
       parentRunId?: string;
       key?: string;
       notify?: string;
+      unparsedInput?: boolean;
       at: number;
     }
   | { type: 'TaskQueued'; taskName: string; key: string; attempt: number; at: number }

@@ -20,6 +20,8 @@ export type RunMessage =
       key?: string;
       /** A subject the triggering client listens on for the run's end. */
       notify?: string;
+      /** The input was not parsed by the task's inputValidator yet (a trigger by name): the worker parses it. */
+      unparsedInput?: boolean;
     }
   | {
       type: 'TaskResult';

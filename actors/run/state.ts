@@ -30,6 +30,7 @@ export interface RunState {
   parentRunId?: string;
   key?: string;
   notify?: string;
+  unparsedInput?: boolean;
   status: RunStatus;
   /** Bumped by a replay, so a replayed attempt never shares a queue key with an old one. */
   generation: number;
@@ -85,6 +86,7 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         parentRunId: event.parentRunId,
         key: event.key,
         notify: event.notify,
+        unparsedInput: event.unparsedInput,
         status: 'QUEUED',
         createdAt: event.at,
         tasks: freshTasks(event.spec, state.runId, state.generation),

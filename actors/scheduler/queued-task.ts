@@ -12,6 +12,8 @@ export interface QueuedTask {
   scheduleTimeoutMs: number;
   executionTimeoutMs: number;
   input: unknown;
+  /** The worker must parse `input` with the task's inputValidator (the trigger was by name). */
+  unparsedInput?: boolean;
   additionalMetadata: Record<string, string>;
   parentOutputs?: Record<string, unknown>;
 }

@@ -1,0 +1,78 @@
+/**
+ * The benchmark's engine, in its own process so it does not share a core with the client and
+ * the worker: `node --import tsx --expose-gc bench/engine-process.ts <natsUrl> <namespace> [httpPort]`.
+ *
+ * Talks to the bench over the IPC channel:
+ *   -> { type: 'ready', id }                        once the engine serves every partition
+ *   <- { type: 'mem' }  -> { type: 'mem', ... }     RSS and heap after a full GC
+ *   <- { type: 'stop' } -> exits 0 after engine.stop()
+ * Logs (pino, level SKEIN_BENCH_LOG, default 'warn') go to stderr, which the bench mirrors.
+ */
+import { pino } from 'pino';
+import { startEngine } from 'skein/runtime';
+
+const [natsUrl, namespace, httpPortArg] = process.argv.slice(2);
+if (!natsUrl || !namespace || !process.send) {
+  process.stderr.write(
+    'usage: node --import tsx --expose-gc bench/engine-process.ts <natsUrl> <namespace> [httpPort] (with an IPC channel)\n',
+  );
+  process.exit(2);
+}
+const httpPort = httpPortArg ? Number(httpPortArg) : undefined;
+const logger = pino({ level: process.env.SKEIN_BENCH_LOG ?? 'warn' }, pino.destination(2));
+const engine = await startEngine({
+  natsUrl,
+  namespace,
+  logger,
+  http: httpPort ? { port: httpPort } : undefined,
+});
+
+const send = (m: unknown) => process.send?.(m);
+
+/** The engine's own status document (cached runs), when it serves HTTP. */
+async function status(): Promise<unknown> {
+  if (!httpPort) return undefined;
+  try {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/status`);
+    return await res.json();
+  } catch {
+    return undefined;
+  }
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+process.on('message', (m: { type?: string }) => {
+  if (m?.type === 'mem') {
+    void (async () => {
+      // Several passes: the first ones free what finalizers and weak refs were holding.
+      for (let i = 0; i < 3; i++) {
+        gc?.();
+        await new Promise((r) => setImmediate(r));
+      }
+      const u = process.memoryUsage();
+      send({
+        type: 'mem',
+        gc: gc !== undefined,
+        rss: u.rss,
+        heapUsed: u.heapUsed,
+        heapTotal: u.heapTotal,
+        external: u.external,
+        arrayBuffers: u.arrayBuffers,
+        status: await status(),
+      });
+    })();
+  } else if (m?.type === 'stop') {
+    void engine
+      .stop()
+      .catch((err: unknown) => process.stderr.write(`engine stop failed: ${String(err)}\n`))
+      .finally(() => process.exit(0));
+  }
+});
+// The bench died: do not linger.
+process.on('disconnect', () => {
+  void engine.stop().finally(() => process.exit(0));
+  setTimeout(() => process.exit(1), 5000).unref();
+});
+
+send({ type: 'ready', id: engine.id, partitions: engine.partitions(), leader: engine.isLeader() });
