@@ -11,7 +11,6 @@ import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { decode, encode } from '../runtime/codec.js';
 import type { RegisteredTask, WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
-import type { Context } from './context.js';
 import { ContextImpl, type LogLine } from './context-impl.js';
 import { NonRetryableError, TimeoutError, ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
