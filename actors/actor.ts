@@ -5,16 +5,18 @@
  */
 import type { Effect } from './effects.js';
 
-export interface Decision<E> {
+export interface Decision<E, S = unknown> {
   events: E[];
   effects: Effect[];
+  /** The state after `events`, when decide folded them already (saves the host doing it again). */
+  state?: S;
 }
 
 export interface ActorDefinition<S, M extends { id: string }, E> {
   /** Journal and mailbox subjects use this token: `<ns>.j.<type>.<id>`. */
   type: string;
   initial(id: string): S;
-  decide(state: S, message: M, now: number): Decision<E>;
+  decide(state: S, message: M, now: number): Decision<E, S>;
   evolve(state: S, event: E): S;
   /** A small summary stored with every journal entry, so listings read one entry per actor. */
   summarize?(state: S): unknown;
@@ -22,7 +24,7 @@ export interface ActorDefinition<S, M extends { id: string }, E> {
   isDone?(state: S): boolean;
 }
 
-export const noDecision: Decision<never> = { events: [], effects: [] };
+export const noDecision: Decision<never, never> = { events: [], effects: [] };
 
 export function assertNever(value: never, what: string): never {
   throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`);

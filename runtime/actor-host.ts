@@ -51,6 +51,8 @@ export interface ActorHostOptions<M> {
   /** Bound on actors kept in memory. */
   maxCached?: number;
   hooks?: TurnHooks;
+  /** Told of every entry this host appends (the scheduler on this engine reads it from here). */
+  onAppended?: (seq: number, entry: JournalEntry) => void;
 }
 
 export class ActorHost<S, M extends { id: string }, E> {
@@ -68,8 +70,8 @@ export class ActorHost<S, M extends { id: string }, E> {
 
   /** Handles messages to one actor strictly one after another, in the order they arrive. */
   handle(actorId: string, message: M): Promise<void> {
-    const previous = this.chains.get(actorId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.turn(actorId, message));
+    const previous = this.chains.get(actorId);
+    const next = previous ? previous.catch(() => undefined).then(() => this.turn(actorId, message)) : this.turn(actorId, message);
     this.chains.set(actorId, next);
     const cleanup = () => {
       if (this.chains.get(actorId) === next) this.chains.delete(actorId);
@@ -107,13 +109,14 @@ export class ActorHost<S, M extends { id: string }, E> {
       return true;
     }
     const now = this.opts.clock.now();
-    const { events, effects } = this.def.decide(loaded.state, message, now);
+    const decision = this.def.decide(loaded.state, message, now);
+    const { events, effects } = decision;
     if (events.length === 0 && effects.length === 0) {
       this.remember(actorId, loaded);
       return true;
     }
-    let state = loaded.state;
-    for (const event of events) state = this.def.evolve(state, event);
+    let state = decision.state ?? loaded.state;
+    if (!decision.state) for (const event of events) state = this.def.evolve(state, event);
     const entry: JournalEntry = { m: message.id, at: now, ev: events, fx: effects, s: this.def.summarize?.(state) };
     hooks?.beforeAppend?.(actorId, message.id);
     let seq: number;
@@ -126,8 +129,10 @@ export class ActorHost<S, M extends { id: string }, E> {
     const next: Loaded<S> = { state, lastSeq: seq, handled: loaded.handled, sinceSnapshot: loaded.sinceSnapshot + 1 };
     rememberHandled(next.handled, message.id, effects);
     this.remember(actorId, next);
+    this.opts.onAppended?.(seq, entry);
     hooks?.afterAppend?.(actorId, message.id);
-    await this.opts.effects.run(effects, source);
+    const stored = this.opts.effects.run(effects, source);
+    if (stored) await stored;
     hooks?.afterEffects?.(actorId, message.id);
     if (this.def.isDone?.(state)) this.cache.delete(actorId);
     else this.maybeSnapshot(actorId, next);

@@ -14,7 +14,8 @@ export class ConsumerLoop {
     private readonly js: JetStreamClient,
     private readonly stream: string,
     private readonly consumer: string,
-    private readonly handle: (msg: JsMsg) => Promise<void>,
+    /** May finish synchronously (returning nothing) or return a promise. */
+    private readonly handle: (msg: JsMsg) => void | Promise<void>,
     private readonly logger: Logger,
     private readonly maxMessages = 1000,
   ) {}
@@ -25,11 +26,19 @@ export class ConsumerLoop {
     const messages = this.messages;
     this.done = (async () => {
       for await (const msg of messages) {
-        const p = this.handle(msg).catch((err: unknown) => {
+        let result: void | Promise<void>;
+        try {
+          result = this.handle(msg);
+        } catch (err) {
+          this.logger.error({ err, subject: msg.subject }, 'message handler failed');
+          continue;
+        }
+        if (!result) continue; // handled synchronously
+        const p = result.catch((err: unknown) => {
           this.logger.error({ err, subject: msg.subject }, 'message handler failed');
         });
         this.inFlight.add(p);
-        p.finally(() => this.inFlight.delete(p));
+        void p.finally(() => this.inFlight.delete(p));
       }
     })().catch((err: unknown) => this.logger.warn({ err, consumer: this.consumer }, 'consumer ended'));
   }

@@ -15,25 +15,28 @@ export class EffectRunner {
   ) {}
 
   /** `source` names the turn that asked for the effects; the i-th effect's msgID derives from it. */
-  async run(effects: Effect[], source: string): Promise<void> {
-    if (effects.length === 0) return;
-    await Promise.all(effects.map((effect, i) => this.one(effect, `${source}#${i}`)));
+  /** Resolves once the persisted ones are stored; returns nothing when none had to be. */
+  run(effects: Effect[], source: string): Promise<void> | undefined {
+    let pending: Promise<void>[] | undefined;
+    effects.forEach((effect, i) => {
+      const p = this.one(effect, `${source}#${i}`);
+      if (p) (pending ??= []).push(p);
+    });
+    return pending && Promise.all(pending).then(() => undefined);
   }
 
-  private async one(effect: Effect, msgID: string): Promise<void> {
+  private one(effect: Effect, msgID: string): Promise<void> | undefined {
     const n = this.names;
     switch (effect.type) {
       case 'send':
-        await this.requester.publish(n.inboxSubject(effect.to.type, effect.to.id), encode(effect.message), { msgID });
-        return;
+        return this.requester.publish(n.inboxSubject(effect.to.type, effect.to.id), encode(effect.message), { msgID }).then(() => undefined);
       case 'enqueue':
       case 'abortTask':
         // Stored in the journal entry itself, where the scheduler reads them.
         return;
       case 'startTimer': {
         const timer: Timer = { timerId: effect.timerId, dueAt: effect.dueAt, to: effect.to, message: effect.message };
-        await this.requester.publish(n.timerSubject, encode(timer), { msgID: `t:${effect.timerId}` });
-        return;
+        return this.requester.publish(n.timerSubject, encode(timer), { msgID: `t:${effect.timerId}` }).then(() => undefined);
       }
       case 'runFinished': {
         // The triggering client listens on its own subject; anyone else on the run's.

@@ -69,6 +69,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     snapshotEvery: 100,
     createsActor: (m: RunMessage) => m.type === 'Trigger',
     hooks: opts.hooks,
+    onAppended: (seq, entry) => scheduler.noteAppended(seq, entry),
   });
   const mailbox = new Mailbox(nc, js, n, { run: { host: runs, schema: runMessageSchema } }, logger);
   const scheduler = new SchedulerHost(nc, js, jsm, buckets.workers, n, clock, logger, {

@@ -28,6 +28,8 @@ import { idFromToken } from './mailbox.js';
 import { heartbeatSchema, taskDoneSchema, type Names } from './protocol.js';
 
 const TICK_MS = 500;
+/** Entries kept for the scheduler to read without decoding; past this it decodes. */
+const MAX_NOTED = 20_000;
 /** Events that end an attempt: its queue entry is done with. */
 const ENDS_ATTEMPT = new Set(['TaskSucceeded', 'TaskFailed']);
 
@@ -67,6 +69,9 @@ export class SchedulerHost {
   private watchStop?: () => void;
   private tick?: NodeJS.Timeout;
   private readonly dispatches = new Map<string, QueuedTask[]>();
+  /** Entries appended by this engine, by sequence, until the scheduler reads them. */
+  private readonly appended = new Map<number, JournalEntry>();
+  private lastSeen = 0;
   /** Entries up to this sequence were delivered to an earlier leader: treat them as redelivered. */
   private recoverUpTo = 0;
   private flushScheduled = false;
@@ -103,7 +108,7 @@ export class SchedulerHost {
       }),
     );
     this.recoverUpTo = await restartSchedulerConsumer(this.jsm, n);
-    this.loop = new ConsumerLoop(this.js, n.streams.journal, 'scheduler', async (m) => this.onJournalEntry(m), this.logger, 5000);
+    this.loop = new ConsumerLoop(this.js, n.streams.journal, 'scheduler', (m) => this.onJournalEntry(m), this.logger, 5000);
     await this.loop.start();
     this.tick = setInterval(() => this.safely(() => this.apply({ type: 'Tick' })), TICK_MS);
   }
@@ -117,6 +122,7 @@ export class SchedulerHost {
     this.loop = undefined;
     this.held.clear();
     this.heldSeqOf.clear();
+    this.appended.clear();
   }
 
   /** Queued and running task runs of one run, as the scheduler sees them now. */
@@ -145,15 +151,33 @@ export class SchedulerHost {
     this.safely(() => this.apply({ type: 'Heartbeat', heartbeat: heartbeatSchema.parse(decode(entry.value)) }));
   }
 
-  private async onJournalEntry(msg: JsMsg) {
+  /** An entry this engine just appended, so reading it back from the journal needs no decoding. */
+  noteAppended(seq: number, entry: JournalEntry) {
+    // The consumer may have delivered it already (its ack raced the append's): then it is read.
+    if (this.loop && seq > this.lastSeen && this.appended.size < MAX_NOTED) this.appended.set(seq, entry);
+  }
+
+  /** Takes the noted entry for `seq`, forgetting older ones the consumer has passed. */
+  private takeNoted(seq: number): JournalEntry | undefined {
+    this.lastSeen = Math.max(this.lastSeen, seq);
+    for (const noted of this.appended.keys()) {
+      if (noted >= seq) break;
+      this.appended.delete(noted);
+    }
+    const entry = this.appended.get(seq);
+    this.appended.delete(seq);
+    return entry;
+  }
+
+  private onJournalEntry(msg: JsMsg): void | Promise<void> {
     const known = this.held.get(msg.seq);
     if (known) {
       known.msg = msg; // redelivered after ack_wait while its task runs: keep the newest handle
       return;
     }
-    let entry: JournalEntry;
+    let entry = this.takeNoted(msg.seq);
     try {
-      entry = decode<JournalEntry>(msg.data);
+      entry ??= decode<JournalEntry>(msg.data);
       if (!Array.isArray(entry.fx) || !Array.isArray(entry.ev)) throw new Error('not a journal entry');
     } catch (err) {
       this.logger.warn({ reason: String(err), subject: msg.subject }, 'scheduler skipped a malformed journal entry');
@@ -166,12 +190,13 @@ export class SchedulerHost {
     for (const effect of entry.fx) {
       if (effect.type === 'abortTask') this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
     }
-    let queued = entry.fx.flatMap((effect) => (effect.type === 'enqueue' ? [effect.task] : []));
-    if (queued.length > 0 && this.isRedelivery(msg) && (await this.runEndedAfter(msg))) queued = [];
-    if (queued.length === 0) {
-      msg.ack();
-      return;
-    }
+    const queued = entry.fx.flatMap((effect) => (effect.type === 'enqueue' ? [effect.task] : []));
+    if (queued.length === 0) return msg.ack();
+    if (!this.isRedelivery(msg)) return this.hold(msg, queued);
+    return this.runEndedAfter(msg).then((ended) => (ended ? msg.ack() : this.hold(msg, queued)));
+  }
+
+  private hold(msg: JsMsg, queued: QueuedTask[]) {
     this.held.set(msg.seq, { msg, keys: new Set(queued.map((task) => task.key)) });
     for (const task of queued) {
       this.heldSeqOf.set(task.key, msg.seq);

@@ -16,8 +16,8 @@ class Turn {
     this.events.push(event);
     this.state = evolveRun(this.state, event);
   }
-  done(): Decision<RunEvent> {
-    return { events: this.events, effects: this.effects };
+  done(): Decision<RunEvent, RunState> {
+    return { events: this.events, effects: this.effects, state: this.state };
   }
 }
 
@@ -88,7 +88,7 @@ function liveTask(state: RunState, key: string, taskName: string) {
   return task;
 }
 
-export function decideRun(state: RunState, message: RunMessage, now: number): Decision<RunEvent> {
+export function decideRun(state: RunState, message: RunMessage, now: number): Decision<RunEvent, RunState> {
   const turn = new Turn(state);
   switch (message.type) {
     case 'Trigger': {
