@@ -93,19 +93,8 @@ export function decideRun(state: RunState, message: RunMessage, now: number): De
   switch (message.type) {
     case 'Trigger': {
       if (state.exists) return noDecision;
-      turn.record({
-        type: 'RunTriggered',
-        runId: message.runId,
-        spec: message.spec,
-        input: message.input,
-        additionalMetadata: message.additionalMetadata,
-        priority: message.priority,
-        parentRunId: message.parentRunId,
-        key: message.key,
-        notify: message.notify,
-        unparsedInput: message.unparsedInput,
-        at: now,
-      });
+      const { type: _type, id: _id, ...creation } = message;
+      turn.record({ type: 'RunTriggered', ...creation, at: now });
       for (const spec of message.spec.tasks) queueTask(turn, spec, 1, now);
       return turn.done();
     }

@@ -1,21 +1,8 @@
 /** What the run actor records: the story of a run, as `skein.runs.history(id)` shows it. */
-import type { TaskError } from './messages.js';
-import type { RunSpec } from './spec.js';
+import type { RunCreation, TaskError } from './messages.js';
 
 export type RunEvent =
-  | {
-      type: 'RunTriggered';
-      runId: string;
-      spec: RunSpec;
-      input: unknown;
-      additionalMetadata: Record<string, string>;
-      priority: number;
-      parentRunId?: string;
-      key?: string;
-      notify?: string;
-      unparsedInput?: boolean;
-      at: number;
-    }
+  | ({ type: 'RunTriggered'; at: number } & RunCreation)
   | { type: 'TaskQueued'; taskName: string; key: string; attempt: number; at: number }
   | { type: 'TaskStarted'; taskName: string; key: string; attempt: number; workerId: string; at: number }
   | { type: 'TaskSucceeded'; taskName: string; key: string; output: unknown; at: number }

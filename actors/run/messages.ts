@@ -7,22 +7,23 @@ export interface TaskError {
   nonRetryable?: boolean;
 }
 
+/** What a run starts from: carried by the Trigger message, recorded by RunTriggered. */
+export interface RunCreation {
+  runId: string;
+  spec: RunSpec;
+  input: unknown;
+  additionalMetadata: Record<string, string>;
+  priority: number;
+  parentRunId?: string;
+  key?: string;
+  /** A subject the triggering client listens on for the run's end. */
+  notify?: string;
+  /** The input was not parsed by the task's inputValidator yet (a trigger by name): the worker parses it. */
+  unparsedInput?: boolean;
+}
+
 export type RunMessage =
-  | {
-      type: 'Trigger';
-      id: string;
-      runId: string;
-      spec: RunSpec;
-      input: unknown;
-      additionalMetadata: Record<string, string>;
-      priority: number;
-      parentRunId?: string;
-      key?: string;
-      /** A subject the triggering client listens on for the run's end. */
-      notify?: string;
-      /** The input was not parsed by the task's inputValidator yet (a trigger by name): the worker parses it. */
-      unparsedInput?: boolean;
-    }
+  | ({ type: 'Trigger'; id: string } & RunCreation)
   | {
       type: 'TaskResult';
       id: string;

@@ -2,6 +2,7 @@
 import { assertNever } from '../actor.js';
 import type { RunEvent } from './events.js';
 import type { RunSpec } from './spec.js';
+import type { RunCreation } from './messages.js';
 import { queueKey } from '../scheduler/queued-task.js';
 
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
@@ -20,17 +21,8 @@ export interface TaskRunState {
   error?: string;
 }
 
-export interface RunState {
-  runId: string;
+export interface RunState extends RunCreation {
   exists: boolean;
-  spec: RunSpec;
-  input: unknown;
-  additionalMetadata: Record<string, string>;
-  priority: number;
-  parentRunId?: string;
-  key?: string;
-  notify?: string;
-  unparsedInput?: boolean;
   status: RunStatus;
   /** Bumped by a replay, so a replayed attempt never shares a queue key with an old one. */
   generation: number;
@@ -75,22 +67,17 @@ function withTask(state: RunState, name: string, patch: Partial<TaskRunState>): 
 
 export function evolveRun(state: RunState, event: RunEvent): RunState {
   switch (event.type) {
-    case 'RunTriggered':
+    case 'RunTriggered': {
+      const { type: _type, at: _at, ...creation } = event;
       return {
         ...state,
+        ...creation,
         exists: true,
-        spec: event.spec,
-        input: event.input,
-        additionalMetadata: event.additionalMetadata,
-        priority: event.priority,
-        parentRunId: event.parentRunId,
-        key: event.key,
-        notify: event.notify,
-        unparsedInput: event.unparsedInput,
         status: 'QUEUED',
         createdAt: event.at,
         tasks: freshTasks(event.spec, state.runId, state.generation),
       };
+    }
     case 'TaskQueued':
       return withTask(state, event.taskName, {
         status: 'QUEUED',
