@@ -21,6 +21,7 @@ import {
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
+import { DispatchBatcher } from './dispatch-batcher.js';
 import type { JournalEntry } from './journal.js';
 import { restartSchedulerConsumer } from './setup.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
@@ -40,25 +41,6 @@ export interface LiveTask {
   dispatchedAt?: number;
 }
 
-/** Splits task runs into groups whose encoded size stays under `maxBytes` (a lone big one goes alone). */
-function chunksUnder(tasks: QueuedTask[], maxBytes: number): QueuedTask[][] {
-  const chunks: QueuedTask[][] = [];
-  let chunk: QueuedTask[] = [];
-  let size = 0;
-  for (const task of tasks) {
-    const bytes = encode(task).length;
-    if (chunk.length > 0 && size + bytes > maxBytes) {
-      chunks.push(chunk);
-      chunk = [];
-      size = 0;
-    }
-    chunk.push(task);
-    size += bytes;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
-}
-
 export class SchedulerHost {
   private state: SchedulerState;
   /** Journal entries holding queued task runs, by stream sequence, with the keys still open. */
@@ -68,13 +50,12 @@ export class SchedulerHost {
   private subs: Subscription[] = [];
   private watchStop?: () => void;
   private tick?: NodeJS.Timeout;
-  private readonly dispatches = new Map<string, QueuedTask[]>();
+  private readonly dispatcher: DispatchBatcher;
   /** Entries appended by this engine, by sequence, until the scheduler reads them. */
   private readonly appended = new Map<number, JournalEntry>();
   private lastSeen = 0;
   /** Entries up to this sequence were delivered to an earlier leader: treat them as redelivered. */
   private recoverUpTo = 0;
-  private flushScheduled = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -87,6 +68,7 @@ export class SchedulerHost {
     private readonly config: SchedulerConfig = defaultSchedulerConfig,
   ) {
     this.state = initialSchedulerState(clock.now(), 0, config);
+    this.dispatcher = new DispatchBatcher(nc, names);
   }
 
   async start() {
@@ -245,37 +227,11 @@ export class SchedulerHost {
     for (const effect of decision.effects) this.perform(effect);
   }
 
-  private maxDispatchBytes() {
-    return (this.nc.info?.max_payload ?? 1024 * 1024) - 4096;
-  }
-
-  /** Dispatches of one tick go to each worker together, in messages under max_payload. */
-  private queueDispatch(workerId: string, task: QueuedTask) {
-    const batch = this.dispatches.get(workerId);
-    if (batch) batch.push(task);
-    else this.dispatches.set(workerId, [task]);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        const max = this.maxDispatchBytes();
-        for (const [workerId, tasks] of this.dispatches) {
-          const whole = encode(tasks);
-          const messages = whole.length <= max ? [whole] : chunksUnder(tasks, max).map((chunk) => encode(chunk));
-          for (const data of messages) this.nc.publish(this.names.workerDispatch(workerId), data);
-        }
-        this.dispatches.clear();
-      });
-    }
-  }
-
   private perform(effect: SchedulerEffect) {
     const n = this.names;
     switch (effect.type) {
       case 'dispatch':
-        // No reply is awaited: a worker that refuses says so, and a dispatch lost on the way
-        // is found by the next heartbeats, which do not list it.
-        this.queueDispatch(effect.workerId, effect.task);
+        this.dispatcher.add(effect.workerId, effect.task);
         return;
       case 'ack':
         this.releaseHeld(effect.key);
