@@ -148,7 +148,9 @@ export class Worker {
     const execution: Execution = { task, controller, finished: Promise.resolve() };
     this.running.set(task.key, execution);
     this.executing++;
-    execution.finished = this.execute(task, fn, controller).finally(() => this.running.delete(task.key));
+    execution.finished = this.execute(task, fn, controller)
+      .catch((err: unknown) => this.logger.error({ err, runId: task.runId }, 'could not store a task result; the scheduler will queue the task again'))
+      .finally(() => this.running.delete(task.key));
   }
 
   private async execute(task: QueuedTask, { fn, inputValidator }: TaskFunction, controller: AbortController) {
