@@ -71,7 +71,9 @@ export class ActorHost<S, M extends { id: string }, E> {
   /** Handles messages to one actor strictly one after another, in the order they arrive. */
   handle(actorId: string, message: M): Promise<void> {
     const previous = this.chains.get(actorId);
-    const next = previous ? previous.catch(() => undefined).then(() => this.turn(actorId, message)) : this.turn(actorId, message);
+    const next = previous
+      ? previous.catch(() => undefined).then(() => this.turn(actorId, message))
+      : this.turn(actorId, message);
     this.chains.set(actorId, next);
     const cleanup = () => {
       if (this.chains.get(actorId) === next) this.chains.delete(actorId);
@@ -91,7 +93,9 @@ export class ActorHost<S, M extends { id: string }, E> {
         if (await this.tryTurn(actorId, message)) return;
         this.cache.delete(actorId);
       }
-      throw new Error(`${this.def.type} ${actorId}: gave up after ${MAX_CONFLICT_RETRIES} append conflicts`);
+      throw new Error(
+        `${this.def.type} ${actorId}: gave up after ${MAX_CONFLICT_RETRIES} append conflicts`,
+      );
     } catch (err) {
       this.cache.delete(actorId);
       throw err;
@@ -117,7 +121,13 @@ export class ActorHost<S, M extends { id: string }, E> {
     }
     let state = decision.state ?? loaded.state;
     if (!decision.state) for (const event of events) state = this.def.evolve(state, event);
-    const entry: JournalEntry = { m: message.id, at: now, ev: events, fx: effects, s: this.def.summarize?.(state) };
+    const entry: JournalEntry = {
+      m: message.id,
+      at: now,
+      ev: events,
+      fx: effects,
+      s: this.def.summarize?.(state),
+    };
     hooks?.beforeAppend?.(actorId, message.id);
     let seq: number;
     try {
@@ -126,7 +136,12 @@ export class ActorHost<S, M extends { id: string }, E> {
       if (err instanceof AppendConflict) return false;
       throw err;
     }
-    const next: Loaded<S> = { state, lastSeq: seq, handled: loaded.handled, sinceSnapshot: loaded.sinceSnapshot + 1 };
+    const next: Loaded<S> = {
+      state,
+      lastSeq: seq,
+      handled: loaded.handled,
+      sinceSnapshot: loaded.sinceSnapshot + 1,
+    };
     rememberHandled(next.handled, message.id, effects);
     this.remember(actorId, next);
     this.opts.onAppended?.(seq, entry);
@@ -149,7 +164,12 @@ export class ActorHost<S, M extends { id: string }, E> {
 
   private loadForMessage(actorId: string, message: M): Promise<Loaded<S>> {
     if (this.opts.createsActor?.(message)) {
-      return Promise.resolve({ state: this.def.initial(actorId), lastSeq: 0, handled: new Map(), sinceSnapshot: 0 });
+      return Promise.resolve({
+        state: this.def.initial(actorId),
+        lastSeq: 0,
+        handled: new Map(),
+        sinceSnapshot: 0,
+      });
     }
     return this.load(actorId);
   }
@@ -159,7 +179,12 @@ export class ActorHost<S, M extends { id: string }, E> {
   }
 
   private async load(actorId: string): Promise<Loaded<S>> {
-    const loaded: Loaded<S> = { state: this.def.initial(actorId), lastSeq: 0, handled: new Map(), sinceSnapshot: 0 };
+    const loaded: Loaded<S> = {
+      state: this.def.initial(actorId),
+      lastSeq: 0,
+      handled: new Map(),
+      sinceSnapshot: 0,
+    };
     if (this.opts.snapshots && this.opts.snapshotEvery) {
       const snap = await this.opts.snapshots.get(this.snapshotKey(actorId));
       if (snap && snap.operation === 'PUT') {
@@ -169,7 +194,11 @@ export class ActorHost<S, M extends { id: string }, E> {
         loaded.handled = new Map(s.handled);
       }
     }
-    for (const { seq, entry } of await this.opts.journal.read(this.def.type, actorId, loaded.lastSeq + 1)) {
+    for (const { seq, entry } of await this.opts.journal.read(
+      this.def.type,
+      actorId,
+      loaded.lastSeq + 1,
+    )) {
       for (const event of entry.ev) loaded.state = this.def.evolve(loaded.state, event as E);
       loaded.lastSeq = seq;
       loaded.sinceSnapshot++;
@@ -182,7 +211,11 @@ export class ActorHost<S, M extends { id: string }, E> {
     const every = this.opts.snapshotEvery ?? 0;
     if (!this.opts.snapshots || every === 0 || loaded.sinceSnapshot < every) return;
     loaded.sinceSnapshot = 0;
-    const snapshot: Snapshot = { seq: loaded.lastSeq, state: loaded.state, handled: [...loaded.handled] };
+    const snapshot: Snapshot = {
+      seq: loaded.lastSeq,
+      state: loaded.state,
+      handled: [...loaded.handled],
+    };
     // A lost snapshot only makes the next load read more of the journal.
     this.opts.snapshots.put(this.snapshotKey(actorId), encode(snapshot)).catch((err: unknown) => {
       this.opts.logger.warn({ err, actorId }, 'snapshot failed');

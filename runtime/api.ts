@@ -68,8 +68,11 @@ export interface ApiDeps {
 function finishedOf(view: RunView): RunFinished {
   const runId = view.id;
   if (view.status === 'COMPLETED') return { runId, status: 'COMPLETED', output: view.output };
-  if (view.status === 'CANCELLED') return { runId, status: 'CANCELLED', reason: view.error ?? 'cancelled' };
-  const errors = Object.fromEntries(view.tasks.filter((t) => t.status === 'FAILED').map((t) => [t.name, t.error ?? 'failed']));
+  if (view.status === 'CANCELLED')
+    return { runId, status: 'CANCELLED', reason: view.error ?? 'cancelled' };
+  const errors = Object.fromEntries(
+    view.tasks.filter((t) => t.status === 'FAILED').map((t) => [t.name, t.error ?? 'failed']),
+  );
   return { runId, status: 'FAILED', errors };
 }
 
@@ -107,15 +110,26 @@ export class EngineApi {
       const request = msg.data.length ? decode(msg.data) : {};
       msg.respond(encode({ ok: await handler(request) }));
     } catch (err) {
-      const name = err instanceof ApiError ? err.kind : err instanceof z.ZodError ? 'ValidationError' : 'Error';
+      const name =
+        err instanceof ApiError
+          ? err.kind
+          : err instanceof z.ZodError
+            ? 'ValidationError'
+            : 'Error';
       if (name === 'Error') this.d.logger.error({ err }, 'api request failed');
-      msg.respond(encode({ error: { name, message: err instanceof Error ? err.message : String(err) } }));
+      msg.respond(
+        encode({ error: { name, message: err instanceof Error ? err.message : String(err) } }),
+      );
     }
   }
 
   private async live(runId: string): Promise<LiveTask[]> {
     try {
-      const reply = await this.d.nc.request(this.d.names.leaderApi('sched.lookup'), encode({ runId }), { timeout: 1000 });
+      const reply = await this.d.nc.request(
+        this.d.names.leaderApi('sched.lookup'),
+        encode({ runId }),
+        { timeout: 1000 },
+      );
       return decode<LiveTask[]>(reply.data);
     } catch {
       return [];
@@ -125,26 +139,26 @@ export class EngineApi {
   async getRun(runId: string): Promise<RunView> {
     const { state } = await this.d.runs.read(runId);
     if (!state.exists) throw new ApiError('NotFoundError', `no run with id '${runId}'`);
-    return runView(state, state.status === 'QUEUED' || state.status === 'RUNNING' ? await this.live(runId) : []);
+    return runView(
+      state,
+      state.status === 'QUEUED' || state.status === 'RUNNING' ? await this.live(runId) : [],
+    );
   }
 
   /** Which of these runs have ended, and how: read from each run's last journal entry. */
   private async ended(runIds: string[]): Promise<RunFinished[]> {
     const out: RunFinished[] = [];
-    await forEachLimited(
-      runIds,
-      ENDED_READS_AT_ONCE,
-      async (runId) => {
-        const last = await this.d.jsm.direct.getMessage(this.d.names.streams.journal, {
-          last_by_subj: this.d.names.journalSubject('run', runId),
-        });
-        if (!last) return;
-        const entry = decode<JournalEntry>(last.data);
-        const finished = entry.fx.find((fx) => fx.type === 'runFinished');
-        if (finished?.type === 'runFinished') out.push(finished.result);
-        else if (isTerminal((entry.s as RunSummary | undefined)?.status ?? 'QUEUED')) out.push(finishedOf(await this.getRun(runId)));
-      },
-    );
+    await forEachLimited(runIds, ENDED_READS_AT_ONCE, async (runId) => {
+      const last = await this.d.jsm.direct.getMessage(this.d.names.streams.journal, {
+        last_by_subj: this.d.names.journalSubject('run', runId),
+      });
+      if (!last) return;
+      const entry = decode<JournalEntry>(last.data);
+      const finished = entry.fx.find((fx) => fx.type === 'runFinished');
+      if (finished?.type === 'runFinished') out.push(finished.result);
+      else if (isTerminal((entry.s as RunSummary | undefined)?.status ?? 'QUEUED'))
+        out.push(finishedOf(await this.getRun(runId)));
+    });
     return out;
   }
 
@@ -172,7 +186,11 @@ export class EngineApi {
       if (q.status && isTerminal(q.status) && s.status !== q.status) continue;
       if (q.since !== undefined && s.createdAt < q.since) continue;
       if (q.until !== undefined && s.createdAt > q.until) continue;
-      if (q.additionalMetadata && Object.entries(q.additionalMetadata).some(([k, v]) => s.additionalMetadata[k] !== v)) continue;
+      if (
+        q.additionalMetadata &&
+        Object.entries(q.additionalMetadata).some(([k, v]) => s.additionalMetadata[k] !== v)
+      )
+        continue;
       matches.push({ runId: idFromToken(m.subject.split('.').slice(3).join('.')), s });
     }
     matches.sort((a, b) => b.s.createdAt - a.s.createdAt);

@@ -15,10 +15,18 @@ export async function connectNats(
   const servers = resolveNatsUrl(natsUrl);
   try {
     // Async traces cost an Error (with its stack) per request: too dear on the hot path.
-    return await connect({ maxReconnectAttempts: -1, noAsyncTraces: true, ...options, servers, name });
+    return await connect({
+      maxReconnectAttempts: -1,
+      noAsyncTraces: true,
+      ...options,
+      servers,
+      name,
+    });
   } catch (err) {
     const where = Array.isArray(servers) ? servers.join(', ') : servers;
-    const e = new Error(`cannot connect to NATS at ${where}: ${err instanceof Error ? err.message : String(err)}`);
+    const e = new Error(
+      `cannot connect to NATS at ${where}: ${err instanceof Error ? err.message : String(err)}`,
+    );
     (e as Error & { cause: unknown }).cause = err;
     throw e;
   }

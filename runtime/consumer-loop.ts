@@ -40,7 +40,9 @@ export class ConsumerLoop {
         this.inFlight.add(p);
         void p.finally(() => this.inFlight.delete(p));
       }
-    })().catch((err: unknown) => this.logger.warn({ err, consumer: this.consumer }, 'consumer ended'));
+    })().catch((err: unknown) =>
+      this.logger.warn({ err, consumer: this.consumer }, 'consumer ended'),
+    );
   }
 
   async stop() {

@@ -32,7 +32,8 @@ export class DispatchBatcher {
     const max = (this.nc.info?.max_payload ?? 1024 * 1024) - 4096;
     for (const [workerId, tasks] of this.pending) {
       const whole = encode(tasks);
-      const messages = whole.length <= max ? [whole] : chunksUnder(tasks, max).map((chunk) => encode(chunk));
+      const messages =
+        whole.length <= max ? [whole] : chunksUnder(tasks, max).map((chunk) => encode(chunk));
       for (const data of messages) this.nc.publish(this.names.workerDispatch(workerId), data);
     }
     this.pending.clear();

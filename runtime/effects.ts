@@ -29,14 +29,23 @@ export class EffectRunner {
     const n = this.names;
     switch (effect.type) {
       case 'send':
-        return this.requester.publish(n.inboxSubject(effect.to.type, effect.to.id), encode(effect.message), { msgID }).then(() => undefined);
+        return this.requester
+          .publish(n.inboxSubject(effect.to.type, effect.to.id), encode(effect.message), { msgID })
+          .then(() => undefined);
       case 'enqueue':
       case 'abortTask':
         // Stored in the journal entry itself, where the scheduler reads them.
         return;
       case 'startTimer': {
-        const timer: Timer = { timerId: effect.timerId, dueAt: effect.dueAt, to: effect.to, message: effect.message };
-        return this.requester.publish(n.timerSubject, encode(timer), { msgID: `t:${effect.timerId}` }).then(() => undefined);
+        const timer: Timer = {
+          timerId: effect.timerId,
+          dueAt: effect.dueAt,
+          to: effect.to,
+          message: effect.message,
+        };
+        return this.requester
+          .publish(n.timerSubject, encode(timer), { msgID: `t:${effect.timerId}` })
+          .then(() => undefined);
       }
       case 'runFinished': {
         // The triggering client listens on its own subject; anyone else on the run's.

@@ -15,7 +15,13 @@ import { Journal } from './journal.js';
 import { LEADER, Leases, partitionOfLease } from './leases.js';
 import { Mailbox } from './mailbox.js';
 import { Requester } from './requester.js';
-import { DEFAULT_NAMESPACE, PARTITIONS, names as namesOf, runMessageSchema, validateNamespace } from './protocol.js';
+import {
+  DEFAULT_NAMESPACE,
+  PARTITIONS,
+  names as namesOf,
+  runMessageSchema,
+  validateNamespace,
+} from './protocol.js';
 import { SchedulerHost } from './scheduler-host.js';
 import { ensureBuckets, ensureConsumers, ensureStreams } from './setup.js';
 import { TimerHost } from './timer-host.js';
@@ -45,9 +51,13 @@ export interface Engine {
 }
 
 export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
-  const namespace = validateNamespace(opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE);
+  const namespace = validateNamespace(
+    opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,
+  );
   const id = `engine-${randomUUID().slice(0, 8)}`;
-  const logger = (opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' })).child({ engine: id });
+  const logger = (opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' })).child({
+    engine: id,
+  });
   const clock = opts.clock ?? systemClock;
   const n = namesOf(namespace);
   const nc: NatsConnection = await connectNats(opts.natsUrl, opts.nats, id);
@@ -79,7 +89,17 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     ...opts.scheduler,
   });
   const timers = new TimerHost(js, n, clock, logger);
-  const api = new EngineApi({ nc, js, jsm, names: n, journal, runs, workers: buckets.workers, clock, logger });
+  const api = new EngineApi({
+    nc,
+    js,
+    jsm,
+    names: n,
+    journal,
+    runs,
+    workers: buckets.workers,
+    clock,
+    logger,
+  });
   api.start();
 
   const leases = new Leases(
@@ -104,13 +124,15 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     opts.leaseRenewMs,
   );
   await leases.start();
-  const http: HttpServer | undefined = opts.http ? await startHttp(opts.http.port, () => ({
-    engine: id,
-    namespace,
-    partitions: mailbox.partitions,
-    leader: leases.holds(LEADER),
-    cachedRuns: runs.cachedCount,
-  })) : undefined;
+  const http: HttpServer | undefined = opts.http
+    ? await startHttp(opts.http.port, () => ({
+        engine: id,
+        namespace,
+        partitions: mailbox.partitions,
+        leader: leases.holds(LEADER),
+        cachedRuns: runs.cachedCount,
+      }))
+    : undefined;
   logger.info({ namespace, partitions: mailbox.partitions }, 'engine started');
 
   let stopping: Promise<void> | undefined;

@@ -44,26 +44,41 @@ export class Journal {
 
   /** Entries of one actor from `fromSeq` (a stream sequence) on, in order. */
   async read(type: string, id: string, fromSeq = 1): Promise<StoredEntry[]> {
-    const stored = await readSubject(this.jsm, this.names.streams.journal, this.subject(type, id), fromSeq);
+    const stored = await readSubject(
+      this.jsm,
+      this.names.streams.journal,
+      this.subject(type, id),
+      fromSeq,
+    );
     return stored.map((m) => ({ seq: m.seq, entry: decode<JournalEntry>(m.data) }));
   }
 
   /** The last entry's sequence, or 0 when the actor has none. */
   async lastSeq(type: string, id: string): Promise<number> {
-    const msg = await this.jsm.direct.getMessage(this.names.streams.journal, { last_by_subj: this.subject(type, id) });
+    const msg = await this.jsm.direct.getMessage(this.names.streams.journal, {
+      last_by_subj: this.subject(type, id),
+    });
     return msg?.seq ?? 0;
   }
 
   /** Appends one entry if the actor's last sequence is still `expectedLastSeq`; returns the new one. */
-  async append(type: string, id: string, entry: JournalEntry, expectedLastSeq: number): Promise<number> {
+  async append(
+    type: string,
+    id: string,
+    entry: JournalEntry,
+    expectedLastSeq: number,
+  ): Promise<number> {
     const subject = this.subject(type, id);
     // No msgID: the expected sequence alone makes a repeated append fail, and the turn is
     // then decided again on the reloaded state (where the message shows as handled).
     try {
-      const ack = await this.requester.publish(subject, encode(entry), { expectLastSubjectSequence: expectedLastSeq });
+      const ack = await this.requester.publish(subject, encode(entry), {
+        expectLastSubjectSequence: expectedLastSeq,
+      });
       return ack.seq;
     } catch (err) {
-      if (err instanceof PublishError && err.message.includes('wrong last sequence')) throw new AppendConflict(subject);
+      if (err instanceof PublishError && err.message.includes('wrong last sequence'))
+        throw new AppendConflict(subject);
       throw err;
     }
   }

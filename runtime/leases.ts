@@ -103,7 +103,8 @@ export class Leases {
     const revision = this.held.get(lease);
     this.held.delete(lease);
     await this.listener.released(lease);
-    if (revision !== undefined) await this.kv.delete(lease, { previousSeq: revision }).catch(() => undefined);
+    if (revision !== undefined)
+      await this.kv.delete(lease, { previousSeq: revision }).catch(() => undefined);
   }
 }
 

@@ -44,7 +44,13 @@ export class Mailbox {
 
   async serve(partition: number) {
     if (this.loops.has(partition)) return;
-    const loop = new ConsumerLoop(this.js, this.names.streams.inbox, `p${partition}`, (m) => this.deliver(m), this.logger);
+    const loop = new ConsumerLoop(
+      this.js,
+      this.names.streams.inbox,
+      `p${partition}`,
+      (m) => this.deliver(m),
+      this.logger,
+    );
     const direct = this.nc.subscribe(this.names.directPartition(partition), {
       callback: (_err, msg) => void this.deliverDirect(msg),
     });
@@ -72,7 +78,9 @@ export class Mailbox {
       if (!Array.isArray(batch)) throw new Error('not a batch');
     } catch (err) {
       this.logger.warn({ reason: String(err) }, 'refused a malformed direct request');
-      msg.respond(encode([{ ok: false, invalid: true, error: String(err) }] satisfies DirectReply[]));
+      msg.respond(
+        encode([{ ok: false, invalid: true, error: String(err) }] satisfies DirectReply[]),
+      );
       return;
     }
     msg.respond(encode(await Promise.all(batch.map((d) => this.deliverOne(d)))));
@@ -109,7 +117,10 @@ export class Mailbox {
       if (!route) throw new Error(`no actor of type '${type}'`);
       message = route.schema.parse(decode(msg.data));
     } catch (err) {
-      this.logger.warn({ subject: msg.subject, reason: String(err) }, 'dropped a malformed mailbox message');
+      this.logger.warn(
+        { subject: msg.subject, reason: String(err) },
+        'dropped a malformed mailbox message',
+      );
       msg.term();
       return;
     }
@@ -117,7 +128,10 @@ export class Mailbox {
       await route.host.handle(actorId, message);
       msg.ack();
     } catch (err) {
-      this.logger.warn({ err, subject: msg.subject }, 'turn failed; the message will be redelivered');
+      this.logger.warn(
+        { err, subject: msg.subject },
+        'turn failed; the message will be redelivered',
+      );
       msg.nak(RETRY_DELAY_MS);
     }
   }

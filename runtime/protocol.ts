@@ -54,7 +54,8 @@ export function names(ns: string) {
       `${ns}.in.${partitionOf(type, id, partitions)}.${type}.${subjectToken(id)}`,
     inboxPartition: (p: number) => `${ns}.in.${p}.>`,
     /** Core subject where the engine serving a partition takes messages directly (see runtime/direct.ts). */
-    directSubject: (type: string, id: string, partitions = PARTITIONS) => `${ns}.dm.${partitionOf(type, id, partitions)}`,
+    directSubject: (type: string, id: string, partitions = PARTITIONS) =>
+      `${ns}.dm.${partitionOf(type, id, partitions)}`,
     directPartition: (p: number) => `${ns}.dm.${p}`,
     timerSubject: `${ns}.t`,
     logSubject: (runId: string) => `${ns}.log.${subjectToken(runId)}`,
@@ -79,7 +80,12 @@ const metadata = z.record(z.string(), z.string());
 export const taskSpecSchema = z.object({
   name: z.string().min(1),
   retries: z.number().int().min(0),
-  backoff: z.object({ factor: z.number().positive().optional(), maxSeconds: z.number().positive().optional() }).optional(),
+  backoff: z
+    .object({
+      factor: z.number().positive().optional(),
+      maxSeconds: z.number().positive().optional(),
+    })
+    .optional(),
   executionTimeoutMs: z.number().positive(),
   scheduleTimeoutMs: z.number().positive(),
 });
@@ -90,7 +96,11 @@ export const runSpecSchema = z.object({
   tasks: z.array(taskSpecSchema).min(1),
 });
 
-const taskError = z.object({ name: z.string(), message: z.string(), nonRetryable: z.boolean().optional() });
+const taskError = z.object({
+  name: z.string(),
+  message: z.string(),
+  nonRetryable: z.boolean().optional(),
+});
 
 export const runMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -104,7 +114,10 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     parentRunId: z.string().optional(),
     key: z.string().optional(),
     unparsedInput: z.boolean().optional(),
-    notify: z.string().regex(/^[A-Za-z0-9_-]+\.notify\.[A-Za-z0-9_-]+$/).optional(),
+    notify: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+\.notify\.[A-Za-z0-9_-]+$/)
+      .optional(),
   }),
   z.object({
     type: z.literal('TaskResult'),
@@ -118,8 +131,18 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     error: taskError.optional(),
   }),
   z.object({ type: z.literal('Cancel'), id: z.string().min(1), reason: z.string() }),
-  z.object({ type: z.literal('RetryDue'), id: z.string().min(1), key: z.string(), taskName: z.string() }),
-  z.object({ type: z.literal('ScheduleTimedOut'), id: z.string().min(1), key: z.string(), taskName: z.string() }),
+  z.object({
+    type: z.literal('RetryDue'),
+    id: z.string().min(1),
+    key: z.string(),
+    taskName: z.string(),
+  }),
+  z.object({
+    type: z.literal('ScheduleTimedOut'),
+    id: z.string().min(1),
+    key: z.string(),
+    taskName: z.string(),
+  }),
   z.object({
     type: z.literal('WorkerLost'),
     id: z.string().min(1),

@@ -4,7 +4,13 @@
  * when it succeeds, which cost a fifth of the engine's CPU; here a single sweep checks
  * deadlines and nothing is allocated but the promise.
  */
-import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import {
+  createInbox,
+  headers as natsHeaders,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/nats-core';
 
 export class RequestTimeoutError extends Error {
   constructor(subject: string) {
@@ -55,7 +61,12 @@ export class Requester {
     this.sweep.unref();
   }
 
-  request(subject: string, data: Uint8Array, timeoutMs: number, hdrs?: Record<string, string>): Promise<Msg> {
+  request(
+    subject: string,
+    data: Uint8Array,
+    timeoutMs: number,
+    hdrs?: Record<string, string>,
+  ): Promise<Msg> {
     const token = (this.next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       this.pending.set(token, { subject, deadline: Date.now() + timeoutMs, resolve, reject });
@@ -74,12 +85,24 @@ export class Requester {
   }
 
   /** A JetStream publish: stored when this resolves; a failed expectation rejects with PublishError. */
-  async publish(subject: string, data: Uint8Array, opts: { msgID?: string; expectLastSubjectSequence?: number; timeoutMs?: number } = {}): Promise<PubAck> {
+  async publish(
+    subject: string,
+    data: Uint8Array,
+    opts: { msgID?: string; expectLastSubjectSequence?: number; timeoutMs?: number } = {},
+  ): Promise<PubAck> {
     const hdrs: Record<string, string> = {};
     if (opts.msgID) hdrs['Nats-Msg-Id'] = opts.msgID;
-    if (opts.expectLastSubjectSequence !== undefined) hdrs['Nats-Expected-Last-Subject-Sequence'] = String(opts.expectLastSubjectSequence);
-    const reply = await this.request(subject, data, opts.timeoutMs ?? 5000, Object.keys(hdrs).length ? hdrs : undefined);
-    const ack = JSON.parse(new TextDecoder().decode(reply.data)) as PubAck & { error?: { code: number; description: string } };
+    if (opts.expectLastSubjectSequence !== undefined)
+      hdrs['Nats-Expected-Last-Subject-Sequence'] = String(opts.expectLastSubjectSequence);
+    const reply = await this.request(
+      subject,
+      data,
+      opts.timeoutMs ?? 5000,
+      Object.keys(hdrs).length ? hdrs : undefined,
+    );
+    const ack = JSON.parse(new TextDecoder().decode(reply.data)) as PubAck & {
+      error?: { code: number; description: string };
+    };
     if (ack.error) throw new PublishError(ack.error.code, ack.error.description);
     return ack;
   }

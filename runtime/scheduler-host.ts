@@ -9,7 +9,11 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstrea
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import { decideDispatches, decideScheduler, type SchedulerDecision } from '../actors/scheduler/decide.js';
+import {
+  decideDispatches,
+  decideScheduler,
+  type SchedulerDecision,
+} from '../actors/scheduler/decide.js';
 import type { SchedulerEffect, SchedulerMessage } from '../actors/scheduler/messages.js';
 import {
   defaultSchedulerConfig,
@@ -82,15 +86,27 @@ export class SchedulerHost {
     })();
     this.subs.push(
       this.nc.subscribe(n.schedulerRejected, {
-        callback: (_err, msg) => this.safely(() => this.apply({ type: 'DispatchRejected', ...taskDoneSchema.parse(decode(msg.data)) })),
+        callback: (_err, msg) =>
+          this.safely(() =>
+            this.apply({ type: 'DispatchRejected', ...taskDoneSchema.parse(decode(msg.data)) }),
+          ),
       }),
       this.nc.subscribe(n.leaderApi('sched.lookup'), {
         callback: (_err, msg) =>
-          this.safely(() => msg.respond(encode(this.lookup(String(decode<{ runId: string }>(msg.data).runId))))),
+          this.safely(() =>
+            msg.respond(encode(this.lookup(String(decode<{ runId: string }>(msg.data).runId)))),
+          ),
       }),
     );
     this.recoverUpTo = await restartSchedulerConsumer(this.jsm, n);
-    this.loop = new ConsumerLoop(this.js, n.streams.journal, 'scheduler', (m) => this.onJournalEntry(m), this.logger, 5000);
+    this.loop = new ConsumerLoop(
+      this.js,
+      n.streams.journal,
+      'scheduler',
+      (m) => this.onJournalEntry(m),
+      this.logger,
+      5000,
+    );
     await this.loop.start();
     this.tick = setInterval(() => this.safely(() => this.apply({ type: 'Tick' })), TICK_MS);
   }
@@ -112,7 +128,12 @@ export class SchedulerHost {
     const out: LiveTask[] = [];
     for (const [key, entry] of this.state.entries) {
       if (entry.task.runId !== runId) continue;
-      out.push({ key, taskName: entry.task.taskName, workerId: entry.workerId, dispatchedAt: entry.dispatchedAt });
+      out.push({
+        key,
+        taskName: entry.task.taskName,
+        workerId: entry.workerId,
+        dispatchedAt: entry.dispatchedAt,
+      });
     }
     return out;
   }
@@ -127,16 +148,21 @@ export class SchedulerHost {
 
   private onWorkerEntry(entry: KvWatchEntry) {
     if (entry.operation !== 'PUT') {
-      this.safely(() => this.apply({ type: 'WorkerLeft', workerId: idFromToken(entry.key.slice(2)) }));
+      this.safely(() =>
+        this.apply({ type: 'WorkerLeft', workerId: idFromToken(entry.key.slice(2)) }),
+      );
       return;
     }
-    this.safely(() => this.apply({ type: 'Heartbeat', heartbeat: heartbeatSchema.parse(decode(entry.value)) }));
+    this.safely(() =>
+      this.apply({ type: 'Heartbeat', heartbeat: heartbeatSchema.parse(decode(entry.value)) }),
+    );
   }
 
   /** An entry this engine just appended, so reading it back from the journal needs no decoding. */
   noteAppended(seq: number, entry: JournalEntry) {
     // The consumer may have delivered it already (its ack raced the append's): then it is read.
-    if (this.loop && seq > this.lastSeen && this.appended.size < MAX_NOTED) this.appended.set(seq, entry);
+    if (this.loop && seq > this.lastSeen && this.appended.size < MAX_NOTED)
+      this.appended.set(seq, entry);
   }
 
   /** Takes the noted entry for `seq`, forgetting older ones the consumer has passed. */
@@ -160,17 +186,23 @@ export class SchedulerHost {
     let entry = this.takeNoted(msg.seq);
     try {
       entry ??= decode<JournalEntry>(msg.data);
-      if (!Array.isArray(entry.fx) || !Array.isArray(entry.ev)) throw new Error('not a journal entry');
+      if (!Array.isArray(entry.fx) || !Array.isArray(entry.ev))
+        throw new Error('not a journal entry');
     } catch (err) {
-      this.logger.warn({ reason: String(err), subject: msg.subject }, 'scheduler skipped a malformed journal entry');
+      this.logger.warn(
+        { reason: String(err), subject: msg.subject },
+        'scheduler skipped a malformed journal entry',
+      );
       msg.ack();
       return;
     }
     for (const event of entry.ev as { type: string; key?: string }[]) {
-      if (event.key && ENDS_ATTEMPT.has(event.type)) this.apply({ type: 'TaskDone', key: event.key });
+      if (event.key && ENDS_ATTEMPT.has(event.type))
+        this.apply({ type: 'TaskDone', key: event.key });
     }
     for (const effect of entry.fx) {
-      if (effect.type === 'abortTask') this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
+      if (effect.type === 'abortTask')
+        this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
     }
     const queued = entry.fx.flatMap((effect) => (effect.type === 'enqueue' ? [effect.task] : []));
     if (queued.length === 0) return msg.ack();
@@ -193,7 +225,9 @@ export class SchedulerHost {
   /** Whether the run of a redelivered entry has ended since (its ack was lost with the old leader). */
   private async runEndedAfter(msg: JsMsg): Promise<boolean> {
     try {
-      const last = await this.jsm.direct.getMessage(this.names.streams.journal, { last_by_subj: msg.subject });
+      const last = await this.jsm.direct.getMessage(this.names.streams.journal, {
+        last_by_subj: msg.subject,
+      });
       if (!last || last.seq <= msg.seq) return false;
       const status = (decode<JournalEntry>(last.data).s as { status?: string } | undefined)?.status;
       return status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
@@ -237,12 +271,19 @@ export class SchedulerHost {
         this.releaseHeld(effect.key);
         return;
       case 'abortOnWorker':
-        this.nc.publish(n.workerCancel(effect.workerId), encode({ key: effect.key, reason: effect.reason }));
+        this.nc.publish(
+          n.workerCancel(effect.workerId),
+          encode({ key: effect.key, reason: effect.reason }),
+        );
         return;
       case 'tellRun':
         this.js
-          .publish(n.inboxSubject('run', effect.runId), encode(effect.message), { msgID: effect.message.id })
-          .catch((err: unknown) => this.logger.warn({ err, runId: effect.runId }, 'could not tell a run'));
+          .publish(n.inboxSubject('run', effect.runId), encode(effect.message), {
+            msgID: effect.message.id,
+          })
+          .catch((err: unknown) =>
+            this.logger.warn({ err, runId: effect.runId }, 'could not tell a run'),
+          );
         return;
     }
   }

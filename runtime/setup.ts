@@ -1,5 +1,13 @@
 /** Creates, idempotently, every stream, consumer and bucket one namespace needs. */
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm, type KV } from '@nats-io/kv';
 import { PARTITIONS, type Names } from './protocol.js';
@@ -20,7 +28,10 @@ export interface SetupOptions {
   logRetentionDays?: number;
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+) {
   try {
     await jsm.streams.info(config.name);
     await jsm.streams.update(config.name, config);
@@ -33,14 +44,24 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
 export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: SetupOptions = {}) {
   const num_replicas = opts.replicas ?? 1;
   const common = { storage: StorageType.File, num_replicas, duplicate_window: 120 * SECOND_NS };
-  await ensureStream(jsm, { ...common, name: n.streams.journal, subjects: [`${n.ns}.j.>`], allow_direct: true });
+  await ensureStream(jsm, {
+    ...common,
+    name: n.streams.journal,
+    subjects: [`${n.ns}.j.>`],
+    allow_direct: true,
+  });
   await ensureStream(jsm, {
     ...common,
     name: n.streams.inbox,
     subjects: [`${n.ns}.in.>`],
     retention: RetentionPolicy.Workqueue,
   });
-  await ensureStream(jsm, { ...common, name: n.streams.timers, subjects: [n.timerSubject], retention: RetentionPolicy.Workqueue });
+  await ensureStream(jsm, {
+    ...common,
+    name: n.streams.timers,
+    subjects: [n.timerSubject],
+    retention: RetentionPolicy.Workqueue,
+  });
   await ensureStream(jsm, {
     ...common,
     name: n.streams.logs,
@@ -51,7 +72,12 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Setup
 }
 
 /** A durable pull consumer; a consumer that exists already is kept as it is. */
-function consumerConfig(name: string, filter: string, maxAckPending: number, ackWaitMs: number): Partial<ConsumerConfig> {
+function consumerConfig(
+  name: string,
+  filter: string,
+  maxAckPending: number,
+  ackWaitMs: number,
+): Partial<ConsumerConfig> {
   return {
     durable_name: name,
     filter_subject: filter,
@@ -62,7 +88,11 @@ function consumerConfig(name: string, filter: string, maxAckPending: number, ack
   };
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>) {
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig>,
+) {
   try {
     await jsm.consumers.info(stream, config.durable_name!);
   } catch {
@@ -73,7 +103,8 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
 // The scheduler reads the run journal: an entry that queued a task stays unacknowledged until
 // that task run is over. A redelivery to the live leader is deduplicated; a new leader does
 // not wait for ack_wait but restarts the consumer at its ack floor (restartSchedulerConsumer).
-const schedulerConsumer = (n: Names) => consumerConfig('scheduler', n.journalAll('run'), -1, 300_000);
+const schedulerConsumer = (n: Names) =>
+  consumerConfig('scheduler', n.journalAll('run'), -1, 300_000);
 
 /**
  * Makes the scheduler consumer deliver again, at once, every entry after its ack floor: the
@@ -94,13 +125,21 @@ export async function restartSchedulerConsumer(jsm: JetStreamManager, n: Names):
 
 export async function ensureConsumers(jsm: JetStreamManager, n: Names) {
   for (let p = 0; p < PARTITIONS; p++) {
-    await ensureConsumer(jsm, n.streams.inbox, consumerConfig(`p${p}`, n.inboxPartition(p), 20_000, 30_000));
+    await ensureConsumer(
+      jsm,
+      n.streams.inbox,
+      consumerConfig(`p${p}`, n.inboxPartition(p), 20_000, 30_000),
+    );
   }
   await ensureConsumer(jsm, n.streams.journal, schedulerConsumer(n));
   await ensureConsumer(jsm, n.streams.timers, consumerConfig('timers', n.timerSubject, -1, 30_000));
 }
 
-export async function ensureBuckets(nc: NatsConnection, n: Names, opts: SetupOptions = {}): Promise<Buckets> {
+export async function ensureBuckets(
+  nc: NatsConnection,
+  n: Names,
+  opts: SetupOptions = {},
+): Promise<Buckets> {
   const kvm = new Kvm(nc);
   const replicas = opts.replicas ?? 1;
   return {

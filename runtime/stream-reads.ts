@@ -8,7 +8,12 @@ export interface RawStored {
 }
 
 /** Every message on `subject` from `fromSeq` on, by direct gets (cheap for short subjects). */
-export async function readSubject(jsm: JetStreamManager, stream: string, subject: string, fromSeq = 1): Promise<RawStored[]> {
+export async function readSubject(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  fromSeq = 1,
+): Promise<RawStored[]> {
   const out: RawStored[] = [];
   let seq = fromSeq;
   for (;;) {
@@ -20,10 +25,18 @@ export async function readSubject(jsm: JetStreamManager, stream: string, subject
 }
 
 /** The last message of every subject matching `filter`, through an ordered consumer. */
-export async function readLastPerSubject(js: JetStreamClient, jsm: JetStreamManager, stream: string, filter: string): Promise<RawStored[]> {
+export async function readLastPerSubject(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  filter: string,
+): Promise<RawStored[]> {
   const info = await jsm.streams.info(stream);
   if (info.state.messages === 0) return [];
-  const consumer = await js.consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
+  const consumer = await js.consumers.get(stream, {
+    filter_subjects: filter,
+    deliver_policy: DeliverPolicy.LastPerSubject,
+  });
   const out: RawStored[] = [];
   const messages = await consumer.consume({ max_messages: 1000 });
   const idle = setTimeout(() => void messages.close(), 1000);

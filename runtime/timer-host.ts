@@ -25,7 +25,13 @@ export class TimerHost {
   ) {}
 
   async start() {
-    this.loop = new ConsumerLoop(this.js, this.names.streams.timers, 'timers', (m) => this.onTimer(m), this.logger);
+    this.loop = new ConsumerLoop(
+      this.js,
+      this.names.streams.timers,
+      'timers',
+      (m) => this.onTimer(m),
+      this.logger,
+    );
     await this.loop.start();
   }
 
@@ -38,7 +44,8 @@ export class TimerHost {
     let timer: Timer;
     try {
       timer = decode<Timer>(msg.data);
-      if (typeof timer.dueAt !== 'number' || !timer.to?.type || !timer.message?.id) throw new Error('not a timer');
+      if (typeof timer.dueAt !== 'number' || !timer.to?.type || !timer.message?.id)
+        throw new Error('not a timer');
     } catch (err) {
       this.logger.warn({ reason: String(err) }, 'dropped a malformed timer');
       msg.term();
@@ -49,9 +56,13 @@ export class TimerHost {
       msg.nak(Math.min(decision.delayMs, MAX_WAIT_MS));
       return;
     }
-    await this.js.publish(this.names.inboxSubject(timer.to.type, timer.to.id), encode(timer.message), {
-      msgID: `timer:${timer.timerId}`,
-    });
+    await this.js.publish(
+      this.names.inboxSubject(timer.to.type, timer.to.id),
+      encode(timer.message),
+      {
+        msgID: `timer:${timer.timerId}`,
+      },
+    );
     msg.ack();
   }
 }

@@ -39,7 +39,9 @@ export class Skein {
 
   private constructor(opts: SkeinOptions) {
     try {
-      this.namespace = validateNamespace(opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE);
+      this.namespace = validateNamespace(
+        opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,
+      );
     } catch (err) {
       throw new ValidationError((err as Error).message);
     }
@@ -58,14 +60,32 @@ export class Skein {
   /** Triggers a task or workflow by name and waits for its output. */
   async run<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<O> {
     const reg = await this.registered(name);
-    const ref = await this.triggerer.trigger<O>(reg.spec, { defaultPriority: reg.defaultPriority, defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {} }, input, opts, true);
+    const ref = await this.triggerer.trigger<O>(
+      reg.spec,
+      {
+        defaultPriority: reg.defaultPriority,
+        defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {},
+      },
+      input,
+      opts,
+      true,
+    );
     return ref.result();
   }
 
   /** Triggers a task or workflow by name. */
   async runNoWait<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<RunRef<O>> {
     const reg = await this.registered(name);
-    return this.triggerer.trigger<O>(reg.spec, { defaultPriority: reg.defaultPriority, defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {} }, input, opts, true);
+    return this.triggerer.trigger<O>(
+      reg.spec,
+      {
+        defaultPriority: reg.defaultPriority,
+        defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {},
+      },
+      input,
+      opts,
+      true,
+    );
   }
 
   /** A handle on an existing run. */
@@ -91,11 +111,14 @@ export class Skein {
   }
 
   private async registered(name: string): Promise<RegisteredTask> {
-    if (typeof name !== 'string' || name.length === 0) throw new ValidationError('name must be a non-empty string');
+    if (typeof name !== 'string' || name.length === 0)
+      throw new ValidationError('name must be a non-empty string');
     const { registry } = await this.conn.ready();
     const entry = await registry.get(registryKey(name));
     if (!entry || entry.operation !== 'PUT') {
-      throw new NotFoundError(`no task or workflow named '${name}' has been registered by any worker in namespace '${this.namespace}'`);
+      throw new NotFoundError(
+        `no task or workflow named '${name}' has been registered by any worker in namespace '${this.namespace}'`,
+      );
     }
     return decode<RegisteredTask>(entry.value);
   }

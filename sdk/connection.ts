@@ -1,5 +1,10 @@
 /** The SDK's lazy connection to NATS and the namespace's streams and buckets. */
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { connectNats } from '../runtime/connection.js';
@@ -35,7 +40,9 @@ export class SdkConnection {
   ready(): Promise<Connected> {
     this.connecting ??= this.open().catch((err: unknown) => {
       this.connecting = undefined;
-      throw err instanceof SkeinError ? err : new ConnectionError(err instanceof Error ? err.message : String(err));
+      throw err instanceof SkeinError
+        ? err
+        : new ConnectionError(err instanceof Error ? err.message : String(err));
     });
     return this.connecting;
   }
@@ -75,7 +82,9 @@ export class SdkConnection {
     try {
       reply = await nc.request(this.names.api(op), encode(request), { timeout: API_TIMEOUT_MS });
     } catch (err) {
-      throw new ConnectionError(`no Skein engine answered '${op}' in namespace '${this.names.ns}': ${String(err)}`);
+      throw new ConnectionError(
+        `no Skein engine answered '${op}' in namespace '${this.names.ns}': ${String(err)}`,
+      );
     }
     const body = decode<{ ok?: T; error?: { name: string; message: string } }>(reply.data);
     if (body.error) {

@@ -19,7 +19,14 @@ export interface ContextHost {
   cancelRun(): Promise<void>;
 }
 
-const PINO_LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const PINO_LEVELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 export class ContextImpl<I> implements Context<I> {
   readonly taskRunErrors: Record<string, string> = {};
@@ -38,8 +45,16 @@ export class ContextImpl<I> implements Context<I> {
       {
         write: (line: string) => {
           const { level, msg, ...rest } = JSON.parse(line) as { level: number; msg?: string };
-          const message = msg !== undefined && Object.keys(rest).length === 0 ? msg : JSON.stringify(msg === undefined ? rest : { msg, ...rest });
-          host.storeLog({ at: Date.now(), level: PINO_LEVELS[level] ?? String(level), taskName: task.taskName, message });
+          const message =
+            msg !== undefined && Object.keys(rest).length === 0
+              ? msg
+              : JSON.stringify(msg === undefined ? rest : { msg, ...rest });
+          host.storeLog({
+            at: Date.now(),
+            level: PINO_LEVELS[level] ?? String(level),
+            taskName: task.taskName,
+            message,
+          });
         },
       },
     );
@@ -53,7 +68,9 @@ export class ContextImpl<I> implements Context<I> {
   parentOutput<O>(task: TaskLike<O>): O {
     const outputs = this.task.parentOutputs ?? {};
     if (!(task.name in outputs)) {
-      throw new SkeinError(`task '${this.task.taskName}' has no output from '${task.name}': it is not a parent that ran`);
+      throw new SkeinError(
+        `task '${this.task.taskName}' has no output from '${task.name}': it is not a parent that ran`,
+      );
     }
     return outputs[task.name] as O;
   }
@@ -64,7 +81,12 @@ export class ContextImpl<I> implements Context<I> {
 
   log(message: string | object) {
     const text = typeof message === 'string' ? message : JSON.stringify(message);
-    this.host.storeLog({ at: Date.now(), level: 'info', taskName: this.task.taskName, message: text });
+    this.host.storeLog({
+      at: Date.now(),
+      level: 'info',
+      taskName: this.task.taskName,
+      message: text,
+    });
   }
 
   refreshTimeout(duration: Duration): Promise<void> {

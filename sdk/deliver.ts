@@ -50,7 +50,11 @@ export class Deliverer {
     while (queue.inFlight < MAX_IN_FLIGHT && queue.waiting.length > 0) {
       let size = 0;
       let n = 0;
-      while (n < queue.waiting.length && n < MAX_BATCH_MESSAGES && (n === 0 || size + queue.waiting[n].bytes <= MAX_BATCH_BYTES)) {
+      while (
+        n < queue.waiting.length &&
+        n < MAX_BATCH_MESSAGES &&
+        (n === 0 || size + queue.waiting[n].bytes <= MAX_BATCH_BYTES)
+      ) {
         size += queue.waiting[n].bytes;
         n++;
       }
@@ -66,7 +70,11 @@ export class Deliverer {
   private async send(subject: string, chunk: Queued[]) {
     let replies: DirectReply[] | undefined;
     try {
-      const reply = await this.requester.request(subject, encode(chunk.map((q) => q.direct)), DIRECT_TIMEOUT_MS);
+      const reply = await this.requester.request(
+        subject,
+        encode(chunk.map((q) => q.direct)),
+        DIRECT_TIMEOUT_MS,
+      );
       replies = decode<DirectReply[]>(reply.data);
     } catch {
       replies = undefined; // no engine answered: every message goes to the inbox
@@ -77,10 +85,16 @@ export class Deliverer {
         try {
           if (answer?.ok) return q.resolve();
           if (answer && !answer.ok && answer.invalid) {
-            throw new ValidationError(`the engine refused ${q.direct.message && (q.direct.message as ActorMessage).type}: ${answer.error}`);
+            throw new ValidationError(
+              `the engine refused ${q.direct.message && (q.direct.message as ActorMessage).type}: ${answer.error}`,
+            );
           }
           const message = q.direct.message as ActorMessage;
-          await this.requester.publish(this.names.inboxSubject(q.direct.type, q.direct.id), encode(message), { msgID: message.id });
+          await this.requester.publish(
+            this.names.inboxSubject(q.direct.type, q.direct.id),
+            encode(message),
+            { msgID: message.id },
+          );
           q.resolve();
         } catch (err) {
           q.reject(err);

@@ -14,8 +14,11 @@ describe('durations', () => {
     expect(toMs('1.5s', 'x')).toBe(1500);
   });
 
-  it.each(['', '10', '10x', 's', '1h 30m', 'abc', -1, Number.NaN, Infinity])('rejects %j naming the option', (bad) => {
-    expect(() => toMs(bad as never, 'executionTimeout')).toThrow(ValidationError);
-    expect(() => toMs(bad as never, 'executionTimeout')).toThrow(/executionTimeout/);
-  });
+  it.each(['', '10', '10x', 's', '1h 30m', 'abc', -1, Number.NaN, Infinity])(
+    'rejects %j naming the option',
+    (bad) => {
+      expect(() => toMs(bad as never, 'executionTimeout')).toThrow(ValidationError);
+      expect(() => toMs(bad as never, 'executionTimeout')).toThrow(/executionTimeout/);
+    },
+  );
 });

@@ -9,7 +9,8 @@ export const ConcurrencyLimitStrategy = {
   CANCEL_IN_PROGRESS: 'CANCEL_IN_PROGRESS',
   CANCEL_NEWEST: 'CANCEL_NEWEST',
 } as const;
-export type ConcurrencyLimitStrategy = (typeof ConcurrencyLimitStrategy)[keyof typeof ConcurrencyLimitStrategy];
+export type ConcurrencyLimitStrategy =
+  (typeof ConcurrencyLimitStrategy)[keyof typeof ConcurrencyLimitStrategy];
 
 export const WorkerLabelComparator = {
   EQUAL: 'EQUAL',
@@ -19,7 +20,8 @@ export const WorkerLabelComparator = {
   LESS_THAN: 'LESS_THAN',
   LESS_THAN_OR_EQUAL: 'LESS_THAN_OR_EQUAL',
 } as const;
-export type WorkerLabelComparator = (typeof WorkerLabelComparator)[keyof typeof WorkerLabelComparator];
+export type WorkerLabelComparator =
+  (typeof WorkerLabelComparator)[keyof typeof WorkerLabelComparator];
 
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
@@ -38,4 +40,9 @@ export interface DesiredLabel {
 
 export type RateLimitRef =
   | { staticKey: string; units?: number }
-  | { dynamicKey: string; units?: number; limit?: number; duration?: 'second' | 'minute' | 'hour' | 'day' };
+  | {
+      dynamicKey: string;
+      units?: number;
+      limit?: number;
+      duration?: 'second' | 'minute' | 'hour' | 'day';
+    };

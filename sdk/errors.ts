@@ -22,7 +22,13 @@ export class RunFailedError extends SkeinError {
     readonly runId: string,
     readonly errors: Record<string, string>,
   ) {
-    super(`run ${runId} failed: ${Object.entries(errors).map(([task, msg]) => `${task}: ${msg}`).join('; ') || 'unknown error'}`);
+    super(
+      `run ${runId} failed: ${
+        Object.entries(errors)
+          .map(([task, msg]) => `${task}: ${msg}`)
+          .join('; ') || 'unknown error'
+      }`,
+    );
   }
 }
 

@@ -23,7 +23,14 @@ export {
   NonDeterminismError,
 } from './errors.js';
 export type { RunRef } from './run-ref.js';
-export type { RunInfo, TaskRunInfo, RunEventRecord, RunLogLine, ListRunsQuery, WorkerInfo } from './runs.js';
+export type {
+  RunInfo,
+  TaskRunInfo,
+  RunEventRecord,
+  RunLogLine,
+  ListRunsQuery,
+  WorkerInfo,
+} from './runs.js';
 export type { Task, TaskOptions, RunManyOpts } from './task.js';
 export type { RunOpts, BulkRunItem } from './trigger.js';
 export type { Worker, WorkerOptions } from './worker.js';

@@ -7,22 +7,29 @@ function check(value: unknown, path: string, seen: Set<object>): void {
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new ValidationError(`${path} is ${value}, which JSON cannot hold`);
+      if (!Number.isFinite(value))
+        throw new ValidationError(`${path} is ${value}, which JSON cannot hold`);
       return;
     case 'undefined':
-      if (path.endsWith(']')) throw new ValidationError(`${path} is undefined, which JSON cannot hold in an array`);
+      if (path.endsWith(']'))
+        throw new ValidationError(`${path} is undefined, which JSON cannot hold in an array`);
       return;
     case 'object': {
       if (value === null) return;
       if (value instanceof Date) return;
-      if (seen.has(value)) throw new ValidationError(`${path} refers back to itself (a cycle), which JSON cannot hold`);
+      if (seen.has(value))
+        throw new ValidationError(
+          `${path} refers back to itself (a cycle), which JSON cannot hold`,
+        );
       seen.add(value);
       if (Array.isArray(value)) {
         value.forEach((v, i) => check(v, `${path}[${i}]`, seen));
       } else {
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) {
-          throw new ValidationError(`${path} is a ${value.constructor?.name ?? 'class instance'}, not a plain object`);
+          throw new ValidationError(
+            `${path} is a ${value.constructor?.name ?? 'class instance'}, not a plain object`,
+          );
         }
         for (const [k, v] of Object.entries(value)) check(v, `${path}.${k}`, seen);
       }

@@ -17,7 +17,11 @@ export function outcome<O>(finished: RunFinished): O {
   throw new RunCancelledError(finished.runId, finished.reason ?? 'cancelled');
 }
 
-export function makeRunRef<O>(runId: string, finished: () => Promise<RunFinished>, cancel: () => Promise<void>): RunRef<O> {
+export function makeRunRef<O>(
+  runId: string,
+  finished: () => Promise<RunFinished>,
+  cancel: () => Promise<void>,
+): RunRef<O> {
   let result: Promise<O> | undefined;
   const get = () => (result ??= finished().then((f) => outcome<O>(f)));
   return {

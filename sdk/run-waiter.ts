@@ -99,7 +99,8 @@ export class RunWaiter {
       stale.push(id);
       w.checkAt = now + 2 * CHECK_EVERY_MS;
     }
-    for (let i = 0; i < stale.length; i += CHECK_BATCH) await this.check(stale.slice(i, i + CHECK_BATCH));
+    for (let i = 0; i < stale.length; i += CHECK_BATCH)
+      await this.check(stale.slice(i, i + CHECK_BATCH));
   }
 
   private async check(runIds: string[]) {

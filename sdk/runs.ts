@@ -65,7 +65,9 @@ export interface WorkerInfo {
 
 const date = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(ms));
 
-type Wire<T> = { [K in keyof T]: T[K] extends Date ? number : T[K] extends Date | null ? number | null : T[K] };
+type Wire<T> = {
+  [K in keyof T]: T[K] extends Date ? number : T[K] extends Date | null ? number | null : T[K];
+};
 
 type RunWire = Omit<Wire<RunInfo>, 'tasks'> & { tasks: Wire<TaskRunInfo>[] };
 
@@ -75,12 +77,17 @@ function toRunInfo(v: RunWire): RunInfo {
     createdAt: new Date(v.createdAt),
     startedAt: date(v.startedAt),
     finishedAt: date(v.finishedAt),
-    tasks: v.tasks.map((t) => ({ ...t, startedAt: date(t.startedAt), finishedAt: date(t.finishedAt) })),
+    tasks: v.tasks.map((t) => ({
+      ...t,
+      startedAt: date(t.startedAt),
+      finishedAt: date(t.finishedAt),
+    })),
   };
 }
 
 function checkRunId(runId: unknown): string {
-  if (typeof runId !== 'string' || runId.length === 0) throw new ValidationError(`runId must be a non-empty string, got ${JSON.stringify(runId)}`);
+  if (typeof runId !== 'string' || runId.length === 0)
+    throw new ValidationError(`runId must be a non-empty string, got ${JSON.stringify(runId)}`);
   return runId;
 }
 
@@ -95,7 +102,10 @@ export class RunsClient {
   }
 
   async list(query: ListRunsQuery = {}): Promise<RunInfo[]> {
-    if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000)) {
+    if (
+      query.limit !== undefined &&
+      (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000)
+    ) {
       throw new ValidationError(`limit must be a whole number from 1 to 1000, got ${query.limit}`);
     }
     const views = await this.conn.api<RunWire[]>('runs.list', {
@@ -107,12 +117,16 @@ export class RunsClient {
   }
 
   async history(runId: string): Promise<RunEventRecord[]> {
-    const events = await this.conn.api<Wire<RunEventRecord>[]>('runs.history', { runId: checkRunId(runId) });
+    const events = await this.conn.api<Wire<RunEventRecord>[]>('runs.history', {
+      runId: checkRunId(runId),
+    });
     return events.map((e) => ({ ...e, at: new Date(e.at) }));
   }
 
   async logs(runId: string): Promise<RunLogLine[]> {
-    const lines = await this.conn.api<Wire<RunLogLine>[]>('runs.logs', { runId: checkRunId(runId) });
+    const lines = await this.conn.api<Wire<RunLogLine>[]>('runs.logs', {
+      runId: checkRunId(runId),
+    });
     return lines.map((l) => ({ ...l, at: new Date(l.at) }));
   }
 
@@ -131,7 +145,9 @@ export class WorkersClient {
   constructor(private readonly conn: SdkConnection) {}
 
   async list(): Promise<WorkerInfo[]> {
-    const workers = await this.conn.api<(Omit<WorkerInfo, 'lastHeartbeatAt'> & { lastHeartbeatAt: number })[]>('workers.list', {});
+    const workers = await this.conn.api<
+      (Omit<WorkerInfo, 'lastHeartbeatAt'> & { lastHeartbeatAt: number })[]
+    >('workers.list', {});
     return workers.map((w) => ({ ...w, lastHeartbeatAt: new Date(w.lastHeartbeatAt) }));
   }
 }

@@ -6,7 +6,13 @@ import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
 import type { RunRef } from './run-ref.js';
-import { checkPriority, type BulkRunItem, type RunOpts, type TriggerDefaults, type Triggerer } from './trigger.js';
+import {
+  checkPriority,
+  type BulkRunItem,
+  type RunOpts,
+  type TriggerDefaults,
+  type Triggerer,
+} from './trigger.js';
 
 export interface TaskOptions<I, O> {
   name: string;
@@ -44,33 +50,63 @@ const DEFAULT_EXECUTION_TIMEOUT = '60s';
 
 export function checkName(name: unknown, what: string): string {
   if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {
-    throw new ValidationError(`${what} name must be a non-empty string of at most 200 characters, got ${JSON.stringify(name)}`);
+    throw new ValidationError(
+      `${what} name must be a non-empty string of at most 200 characters, got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
 
-export function taskSpecOf(name: string, o: Partial<TaskOptions<unknown, unknown>>, where: string): TaskSpec {
+export function taskSpecOf(
+  name: string,
+  o: Partial<TaskOptions<unknown, unknown>>,
+  where: string,
+): TaskSpec {
   const retries = o.retries ?? 0;
   if (!Number.isInteger(retries) || retries < 0) {
-    throw new ValidationError(`${where}: retries must be a whole number >= 0, got ${JSON.stringify(o.retries)}`);
+    throw new ValidationError(
+      `${where}: retries must be a whole number >= 0, got ${JSON.stringify(o.retries)}`,
+    );
   }
   const b = o.backoff;
   if (b !== undefined) {
-    if (b.factor !== undefined && !(b.factor > 0)) throw new ValidationError(`${where}: backoff.factor must be > 0`);
-    if (b.maxSeconds !== undefined && !(b.maxSeconds > 0)) throw new ValidationError(`${where}: backoff.maxSeconds must be > 0`);
+    if (b.factor !== undefined && !(b.factor > 0))
+      throw new ValidationError(`${where}: backoff.factor must be > 0`);
+    if (b.maxSeconds !== undefined && !(b.maxSeconds > 0))
+      throw new ValidationError(`${where}: backoff.maxSeconds must be > 0`);
   }
-  const executionTimeoutMs = toMs(o.executionTimeout ?? DEFAULT_EXECUTION_TIMEOUT, `${where}: executionTimeout`);
-  const scheduleTimeoutMs = toMs(o.scheduleTimeout ?? DEFAULT_SCHEDULE_TIMEOUT, `${where}: scheduleTimeout`);
-  if (executionTimeoutMs <= 0 || scheduleTimeoutMs <= 0) throw new ValidationError(`${where}: timeouts must be longer than 0`);
-  return { name, retries, backoff: b ? { ...b } : undefined, executionTimeoutMs, scheduleTimeoutMs };
+  const executionTimeoutMs = toMs(
+    o.executionTimeout ?? DEFAULT_EXECUTION_TIMEOUT,
+    `${where}: executionTimeout`,
+  );
+  const scheduleTimeoutMs = toMs(
+    o.scheduleTimeout ?? DEFAULT_SCHEDULE_TIMEOUT,
+    `${where}: scheduleTimeout`,
+  );
+  if (executionTimeoutMs <= 0 || scheduleTimeoutMs <= 0)
+    throw new ValidationError(`${where}: timeouts must be longer than 0`);
+  return {
+    name,
+    retries,
+    backoff: b ? { ...b } : undefined,
+    executionTimeoutMs,
+    scheduleTimeoutMs,
+  };
 }
 
-export async function validateInput<I>(validator: StandardSchemaV1<unknown, I> | undefined, input: unknown, name: string): Promise<I> {
+export async function validateInput<I>(
+  validator: StandardSchemaV1<unknown, I> | undefined,
+  input: unknown,
+  name: string,
+): Promise<I> {
   if (!validator) return input as I;
   const result = await validator['~standard'].validate(input);
   if (result.issues) {
     const detail = result.issues
-      .map((i) => `${(i.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).join('.') || 'input'}: ${i.message}`)
+      .map(
+        (i) =>
+          `${(i.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)).join('.') || 'input'}: ${i.message}`,
+      )
       .join('; ');
     throw new ValidationError(`input of '${name}' is invalid: ${detail}`);
   }
@@ -105,7 +141,11 @@ export class Runnable<I, O> implements TaskLike<O> {
   async runMany(items: BulkRunItem<I>[], opts: RunManyOpts = {}): Promise<(O | Error)[]> {
     const refs = await this.runManyNoWait(items);
     if (!opts.returnExceptions) return Promise.all(refs.map((r) => r.result()));
-    return Promise.all(refs.map((r) => r.result().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
+    return Promise.all(
+      refs.map((r) =>
+        r.result().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+      ),
+    );
   }
 
   /** Every item is checked before any run is stored: one bad item rejects the call and starts nothing. */
@@ -132,10 +172,18 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
     triggerer: Triggerer,
   ) {
     const name = checkName(options.name, 'task');
-    if (typeof options.fn !== 'function') throw new ValidationError(`task '${name}': fn must be a function`);
-    const spec: RunSpec = { name, kind: 'task', tasks: [taskSpecOf(name, options as TaskOptions<unknown, unknown>, `task '${name}'`)] };
+    if (typeof options.fn !== 'function')
+      throw new ValidationError(`task '${name}': fn must be a function`);
+    const spec: RunSpec = {
+      name,
+      kind: 'task',
+      tasks: [taskSpecOf(name, options as TaskOptions<unknown, unknown>, `task '${name}'`)],
+    };
     const defaults: TriggerDefaults = {
-      defaultPriority: checkPriority(options.defaultPriority ?? 1, `task '${name}': defaultPriority`),
+      defaultPriority: checkPriority(
+        options.defaultPriority ?? 1,
+        `task '${name}': defaultPriority`,
+      ),
       defaultAdditionalMetadata: { ...options.defaultAdditionalMetadata },
     };
     super(name, spec, defaults, options.inputValidator, triggerer);
@@ -143,6 +191,11 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
 
   /** What a worker runs for this declaration, by task name. */
   functions(): Map<string, TaskFunction> {
-    return new Map([[this.name, { fn: this.options.fn as TaskFunction['fn'], inputValidator: this.options.inputValidator }]]);
+    return new Map([
+      [
+        this.name,
+        { fn: this.options.fn as TaskFunction['fn'], inputValidator: this.options.inputValidator },
+      ],
+    ]);
   }
 }

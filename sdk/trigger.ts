@@ -34,10 +34,12 @@ export interface PreparedTrigger {
 const ENTRY_OVERHEAD_BYTES = 4096;
 
 /** The largest input a run can take on a server with this max_payload. */
-export const maxInputBytes = (maxPayload: number) => Math.floor((maxPayload - ENTRY_OVERHEAD_BYTES) / 2);
+export const maxInputBytes = (maxPayload: number) =>
+  Math.floor((maxPayload - ENTRY_OVERHEAD_BYTES) / 2);
 
 /** A result's journal entry stores the output three times (task, run, and the end notice). */
-export const maxOutputBytes = (maxPayload: number) => Math.floor((maxPayload - ENTRY_OVERHEAD_BYTES) / 3);
+export const maxOutputBytes = (maxPayload: number) =>
+  Math.floor((maxPayload - ENTRY_OVERHEAD_BYTES) / 3);
 
 export interface TriggerDefaults {
   defaultPriority: number;
@@ -53,14 +55,17 @@ function checkMetadata(meta: unknown): Record<string, string> {
     throw new ValidationError('additionalMetadata must be an object of string values');
   }
   for (const [k, v] of Object.entries(meta)) {
-    if (typeof v !== 'string') throw new ValidationError(`additionalMetadata.${k} must be a string, got ${typeof v}`);
+    if (typeof v !== 'string')
+      throw new ValidationError(`additionalMetadata.${k} must be a string, got ${typeof v}`);
   }
   return meta as Record<string, string>;
 }
 
 export function checkPriority(priority: unknown, option: string): number {
   if (priority === 1 || priority === 2 || priority === 3) return priority;
-  throw new ValidationError(`${option} must be 1, 2 or 3 (Priority.LOW, MEDIUM, HIGH), got ${JSON.stringify(priority)}`);
+  throw new ValidationError(
+    `${option} must be 1, 2 or 3 (Priority.LOW, MEDIUM, HIGH), got ${JSON.stringify(priority)}`,
+  );
 }
 
 /** Run ids derived from an idempotency key, so every trigger with that key names the same run. */
@@ -77,21 +82,41 @@ export class Triggerer {
   ) {}
 
   /** Stores the trigger and returns the run's ref. */
-  async trigger<O>(spec: RunSpec, defaults: TriggerDefaults, input: unknown, opts: RunOpts = {}, unparsedInput = false): Promise<RunRef<O>> {
+  async trigger<O>(
+    spec: RunSpec,
+    defaults: TriggerDefaults,
+    input: unknown,
+    opts: RunOpts = {},
+    unparsedInput = false,
+  ): Promise<RunRef<O>> {
     return this.send<O>(await this.prepare(spec, defaults, input, opts, unparsedInput));
   }
 
   /** Checks a trigger and builds its message; throws ValidationError, storing nothing. */
-  async prepare(spec: RunSpec, defaults: TriggerDefaults, input: unknown, opts: RunOpts = {}, unparsedInput = false): Promise<PreparedTrigger> {
+  async prepare(
+    spec: RunSpec,
+    defaults: TriggerDefaults,
+    input: unknown,
+    opts: RunOpts = {},
+    unparsedInput = false,
+  ): Promise<PreparedTrigger> {
     const c = await this.conn.ready();
-    const additionalMetadata = { ...defaults.defaultAdditionalMetadata, ...checkMetadata(opts.additionalMetadata) };
+    const additionalMetadata = {
+      ...defaults.defaultAdditionalMetadata,
+      ...checkMetadata(opts.additionalMetadata),
+    };
     const priority = checkPriority(opts.priority ?? defaults.defaultPriority, 'priority');
     if (opts.key !== undefined && (typeof opts.key !== 'string' || opts.key.length === 0)) {
       throw new ValidationError('key must be a non-empty string');
     }
     const json = toJson(input, 'input');
     // The run's first journal entry stores the input twice (the trigger and the queued task).
-    assertSize(encode(json).length, maxInputBytes(c.maxPayload), 'input', 'inputs are stored twice in one message, so at most half of it');
+    assertSize(
+      encode(json).length,
+      maxInputBytes(c.maxPayload),
+      'input',
+      'inputs are stored twice in one message, so at most half of it',
+    );
     const runId = opts.key ? keyedRunId(spec.name, opts.key) : randomUUID();
     const message = {
       type: 'Trigger',
@@ -118,7 +143,10 @@ export class Triggerer {
     return this.ref<O>(prepared.runId, watching);
   }
 
-  ref<O>(runId: string, watching?: () => Promise<import('../actors/effects.js').RunFinished>): RunRef<O> {
+  ref<O>(
+    runId: string,
+    watching?: () => Promise<import('../actors/effects.js').RunFinished>,
+  ): RunRef<O> {
     return makeRunRef<O>(
       runId,
       async () => (watching ?? (await this.waiter.watch(runId, false)))(),
@@ -128,11 +156,21 @@ export class Triggerer {
 
   async cancel(runId: string, reason: string) {
     const c = await this.conn.ready();
-    await c.deliverer.deliver('run', runId, { type: 'Cancel', id: `cancel:${runId}:${randomUUID()}`, reason }, 200);
+    await c.deliverer.deliver(
+      'run',
+      runId,
+      { type: 'Cancel', id: `cancel:${runId}:${randomUUID()}`, reason },
+      200,
+    );
   }
 
   async replay(runId: string) {
     const c = await this.conn.ready();
-    await c.deliverer.deliver('run', runId, { type: 'Replay', id: `replay:${runId}:${randomUUID()}` }, 200);
+    await c.deliverer.deliver(
+      'run',
+      runId,
+      { type: 'Replay', id: `replay:${runId}:${randomUUID()}` },
+      200,
+    );
   }
 }

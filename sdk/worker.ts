@@ -26,7 +26,6 @@ export interface WorkerOptions {
   stopGraceMs?: number;
 }
 
-
 interface Execution {
   task: QueuedTask;
   controller: AbortController;
@@ -60,12 +59,16 @@ export class Worker {
     private readonly conn: SdkConnection,
     private readonly logger: Logger,
   ) {
-    if (typeof name !== 'string' || name.length === 0) throw new ValidationError('worker name must be a non-empty string');
+    if (typeof name !== 'string' || name.length === 0)
+      throw new ValidationError('worker name must be a non-empty string');
     this.id = `${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomUUID().slice(0, 8)}`;
     this.slots = opts.slots ?? 100;
-    if (!Number.isInteger(this.slots) || this.slots < 1) throw new ValidationError(`worker '${name}': slots must be a whole number >= 1`);
+    if (!Number.isInteger(this.slots) || this.slots < 1)
+      throw new ValidationError(`worker '${name}': slots must be a whole number >= 1`);
     if (!Array.isArray(opts.workflows) || opts.workflows.length === 0) {
-      throw new ValidationError(`worker '${name}': workflows must list at least one task or workflow`);
+      throw new ValidationError(
+        `worker '${name}': workflows must list at least one task or workflow`,
+      );
     }
     for (const decl of opts.workflows) {
       for (const [taskName, f] of decl.functions()) this.fns.set(taskName, f);
@@ -77,7 +80,8 @@ export class Worker {
   async start() {
     const c = (this.c = await this.conn.ready());
     const n = this.conn.names;
-    for (const reg of this.registrations) await c.registry.put(registryKey(reg.spec.name), encode(reg));
+    for (const reg of this.registrations)
+      await c.registry.put(registryKey(reg.spec.name), encode(reg));
     this.subs.push(
       c.nc.subscribe(n.workerDispatch(this.id), { callback: (_e, msg) => this.onDispatch(msg) }),
       c.nc.subscribe(n.workerCancel(this.id), {
@@ -89,7 +93,10 @@ export class Worker {
     );
     await c.nc.flush();
     await this.beat();
-    this.heartbeat = setInterval(() => void this.beat().catch((err: unknown) => this.logger.warn({ err }, 'heartbeat failed')), HEARTBEAT_MS);
+    this.heartbeat = setInterval(
+      () => void this.beat().catch((err: unknown) => this.logger.warn({ err }, 'heartbeat failed')),
+      HEARTBEAT_MS,
+    );
   }
 
   /** Stops taking work, lets running tasks finish (up to stopGraceMs), hands back the rest. */
@@ -97,7 +104,9 @@ export class Worker {
     if (!this.c || this.stopping) return;
     this.stopping = true;
     await this.beat().catch(() => undefined);
-    const grace = new Promise((resolve) => setTimeout(resolve, this.opts.stopGraceMs ?? 30_000).unref());
+    const grace = new Promise((resolve) =>
+      setTimeout(resolve, this.opts.stopGraceMs ?? 30_000).unref(),
+    );
     await Promise.race([Promise.all([...this.running.values()].map((e) => e.finished)), grace]);
     clearInterval(this.heartbeat);
     for (const e of this.running.values()) e.controller.abort(new HandedBack(this.id));
@@ -141,7 +150,10 @@ export class Worker {
     if (this.running.has(task.key)) return;
     const fn = this.fns.get(task.taskName);
     if (this.stopping || !fn || this.executing >= this.slots) {
-      this.c!.nc.publish(this.conn.names.schedulerRejected, encode({ key: task.key, workerId: this.id }));
+      this.c!.nc.publish(
+        this.conn.names.schedulerRejected,
+        encode({ key: task.key, workerId: this.id }),
+      );
       return;
     }
     const controller = new AbortController();
@@ -149,11 +161,20 @@ export class Worker {
     this.running.set(task.key, execution);
     this.executing++;
     execution.finished = this.execute(task, fn, controller)
-      .catch((err: unknown) => this.logger.error({ err, runId: task.runId }, 'could not store a task result; the scheduler will queue the task again'))
+      .catch((err: unknown) =>
+        this.logger.error(
+          { err, runId: task.runId },
+          'could not store a task result; the scheduler will queue the task again',
+        ),
+      )
       .finally(() => this.running.delete(task.key));
   }
 
-  private async execute(task: QueuedTask, { fn, inputValidator }: TaskFunction, controller: AbortController) {
+  private async execute(
+    task: QueuedTask,
+    { fn, inputValidator }: TaskFunction,
+    controller: AbortController,
+  ) {
     const startedAt = Date.now();
     let deadline = startedAt + task.executionTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -161,11 +182,16 @@ export class Worker {
     const timedOut = new Promise<never>((_, reject) => {
       const arm = () => {
         clearTimeout(timer);
-        timer = setTimeout(() => {
-          const err = new TimeoutError(`task '${task.taskName}' timed out after ${deadline - startedAt} ms (executionTimeout)`);
-          controller.abort(err);
-          reject(err);
-        }, Math.max(0, deadline - Date.now()));
+        timer = setTimeout(
+          () => {
+            const err = new TimeoutError(
+              `task '${task.taskName}' timed out after ${deadline - startedAt} ms (executionTimeout)`,
+            );
+            controller.abort(err);
+            reject(err);
+          },
+          Math.max(0, deadline - Date.now()),
+        );
       };
       arm();
       refresh = (byMs: number) => {
@@ -174,26 +200,48 @@ export class Worker {
       };
     });
     const cancelled = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
+        once: true,
+      });
     });
-    const ctx = new ContextImpl<unknown>(task, {
-      workerId: this.id,
-      storeLog: (line) => this.storeLog(task.runId, line),
-      refreshTimeout: async (byMs) => {
-        refresh(byMs);
-        await this.sendToRun(task.runId, { type: 'TimeoutRefreshed', id: `refresh:${task.key}:${randomUUID()}`, key: task.key, taskName: task.taskName, byMs });
+    const ctx = new ContextImpl<unknown>(
+      task,
+      {
+        workerId: this.id,
+        storeLog: (line) => this.storeLog(task.runId, line),
+        refreshTimeout: async (byMs) => {
+          refresh(byMs);
+          await this.sendToRun(task.runId, {
+            type: 'TimeoutRefreshed',
+            id: `refresh:${task.key}:${randomUUID()}`,
+            key: task.key,
+            taskName: task.taskName,
+            byMs,
+          });
+        },
+        cancelRun: async () => {
+          await this.sendToRun(task.runId, {
+            type: 'Cancel',
+            id: `cancel:${task.runId}:${randomUUID()}`,
+            reason: 'cancelled by ctx.cancel()',
+          });
+          controller.abort(new Error('cancelled by ctx.cancel()'));
+        },
       },
-      cancelRun: async () => {
-        await this.sendToRun(task.runId, { type: 'Cancel', id: `cancel:${task.runId}:${randomUUID()}`, reason: 'cancelled by ctx.cancel()' });
-        controller.abort(new Error('cancelled by ctx.cancel()'));
-      },
-    }, controller.signal);
+      controller.signal,
+    );
     let output: unknown;
     let error: TaskError | undefined;
     try {
-      if (task.unparsedInput && inputValidator) task.input = await parsedOrFatal(inputValidator, task);
-      const work = currentRun.run({ runId: task.runId }, () => Promise.resolve().then(() => fn(task.input, ctx)));
-      output = toJson(await Promise.race([work, timedOut, cancelled]), `output of task '${task.taskName}'`);
+      if (task.unparsedInput && inputValidator)
+        task.input = await parsedOrFatal(inputValidator, task);
+      const work = currentRun.run({ runId: task.runId }, () =>
+        Promise.resolve().then(() => fn(task.input, ctx)),
+      );
+      output = toJson(
+        await Promise.race([work, timedOut, cancelled]),
+        `output of task '${task.taskName}'`,
+      );
       assertOutputFits(output, task.taskName, this.c!.maxPayload);
     } catch (err) {
       error = toTaskError(err);
@@ -218,7 +266,10 @@ export class Worker {
   }
 
   /** Delivers a message to a run, retrying while NATS is unavailable. */
-  private async sendToRun(runId: string, message: { id: string; type: string } & Record<string, unknown>) {
+  private async sendToRun(
+    runId: string,
+    message: { id: string; type: string } & Record<string, unknown>,
+  ) {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.c!.deliverer.deliver('run', runId, message, encodedSize(message));
@@ -231,9 +282,11 @@ export class Worker {
   }
 
   private storeLog(runId: string, line: LogLine) {
-    const p = this.c!.js.publish(this.conn.names.logSubject(runId), encode(line)).catch((err: unknown) => {
-      this.logger.warn({ err, runId }, 'could not store a log line');
-    });
+    const p = this.c!.js.publish(this.conn.names.logSubject(runId), encode(line)).catch(
+      (err: unknown) => {
+        this.logger.warn({ err, runId }, 'could not store a log line');
+      },
+    );
     this.pendingLogs.add(p);
     void p.finally(() => this.pendingLogs.delete(p));
   }
@@ -245,7 +298,10 @@ function encodedSize(message: object): number {
 }
 
 /** Input from a trigger by name meets the task's inputValidator here; bad input fails the run at once. */
-async function parsedOrFatal(validator: NonNullable<TaskFunction['inputValidator']>, task: QueuedTask) {
+async function parsedOrFatal(
+  validator: NonNullable<TaskFunction['inputValidator']>,
+  task: QueuedTask,
+) {
   try {
     return await validateInput(validator, task.input, task.taskName);
   } catch (err) {
@@ -256,7 +312,12 @@ async function parsedOrFatal(validator: NonNullable<TaskFunction['inputValidator
 /** An output the run's journal could not store fails the attempt for good, saying why. */
 function assertOutputFits(output: unknown, taskName: string, maxPayload: number) {
   try {
-    assertSize(encode(output).length, maxOutputBytes(maxPayload), `output of task '${taskName}'`, 'outputs are stored three times in one message');
+    assertSize(
+      encode(output).length,
+      maxOutputBytes(maxPayload),
+      `output of task '${taskName}'`,
+      'outputs are stored three times in one message',
+    );
   } catch (err) {
     throw new NonRetryableError((err as Error).message);
   }
@@ -275,7 +336,14 @@ export function registryKey(name: string) {
 
 function toTaskError(err: unknown): TaskError {
   if (err instanceof Error) {
-    return { name: err.name, message: err.message || err.name, nonRetryable: err instanceof NonRetryableError || undefined };
+    return {
+      name: err.name,
+      message: err.message || err.name,
+      nonRetryable: err instanceof NonRetryableError || undefined,
+    };
   }
-  return { name: 'Error', message: typeof err === 'string' ? err : JSON.stringify(err) ?? String(err) };
+  return {
+    name: 'Error',
+    message: typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err)),
+  };
 }

@@ -47,7 +47,12 @@ async function host(by: string) {
   await ensureStreams(jsm, n);
   const requester = new Requester(nc);
   const journal = new Journal(requester, jsm, n);
-  const h = new ActorHost(counter(by), { journal, effects: new EffectRunner(nc, requester, n), clock: systemClock, logger: testLogger });
+  const h = new ActorHost(counter(by), {
+    journal,
+    effects: new EffectRunner(nc, requester, n),
+    clock: systemClock,
+    logger: testLogger,
+  });
   return { host: h, journal, js: jetstream(nc) };
 }
 
@@ -55,7 +60,11 @@ describe('two hosts writing one actor', () => {
   it('store every message exactly once, whoever wins each race', async () => {
     const a = await host('a');
     const b = await host('b');
-    const messages: Msg[] = Array.from({ length: 60 }, (_, i) => ({ id: `m${i}`, type: 'Add', amount: i + 1 }));
+    const messages: Msg[] = Array.from({ length: 60 }, (_, i) => ({
+      id: `m${i}`,
+      type: 'Add',
+      amount: i + 1,
+    }));
     // Both hosts get every message, in opposite orders, all at once.
     await Promise.all([
       ...messages.map((m) => a.host.handle('c1', m)),

@@ -15,7 +15,10 @@ afterEach(async () => {
   env = engineChild = undefined;
 });
 
-async function expectEachCompletedOnce(refs: RunRef<number>[], skein: { runs: { history(id: string): Promise<{ type: string }[]> } }) {
+async function expectEachCompletedOnce(
+  refs: RunRef<number>[],
+  skein: { runs: { history(id: string): Promise<{ type: string }[]> } },
+) {
   const outputs = await Promise.all(refs.map((r) => r.result()));
   expect(outputs).toEqual(refs.map((_, i) => i));
   for (const ref of refs) {
@@ -29,7 +32,10 @@ describe('crash recovery', () => {
   it('nats-server killed mid-load and restarted on its store', async () => {
     env = await startSkeinEnv();
     const { skein } = await env.client();
-    const task = skein.task({ name: 'slowish', fn: async (n: number) => (await new Promise((r) => setTimeout(r, 50)), n) });
+    const task = skein.task({
+      name: 'slowish',
+      fn: async (n: number) => (await new Promise((r) => setTimeout(r, 50)), n),
+    });
     await (await skein.worker('w', { workflows: [task], slots: 20 })).start();
     const refs: RunRef<number>[] = [];
     for (let i = 0; i < 300; i++) refs.push(await task.runNoWait(i));
@@ -44,7 +50,10 @@ describe('crash recovery', () => {
     const { skein, engine, namespace, startEngine } = await env.client();
     await engine.stop();
     engineChild = await startChild('engine-process.ts', [env.url, namespace]);
-    const task = skein.task({ name: 'slowish', fn: async (n: number) => (await new Promise((r) => setTimeout(r, 50)), n) });
+    const task = skein.task({
+      name: 'slowish',
+      fn: async (n: number) => (await new Promise((r) => setTimeout(r, 50)), n),
+    });
     await (await skein.worker('w', { workflows: [task], slots: 20 })).start();
     const refs: RunRef<number>[] = [];
     for (let i = 0; i < 300; i++) refs.push(await task.runNoWait(i));

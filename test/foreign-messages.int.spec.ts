@@ -22,7 +22,10 @@ afterAll(async () => {
 describe('foreign publishers', () => {
   it('drop malformed messages with a reason and keep the engine serving', async () => {
     const lines: { msg: string; reason?: string }[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void lines.push(JSON.parse(line)) },
+    );
     const { skein, namespace } = await env.client({ engine: { logger } });
     const task = skein.task({ name: 'still-works', fn: (n: number) => n + 1 });
     await (await skein.worker('w', { workflows: [task] })).start();
@@ -42,7 +45,12 @@ describe('foreign publishers', () => {
     nc.publish(n.workerDispatch('intruder'), garbage);
     nc.publish(n.schedulerRejected, garbage);
     const refused = decode<{ ok: boolean; invalid?: boolean; error: string }[]>(
-      (await nc.request(n.directPartition(0), encode([{ type: 'run', id: 'r', message: { type: 'Nope' } }]))).data,
+      (
+        await nc.request(
+          n.directPartition(0),
+          encode([{ type: 'run', id: 'r', message: { type: 'Nope' } }]),
+        )
+      ).data,
     );
     expect(refused[0]).toMatchObject({ ok: false, invalid: true });
 

@@ -104,68 +104,56 @@ describe('cancelling a running task', () => {
     expect((await skein.runs.get(ref.runId)).output).toBeNull();
   });
 
-  it(
-    'a cancelled task that ignores its signal gives its slot back: the next run proceeds',
-    async () => {
-      const { skein } = await env.client();
-      const stubborn = skein.task({
-        name: 'stubborn',
-        fn: async (n: number) => {
-          if (n === 0) await sleep(5000); // deaf to ctx.signal
-          return n;
-        },
-      });
-      await (await skein.worker('w', { workflows: [stubborn], slots: 1 })).start();
-      const stuck = await stubborn.runNoWait(0);
-      await vi.waitFor(async () =>
-        expect((await skein.runs.get(stuck.runId)).status).toBe('RUNNING'),
-      );
-      await stuck.cancel();
-      await expect(stuck.result()).rejects.toBeInstanceOf(RunCancelledError);
-      expect(await stubborn.run(7)).toBe(7);
-    },
-    3000,
-  );
+  it('a cancelled task that ignores its signal gives its slot back: the next run proceeds', async () => {
+    const { skein } = await env.client();
+    const stubborn = skein.task({
+      name: 'stubborn',
+      fn: async (n: number) => {
+        if (n === 0) await sleep(5000); // deaf to ctx.signal
+        return n;
+      },
+    });
+    await (await skein.worker('w', { workflows: [stubborn], slots: 1 })).start();
+    const stuck = await stubborn.runNoWait(0);
+    await vi.waitFor(async () =>
+      expect((await skein.runs.get(stuck.runId)).status).toBe('RUNNING'),
+    );
+    await stuck.cancel();
+    await expect(stuck.result()).rejects.toBeInstanceOf(RunCancelledError);
+    expect(await stubborn.run(7)).toBe(7);
+  }, 3000);
 
-  it(
-    'after ctx.cancel() on a one-slot worker the next run starts at once',
-    async () => {
-      const { skein } = await env.client();
-      const task = skein.task({
-        name: 'self-cancel',
-        fn: async (n: number, ctx) => {
-          if (n === 0) await ctx.cancel();
-          return n;
-        },
-      });
-      await (await skein.worker('w', { workflows: [task], slots: 1 })).start();
-      await expect(task.run(0)).rejects.toBeInstanceOf(RunCancelledError);
-      expect(await task.run(1)).toBe(1);
-    },
-    3000,
-  );
+  it('after ctx.cancel() on a one-slot worker the next run starts at once', async () => {
+    const { skein } = await env.client();
+    const task = skein.task({
+      name: 'self-cancel',
+      fn: async (n: number, ctx) => {
+        if (n === 0) await ctx.cancel();
+        return n;
+      },
+    });
+    await (await skein.worker('w', { workflows: [task], slots: 1 })).start();
+    await expect(task.run(0)).rejects.toBeInstanceOf(RunCancelledError);
+    expect(await task.run(1)).toBe(1);
+  }, 3000);
 
-  it(
-    'a cancelled task is never executed again',
-    async () => {
-      const { skein } = await env.client();
-      let executions = 0;
-      const again = gate();
-      const task = skein.task({
-        name: 'once-only',
-        fn: async (_: unknown, ctx) => {
-          if (++executions > 1) again.open();
-          await ctx.cancel();
-        },
-      });
-      await (await skein.worker('w', { workflows: [task] })).start();
-      await expect(task.run({})).rejects.toBeInstanceOf(RunCancelledError);
-      // Watching for a repeat is the point: the engine re-checks workers' claims every ~5 s.
-      await Promise.race([again.promise, sleep(8000)]);
-      expect(executions).toBe(1);
-    },
-    15_000,
-  );
+  it('a cancelled task is never executed again', async () => {
+    const { skein } = await env.client();
+    let executions = 0;
+    const again = gate();
+    const task = skein.task({
+      name: 'once-only',
+      fn: async (_: unknown, ctx) => {
+        if (++executions > 1) again.open();
+        await ctx.cancel();
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    await expect(task.run({})).rejects.toBeInstanceOf(RunCancelledError);
+    // Watching for a repeat is the point: the engine re-checks workers' claims every ~5 s.
+    await Promise.race([again.promise, sleep(8000)]);
+    expect(executions).toBe(1);
+  }, 15_000);
 });
 
 describe('cancelling other runs', () => {

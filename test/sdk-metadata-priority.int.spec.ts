@@ -54,21 +54,18 @@ describe('additionalMetadata', () => {
     expect(await task.run({}, { additionalMetadata: { ok: 'yes' } })).toEqual({ ok: 'yes' });
   });
 
-  it(
-    'a trigger by name also applies the declaration’s defaultAdditionalMetadata',
-    async () => {
-      const { skein } = await env.client();
-      const tagged = skein.task({
-        name: 'tagged-by-name',
-        defaultAdditionalMetadata: { team: 'billing' },
-        fn: (_: unknown, ctx) => ctx.additionalMetadata,
-      });
-      await (await skein.worker('w', { workflows: [tagged] })).start();
-      expect(
-        await skein.run('tagged-by-name', {}, { additionalMetadata: { customer: 'c-1' } }),
-      ).toEqual({ team: 'billing', customer: 'c-1' });
-    },
-  );
+  it('a trigger by name also applies the declaration’s defaultAdditionalMetadata', async () => {
+    const { skein } = await env.client();
+    const tagged = skein.task({
+      name: 'tagged-by-name',
+      defaultAdditionalMetadata: { team: 'billing' },
+      fn: (_: unknown, ctx) => ctx.additionalMetadata,
+    });
+    await (await skein.worker('w', { workflows: [tagged] })).start();
+    expect(
+      await skein.run('tagged-by-name', {}, { additionalMetadata: { customer: 'c-1' } }),
+    ).toEqual({ team: 'billing', customer: 'c-1' });
+  });
 });
 
 describe('priority', () => {

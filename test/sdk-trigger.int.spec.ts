@@ -212,19 +212,15 @@ describe('idempotency key', () => {
     expect(executions).toBe(2);
   });
 
-  it(
-    'every ref to one run resolves: two keyed triggers, and runNoWait plus runRef',
-    async () => {
-      const { skein } = await env.client();
-      const task = skein.task({ name: 'twice-watched', fn: (n: number) => n + 1 });
-      await (await skein.worker('w', { workflows: [task] })).start();
-      const first = await task.runNoWait(1, { key: 'k' });
-      const second = await task.runNoWait(1, { key: 'k' });
-      expect(await Promise.all([first.result(), second.result()])).toEqual([2, 2]);
-      const plain = await task.runNoWait(5);
-      const again = skein.runRef<number>(plain.runId);
-      expect(await Promise.all([plain.result(), again.result()])).toEqual([6, 6]);
-    },
-    3000,
-  );
+  it('every ref to one run resolves: two keyed triggers, and runNoWait plus runRef', async () => {
+    const { skein } = await env.client();
+    const task = skein.task({ name: 'twice-watched', fn: (n: number) => n + 1 });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const first = await task.runNoWait(1, { key: 'k' });
+    const second = await task.runNoWait(1, { key: 'k' });
+    expect(await Promise.all([first.result(), second.result()])).toEqual([2, 2]);
+    const plain = await task.runNoWait(5);
+    const again = skein.runRef<number>(plain.runId);
+    expect(await Promise.all([plain.result(), again.result()])).toEqual([6, 6]);
+  }, 3000);
 });

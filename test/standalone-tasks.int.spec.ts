@@ -14,7 +14,10 @@ describe('standalone task', () => {
     const { skein } = await env.client();
     const greet = skein.task({
       name: 'greet',
-      fn: (input: { name: string }, ctx) => ({ message: `hello ${input.name}`, worker: ctx.workerId }),
+      fn: (input: { name: string }, ctx) => ({
+        message: `hello ${input.name}`,
+        worker: ctx.workerId,
+      }),
     });
     const worker = await skein.worker('w1', { workflows: [greet] });
     await worker.start();

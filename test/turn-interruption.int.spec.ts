@@ -45,12 +45,21 @@ describe.each(steps)('a turn interrupted %s', (step) => {
     expect(await ref.result()).toBe(1);
     expect(crashed).toHaveLength(1);
     const types = (await skein.runs.history(ref.runId)).map((e) => e.type);
-    expect(types).toEqual(['RunTriggered', 'TaskQueued', 'TaskStarted', 'TaskSucceeded', 'RunCompleted']);
+    expect(types).toEqual([
+      'RunTriggered',
+      'TaskQueued',
+      'TaskStarted',
+      'TaskSucceeded',
+      'RunCompleted',
+    ]);
     expect(executions).toBe(1);
   });
 
   it('for a failure with backoff: one retry timer, one second attempt', async () => {
-    const { hooks, crashed } = crashOnce(step, (id) => id.startsWith('result:') && id.endsWith('.1'));
+    const { hooks, crashed } = crashOnce(
+      step,
+      (id) => id.startsWith('result:') && id.endsWith('.1'),
+    );
     const { skein } = await env.client({ engine: { hooks } });
     let executions = 0;
     const task = skein.task({

@@ -54,14 +54,24 @@ function finish(turn: Turn, now: number) {
     cancelUnfinished(turn, 'another task of the run failed', now);
     const errors = Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'failed']));
     turn.record({ type: 'RunFailed', errors, at: now });
-    turn.effects.push({ type: 'runFinished', result: { runId: s.runId, status: 'FAILED', errors }, notify: s.notify });
+    turn.effects.push({
+      type: 'runFinished',
+      result: { runId: s.runId, status: 'FAILED', errors },
+      notify: s.notify,
+    });
     return;
   }
   if (tasks.every((t) => t.status === 'COMPLETED')) {
     const output =
-      s.spec.kind === 'task' ? tasks[0]?.output : Object.fromEntries(tasks.map((t) => [t.name, t.output]));
+      s.spec.kind === 'task'
+        ? tasks[0]?.output
+        : Object.fromEntries(tasks.map((t) => [t.name, t.output]));
     turn.record({ type: 'RunCompleted', output, at: now });
-    turn.effects.push({ type: 'runFinished', result: { runId: s.runId, status: 'COMPLETED', output }, notify: s.notify });
+    turn.effects.push({
+      type: 'runFinished',
+      result: { runId: s.runId, status: 'COMPLETED', output },
+      notify: s.notify,
+    });
   }
 }
 
@@ -78,17 +88,26 @@ function cancelUnfinished(turn: Turn, reason: string, now: number) {
 function cancelRun(turn: Turn, reason: string, now: number) {
   cancelUnfinished(turn, reason, now);
   turn.record({ type: 'RunCancelled', reason, at: now });
-  turn.effects.push({ type: 'runFinished', result: { runId: turn.state.runId, status: 'CANCELLED', reason }, notify: turn.state.notify });
+  turn.effects.push({
+    type: 'runFinished',
+    result: { runId: turn.state.runId, status: 'CANCELLED', reason },
+    notify: turn.state.notify,
+  });
 }
 
 /** The task named by a message about attempt `key`, if that attempt is still the live one. */
 function liveTask(state: RunState, key: string, taskName: string) {
   const task = state.tasks[taskName];
-  if (!task || task.key !== key || isTerminal(state.status) || isTerminal(task.status)) return undefined;
+  if (!task || task.key !== key || isTerminal(state.status) || isTerminal(task.status))
+    return undefined;
   return task;
 }
 
-export function decideRun(state: RunState, message: RunMessage, now: number): Decision<RunEvent, RunState> {
+export function decideRun(
+  state: RunState,
+  message: RunMessage,
+  now: number,
+): Decision<RunEvent, RunState> {
   const turn = new Turn(state);
   switch (message.type) {
     case 'Trigger': {
@@ -112,12 +131,25 @@ export function decideRun(state: RunState, message: RunMessage, now: number): De
         at: message.startedAt,
       });
       if (!message.error) {
-        turn.record({ type: 'TaskSucceeded', taskName, key, output: message.output ?? null, at: message.finishedAt });
+        turn.record({
+          type: 'TaskSucceeded',
+          taskName,
+          key,
+          output: message.output ?? null,
+          at: message.finishedAt,
+        });
         finish(turn, now);
         return turn.done();
       }
       const final = message.error.nonRetryable === true || task.attempt >= spec.retries + 1;
-      turn.record({ type: 'TaskFailed', taskName, key, error: message.error, final, at: message.finishedAt });
+      turn.record({
+        type: 'TaskFailed',
+        taskName,
+        key,
+        error: message.error,
+        final,
+        at: message.finishedAt,
+      });
       if (final) {
         finish(turn, now);
         return turn.done();
@@ -128,7 +160,13 @@ export function decideRun(state: RunState, message: RunMessage, now: number): De
         return turn.done();
       }
       const nextKey = queueKey(state.runId, taskName, state.generation, task.attempt + 1);
-      turn.record({ type: 'RetryScheduled', taskName, key: nextKey, attempt: task.attempt + 1, dueAt: now + delay });
+      turn.record({
+        type: 'RetryScheduled',
+        taskName,
+        key: nextKey,
+        attempt: task.attempt + 1,
+        dueAt: now + delay,
+      });
       turn.effects.push({
         type: 'startTimer',
         timerId: `retry:${nextKey}`,
@@ -141,7 +179,13 @@ export function decideRun(state: RunState, message: RunMessage, now: number): De
     case 'RetryDue': {
       const task = state.tasks[message.taskName];
       const spec = taskSpec(state, message.taskName);
-      if (!task || !spec || task.key !== message.key || task.status !== 'RETRYING' || isTerminal(state.status)) {
+      if (
+        !task ||
+        !spec ||
+        task.key !== message.key ||
+        task.status !== 'RETRYING' ||
+        isTerminal(state.status)
+      ) {
         return noDecision;
       }
       queueTask(turn, spec, task.attempt, now);
@@ -173,7 +217,13 @@ export function decideRun(state: RunState, message: RunMessage, now: number): De
     }
     case 'TimeoutRefreshed': {
       if (!liveTask(state, message.key, message.taskName)) return noDecision;
-      turn.record({ type: 'TimeoutRefreshed', taskName: message.taskName, key: message.key, byMs: message.byMs, at: now });
+      turn.record({
+        type: 'TimeoutRefreshed',
+        taskName: message.taskName,
+        key: message.key,
+        byMs: message.byMs,
+        at: now,
+      });
       return turn.done();
     }
     case 'Replay': {

@@ -19,8 +19,13 @@ const greet = (over: Partial<TaskSpec> = {}): TaskSpec => ({
   scheduleTimeoutMs: 120_000,
   ...over,
 });
-const single = (task: TaskSpec = greet()): RunSpec => ({ name: 'greet', kind: 'task', tasks: [task] });
-const key = (attempt: number, task = 'greet', generation = 0) => `${RUN}:${task}:${generation}.${attempt}`;
+const single = (task: TaskSpec = greet()): RunSpec => ({
+  name: 'greet',
+  kind: 'task',
+  tasks: [task],
+});
+const key = (attempt: number, task = 'greet', generation = 0) =>
+  `${RUN}:${task}:${generation}.${attempt}`;
 
 const trigger = (runSpec = single()): Extract<RunMessage, { type: 'Trigger' }> => ({
   type: 'Trigger',
@@ -62,7 +67,11 @@ const enqueue = (task: TaskSpec, attempt: number, at: number, workflowName = 'gr
 });
 
 const boom: TaskError = { name: 'Error', message: 'boom' };
-const result = (attempt: number, outcome: { output?: unknown; error?: TaskError }, task = 'greet'): RunMessage => ({
+const result = (
+  attempt: number,
+  outcome: { output?: unknown; error?: TaskError },
+  task = 'greet',
+): RunMessage => ({
   type: 'TaskResult',
   id: `result:${key(attempt, task)}`,
   key: key(attempt, task),
@@ -95,31 +104,43 @@ const retryScheduled = (attempt: number, dueAt: number): RunEvent => ({
   attempt,
   dueAt,
 });
-const retryDue = (attempt: number): RunMessage => ({ type: 'RetryDue', id: `retry:${key(attempt)}`, key: key(attempt), taskName: 'greet' });
+const retryDue = (attempt: number): RunMessage => ({
+  type: 'RetryDue',
+  id: `retry:${key(attempt)}`,
+  key: key(attempt),
+  taskName: 'greet',
+});
 
 describe('run actor: Trigger', () => {
   it('records the run and queues attempt 1 of its task with the task’s limits', () => {
-    spec.when(trigger(), 1_000).then(
-      [
-        triggered(),
-        { type: 'TaskQueued', taskName: 'greet', key: 'run-1:greet:0.1', attempt: 1, at: 1_000 },
-      ],
-      [enqueue(greet(), 1, 1_000)],
-    );
+    spec
+      .when(trigger(), 1_000)
+      .then(
+        [
+          triggered(),
+          { type: 'TaskQueued', taskName: 'greet', key: 'run-1:greet:0.1', attempt: 1, at: 1_000 },
+        ],
+        [enqueue(greet(), 1, 1_000)],
+      );
   });
 
   it('queues every task of a workflow, each with its own limits', () => {
     const a = greet({ name: 'a', retries: 0, scheduleTimeoutMs: 5_000 });
     const b = greet({ name: 'b', retries: 4, executionTimeoutMs: 90_000 });
     const wf: RunSpec = { name: 'pipeline', kind: 'workflow', tasks: [a, b] };
-    spec.when(trigger(wf), 1_000).then(
-      [triggered(wf), queued(1, 1_000, 'a'), queued(1, 1_000, 'b')],
-      [enqueue(a, 1, 1_000, 'pipeline'), enqueue(b, 1, 1_000, 'pipeline')],
-    );
+    spec
+      .when(trigger(wf), 1_000)
+      .then(
+        [triggered(wf), queued(1, 1_000, 'a'), queued(1, 1_000, 'b')],
+        [enqueue(a, 1, 1_000, 'pipeline'), enqueue(b, 1, 1_000, 'pipeline')],
+      );
   });
 
   it('a second Trigger for an existing run changes nothing', () => {
-    spec.given([triggered(), queued(1)]).when({ ...trigger(), id: 'trigger-2', input: { name: 'Bob' } }, 5_000).thenNothing();
+    spec
+      .given([triggered(), queued(1)])
+      .when({ ...trigger(), id: 'trigger-2', input: { name: 'Bob' } }, 5_000)
+      .thenNothing();
   });
 });
 
@@ -131,37 +152,84 @@ describe('run actor: TaskResult', () => {
       .then(
         [
           started(1),
-          { type: 'TaskSucceeded', taskName: 'greet', key: key(1), output: { message: 'hi Alice' }, at: 2_500 },
+          {
+            type: 'TaskSucceeded',
+            taskName: 'greet',
+            key: key(1),
+            output: { message: 'hi Alice' },
+            at: 2_500,
+          },
           { type: 'RunCompleted', output: { message: 'hi Alice' }, at: 2_600 },
         ],
-        [{ type: 'runFinished', result: { runId: RUN, status: 'COMPLETED', output: { message: 'hi Alice' } }, notify: NOTIFY }],
+        [
+          {
+            type: 'runFinished',
+            result: { runId: RUN, status: 'COMPLETED', output: { message: 'hi Alice' } },
+            notify: NOTIFY,
+          },
+        ],
       );
-    expect(runActor.summarize?.(outcome.after)).toMatchObject({ status: 'COMPLETED', finishedAt: 2_600 });
+    expect(runActor.summarize?.(outcome.after)).toMatchObject({
+      status: 'COMPLETED',
+      finishedAt: 2_600,
+    });
     expect(runActor.isDone?.(outcome.after)).toBe(true);
   });
 
   it('a workflow completes only when its last task succeeds, with outputs by task name', () => {
-    const wf: RunSpec = { name: 'pipeline', kind: 'workflow', tasks: [greet({ name: 'a' }), greet({ name: 'b' })] };
+    const wf: RunSpec = {
+      name: 'pipeline',
+      kind: 'workflow',
+      tasks: [greet({ name: 'a' }), greet({ name: 'b' })],
+    };
     const given = [triggered(wf), queued(1, 1_000, 'a'), queued(1, 1_000, 'b')];
-    spec.given(given).when(result(1, { output: 1 }, 'a'), 3_000).thenMatches(({ events, effects }) => {
-      expect(events.map((e) => e.type)).toEqual(['TaskStarted', 'TaskSucceeded']);
-      expect(effects).toEqual([]);
-    });
-    const aDone: RunEvent[] = [started(1, 'a'), { type: 'TaskSucceeded', taskName: 'a', key: key(1, 'a'), output: 1, at: 2_500 }];
-    spec.given([...given, ...aDone]).when(result(1, { output: 2 }, 'b'), 3_000).thenMatches(({ events, effects }) => {
-      expect(events.at(-1)).toEqual({ type: 'RunCompleted', output: { a: 1, b: 2 }, at: 3_000 });
-      expect(effects).toEqual([{ type: 'runFinished', result: { runId: RUN, status: 'COMPLETED', output: { a: 1, b: 2 } }, notify: NOTIFY }]);
-    });
+    spec
+      .given(given)
+      .when(result(1, { output: 1 }, 'a'), 3_000)
+      .thenMatches(({ events, effects }) => {
+        expect(events.map((e) => e.type)).toEqual(['TaskStarted', 'TaskSucceeded']);
+        expect(effects).toEqual([]);
+      });
+    const aDone: RunEvent[] = [
+      started(1, 'a'),
+      { type: 'TaskSucceeded', taskName: 'a', key: key(1, 'a'), output: 1, at: 2_500 },
+    ];
+    spec
+      .given([...given, ...aDone])
+      .when(result(1, { output: 2 }, 'b'), 3_000)
+      .thenMatches(({ events, effects }) => {
+        expect(events.at(-1)).toEqual({ type: 'RunCompleted', output: { a: 1, b: 2 }, at: 3_000 });
+        expect(effects).toEqual([
+          {
+            type: 'runFinished',
+            result: { runId: RUN, status: 'COMPLETED', output: { a: 1, b: 2 } },
+            notify: NOTIFY,
+          },
+        ]);
+      });
   });
 
   it('ignores a result for another attempt than the live one', () => {
-    spec.given([triggered(), queued(1)]).when(result(2, { output: 'late' }), 3_000).thenNothing();
-    spec.given([triggered(), queued(1)]).when(result(1, { output: 'x' }, 'unknown-task'), 3_000).thenNothing();
+    spec
+      .given([triggered(), queued(1)])
+      .when(result(2, { output: 'late' }), 3_000)
+      .thenNothing();
+    spec
+      .given([triggered(), queued(1)])
+      .when(result(1, { output: 'x' }, 'unknown-task'), 3_000)
+      .thenNothing();
   });
 
   it('ignores a result after the run ended, and for a run that does not exist', () => {
-    const ended: RunEvent[] = [triggered(), queued(1), { type: 'RunCancelled', reason: 'user', at: 1_500 }];
-    spec.given(ended).when(result(1, { output: 'late' }), 3_000).thenNothing();
+    const ended: RunEvent[] = [
+      triggered(),
+      queued(1),
+      { type: 'RunCancelled', reason: 'user', at: 1_500 },
+    ];
+    spec
+      .given(ended)
+      .when(result(1, { output: 'late' }), 3_000)
+      .thenNothing();
     spec.when(result(1, { output: 'x' }), 3_000).thenNothing();
   });
 });
@@ -181,7 +249,12 @@ describe('run actor: failures and retries', () => {
       timerId: `retry:${key(attempt)}`,
       dueAt,
       to: { type: 'run', id: RUN },
-      message: { type: 'RetryDue', id: `retry:${key(attempt)}`, key: key(attempt), taskName: 'greet' },
+      message: {
+        type: 'RetryDue',
+        id: `retry:${key(attempt)}`,
+        key: key(attempt),
+        taskName: 'greet',
+      },
     });
     spec
       .given([triggered(single(backoff)), queued(1)])
@@ -189,15 +262,27 @@ describe('run actor: failures and retries', () => {
       .then([started(1), failed(1, false), retryScheduled(2, 6_000)], [timer(2, 6_000)]);
     // retry 2 would wait 3^2 = 9 s: capped at 5 s
     spec
-      .given([triggered(single(backoff)), queued(1), failed(1, false), retryScheduled(2, 6_000), queued(2, 6_000)])
+      .given([
+        triggered(single(backoff)),
+        queued(1),
+        failed(1, false),
+        retryScheduled(2, 6_000),
+        queued(2, 6_000),
+      ])
       .when(result(2, { error: boom }), 7_000)
       .then([started(2), failed(2, false), retryScheduled(3, 12_000)], [timer(3, 12_000)]);
   });
 
   it('a result for the failed attempt while its retry waits changes nothing', () => {
     const retrying = [triggered(), queued(1), failed(1, false), retryScheduled(2, 6_000)];
-    spec.given(retrying).when(result(1, { output: 'late' }), 4_000).thenNothing();
-    spec.given(retrying).when(result(2, { output: 'early' }), 4_000).thenNothing();
+    spec
+      .given(retrying)
+      .when(result(1, { output: 'late' }), 4_000)
+      .thenNothing();
+    spec
+      .given(retrying)
+      .when(result(2, { output: 'early' }), 4_000)
+      .thenNothing();
   });
 
   it('RetryDue queues the scheduled attempt', () => {
@@ -210,14 +295,28 @@ describe('run actor: failures and retries', () => {
   it('RetryDue for a stale key, a second time, or after the run ended changes nothing', () => {
     const retrying = [triggered(), queued(1), failed(1, false), retryScheduled(2, 6_000)];
     spec.given(retrying).when(retryDue(3), 6_010).thenNothing();
-    spec.given([...retrying, queued(2, 6_010)]).when(retryDue(2), 6_020).thenNothing();
-    const cancelled: RunEvent[] = [{ type: 'TaskCancelled', taskName: 'greet', reason: 'user', at: 5_000 }, { type: 'RunCancelled', reason: 'user', at: 5_000 }];
-    spec.given([...retrying, ...cancelled]).when(retryDue(2), 6_010).thenNothing();
+    spec
+      .given([...retrying, queued(2, 6_010)])
+      .when(retryDue(2), 6_020)
+      .thenNothing();
+    const cancelled: RunEvent[] = [
+      { type: 'TaskCancelled', taskName: 'greet', reason: 'user', at: 5_000 },
+      { type: 'RunCancelled', reason: 'user', at: 5_000 },
+    ];
+    spec
+      .given([...retrying, ...cancelled])
+      .when(retryDue(2), 6_010)
+      .thenNothing();
   });
 
   it('the last attempt’s failure fails the run with the error by task name', () => {
     spec
-      .given([triggered(single(greet({ retries: 1 }))), queued(1), failed(1, false), queued(2, 3_000)])
+      .given([
+        triggered(single(greet({ retries: 1 }))),
+        queued(1),
+        failed(1, false),
+        queued(2, 3_000),
+      ])
       .when(result(2, { error: { name: 'Error', message: 'boom again' } }), 4_000)
       .then(
         [
@@ -225,7 +324,13 @@ describe('run actor: failures and retries', () => {
           failed(2, true, { name: 'Error', message: 'boom again' }),
           { type: 'RunFailed', errors: { greet: 'boom again' }, at: 4_000 },
         ],
-        [{ type: 'runFinished', result: { runId: RUN, status: 'FAILED', errors: { greet: 'boom again' } }, notify: NOTIFY }],
+        [
+          {
+            type: 'runFinished',
+            result: { runId: RUN, status: 'FAILED', errors: { greet: 'boom again' } },
+            notify: NOTIFY,
+          },
+        ],
       );
   });
 
@@ -245,20 +350,38 @@ describe('run actor: failures and retries', () => {
       .given([triggered(single(greet({ retries: 5, backoff: { factor: 2 } }))), queued(1)])
       .when(result(1, { error: fatal }), 3_000)
       .then(
-        [started(1), failed(1, true, fatal), { type: 'RunFailed', errors: { greet: 'bad card' }, at: 3_000 }],
-        [{ type: 'runFinished', result: { runId: RUN, status: 'FAILED', errors: { greet: 'bad card' } }, notify: NOTIFY }],
+        [
+          started(1),
+          failed(1, true, fatal),
+          { type: 'RunFailed', errors: { greet: 'bad card' }, at: 3_000 },
+        ],
+        [
+          {
+            type: 'runFinished',
+            result: { runId: RUN, status: 'FAILED', errors: { greet: 'bad card' } },
+            notify: NOTIFY,
+          },
+        ],
       );
   });
 
   it('a workflow that fails for good cancels its other unfinished tasks', () => {
-    const wf: RunSpec = { name: 'pipeline', kind: 'workflow', tasks: [greet({ name: 'a', retries: 0 }), greet({ name: 'b' })] };
+    const wf: RunSpec = {
+      name: 'pipeline',
+      kind: 'workflow',
+      tasks: [greet({ name: 'a', retries: 0 }), greet({ name: 'b' })],
+    };
     spec
       .given([triggered(wf), queued(1, 1_000, 'a'), queued(1, 1_000, 'b')])
       .when(result(1, { error: boom }, 'a'), 3_000)
       .thenMatches(({ events, effects, after }) => {
         expect(events.map((e) => e.type)).toContain('RunFailed');
         expect(after.tasks.b.status).toBe('CANCELLED');
-        expect(effects).toContainEqual({ type: 'abortTask', key: key(1, 'b'), reason: expect.any(String) });
+        expect(effects).toContainEqual({
+          type: 'abortTask',
+          key: key(1, 'b'),
+          reason: expect.any(String),
+        });
       });
   });
 });

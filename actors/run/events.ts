@@ -4,11 +4,32 @@ import type { RunCreation, TaskError } from './messages.js';
 export type RunEvent =
   | ({ type: 'RunTriggered'; at: number } & RunCreation)
   | { type: 'TaskQueued'; taskName: string; key: string; attempt: number; at: number }
-  | { type: 'TaskStarted'; taskName: string; key: string; attempt: number; workerId: string; at: number }
+  | {
+      type: 'TaskStarted';
+      taskName: string;
+      key: string;
+      attempt: number;
+      workerId: string;
+      at: number;
+    }
   | { type: 'TaskSucceeded'; taskName: string; key: string; output: unknown; at: number }
-  | { type: 'TaskFailed'; taskName: string; key: string; error: TaskError; final: boolean; at: number }
+  | {
+      type: 'TaskFailed';
+      taskName: string;
+      key: string;
+      error: TaskError;
+      final: boolean;
+      at: number;
+    }
   | { type: 'RetryScheduled'; taskName: string; key: string; attempt: number; dueAt: number }
-  | { type: 'TaskRequeued'; taskName: string; key: string; workerId: string; reason: string; at: number }
+  | {
+      type: 'TaskRequeued';
+      taskName: string;
+      key: string;
+      workerId: string;
+      reason: string;
+      at: number;
+    }
   | { type: 'TimeoutRefreshed'; taskName: string; key: string; byMs: number; at: number }
   | { type: 'TaskCancelled'; taskName: string; reason: string; at: number }
   | { type: 'RunCompleted'; output: unknown; at: number }

@@ -36,7 +36,14 @@ const queued = (attempt: number, at = 1_000, generation = 0): RunEvent => ({
 const retrying: RunEvent[] = [
   triggered,
   queued(1),
-  { type: 'TaskFailed', taskName: 'resize', key: key(1), error: { name: 'Error', message: 'flaky' }, final: false, at: 2_000 },
+  {
+    type: 'TaskFailed',
+    taskName: 'resize',
+    key: key(1),
+    error: { name: 'Error', message: 'flaky' },
+    final: false,
+    at: 2_000,
+  },
   { type: 'RetryScheduled', taskName: 'resize', key: key(2), attempt: 2, dueAt: 4_000 },
 ];
 const completed: RunEvent[] = [
@@ -88,16 +95,26 @@ describe('run actor: Cancel', () => {
         { type: 'abortTask', key: key(1), reason: 'cancelled by user' },
         runFinishedCancelled('cancelled by user'),
       ]);
-    expect(after).toMatchObject({ status: 'CANCELLED', cancelReason: 'cancelled by user', finishedAt: 3_000 });
+    expect(after).toMatchObject({
+      status: 'CANCELLED',
+      cancelReason: 'cancelled by user',
+      finishedAt: 3_000,
+    });
     expect(after.tasks.resize.status).toBe('CANCELLED');
   });
 
   it('cancels a task waiting for its retry without aborting anything (nothing is queued)', () => {
-    spec.given(retrying).when(cancel, 3_000).then(cancelledBy('cancelled by user', 3_000), [runFinishedCancelled('cancelled by user')]);
+    spec
+      .given(retrying)
+      .when(cancel, 3_000)
+      .then(cancelledBy('cancelled by user', 3_000), [runFinishedCancelled('cancelled by user')]);
   });
 
   it('a second Cancel, a Cancel of a finished run, or of an unknown run changes nothing', () => {
-    spec.given([triggered, queued(1), ...cancelledBy('first', 2_000)]).when(cancel, 3_000).thenNothing();
+    spec
+      .given([triggered, queued(1), ...cancelledBy('first', 2_000)])
+      .when(cancel, 3_000)
+      .thenNothing();
     spec.given(completed).when(cancel, 3_000).thenNothing();
     spec.when(cancel, 3_000).thenNothing();
   });
@@ -115,7 +132,10 @@ describe('run actor: ScheduleTimedOut', () => {
   });
 
   it('ignores a timeout for an older attempt, a retry not queued yet, or a finished run', () => {
-    spec.given([...retrying, queued(2, 4_000)]).when(scheduleTimedOut(1), 61_500).thenNothing();
+    spec
+      .given([...retrying, queued(2, 4_000)])
+      .when(scheduleTimedOut(1), 61_500)
+      .thenNothing();
     spec.given(retrying).when(scheduleTimedOut(2), 61_500).thenNothing();
     spec.given(completed).when(scheduleTimedOut(1), 61_500).thenNothing();
   });
@@ -131,7 +151,10 @@ describe('run actor: WorkerLost and TimeoutRefreshed', () => {
       reason: 'worker w1 was lost',
       at: 5_000,
     };
-    spec.given([triggered, queued(1)]).when(workerLost(1), 5_000).then([requeued], []);
+    spec
+      .given([triggered, queued(1)])
+      .when(workerLost(1), 5_000)
+      .then([requeued], []);
     const result: RunMessage = {
       type: 'TaskResult',
       id: 'result-1',
@@ -142,14 +165,20 @@ describe('run actor: WorkerLost and TimeoutRefreshed', () => {
       finishedAt: 7_000,
       output: 'ok',
     };
-    spec.given([triggered, queued(1), requeued]).when(result, 7_100).thenMatches(({ events, after }) => {
-      expect(events.map((e) => e.type)).toEqual(['TaskStarted', 'TaskSucceeded', 'RunCompleted']);
-      expect(after.tasks.resize).toMatchObject({ status: 'COMPLETED', workerId: 'w2' });
-    });
+    spec
+      .given([triggered, queued(1), requeued])
+      .when(result, 7_100)
+      .thenMatches(({ events, after }) => {
+        expect(events.map((e) => e.type)).toEqual(['TaskStarted', 'TaskSucceeded', 'RunCompleted']);
+        expect(after.tasks.resize).toMatchObject({ status: 'COMPLETED', workerId: 'w2' });
+      });
   });
 
   it('ignores a lost worker for a stale attempt or a finished run', () => {
-    spec.given([...retrying, queued(2, 4_000)]).when(workerLost(1), 5_000).thenNothing();
+    spec
+      .given([...retrying, queued(2, 4_000)])
+      .when(workerLost(1), 5_000)
+      .thenNothing();
     spec.given(completed).when(workerLost(1), 5_000).thenNothing();
   });
 
@@ -157,8 +186,14 @@ describe('run actor: WorkerLost and TimeoutRefreshed', () => {
     spec
       .given([triggered, queued(1)])
       .when(refreshed(1), 5_000)
-      .then([{ type: 'TimeoutRefreshed', taskName: 'resize', key: key(1), byMs: 30_000, at: 5_000 }], []);
-    spec.given([triggered, queued(1)]).when(refreshed(2), 5_000).thenNothing();
+      .then(
+        [{ type: 'TimeoutRefreshed', taskName: 'resize', key: key(1), byMs: 30_000, at: 5_000 }],
+        [],
+      );
+    spec
+      .given([triggered, queued(1)])
+      .when(refreshed(2), 5_000)
+      .thenNothing();
     spec.given(completed).when(refreshed(1), 5_000).thenNothing();
   });
 });
@@ -190,27 +225,60 @@ describe('run actor: Replay', () => {
           },
         ],
       );
-    expect(after).toMatchObject({ status: 'QUEUED', output: undefined, finishedAt: undefined, generation: 1 });
+    expect(after).toMatchObject({
+      status: 'QUEUED',
+      output: undefined,
+      finishedAt: undefined,
+      generation: 1,
+    });
     expect(runActor.isDone?.(after)).toBe(false);
   });
 
   it('replays a cancelled or failed run too', () => {
-    spec.given([triggered, queued(1), ...cancelledBy('user', 2_000)]).when(replay, 9_000).thenMatches(({ events }) => {
-      expect(events).toEqual([{ type: 'RunReplayed', at: 9_000 }, queued(1, 9_000, 1)]);
-    });
-    const failedRun: RunEvent[] = [...retrying.slice(0, 2), { type: 'RunFailed', errors: { resize: 'x' }, at: 2_000 }];
-    spec.given(failedRun).when(replay, 9_000).thenMatches(({ after }) => expect(after.errors).toBeUndefined());
+    spec
+      .given([triggered, queued(1), ...cancelledBy('user', 2_000)])
+      .when(replay, 9_000)
+      .thenMatches(({ events }) => {
+        expect(events).toEqual([{ type: 'RunReplayed', at: 9_000 }, queued(1, 9_000, 1)]);
+      });
+    const failedRun: RunEvent[] = [
+      ...retrying.slice(0, 2),
+      { type: 'RunFailed', errors: { resize: 'x' }, at: 2_000 },
+    ];
+    spec
+      .given(failedRun)
+      .when(replay, 9_000)
+      .thenMatches(({ after }) => expect(after.errors).toBeUndefined());
   });
 
   it('a result of the replaced generation is ignored after a replay', () => {
-    const replayed: RunEvent[] = [...completed, { type: 'RunReplayed', at: 9_000 }, queued(1, 9_000, 1)];
-    const late: RunMessage = { type: 'TaskResult', id: 'late', key: key(1), taskName: 'resize', workerId: 'w1', startedAt: 1, finishedAt: 2, output: 'old' };
+    const replayed: RunEvent[] = [
+      ...completed,
+      { type: 'RunReplayed', at: 9_000 },
+      queued(1, 9_000, 1),
+    ];
+    const late: RunMessage = {
+      type: 'TaskResult',
+      id: 'late',
+      key: key(1),
+      taskName: 'resize',
+      workerId: 'w1',
+      startedAt: 1,
+      finishedAt: 2,
+      output: 'old',
+    };
     spec.given(replayed).when(late, 9_500).thenNothing();
   });
 
   it('Replay of a run still going, or of an unknown run, changes nothing', () => {
-    spec.given([triggered, queued(1)]).when(replay, 9_000).thenNothing();
-    spec.given([...completed, { type: 'RunReplayed', at: 9_000 }, queued(1, 9_000, 1)]).when(replay, 9_500).thenNothing();
+    spec
+      .given([triggered, queued(1)])
+      .when(replay, 9_000)
+      .thenNothing();
+    spec
+      .given([...completed, { type: 'RunReplayed', at: 9_000 }, queued(1, 9_000, 1)])
+      .when(replay, 9_500)
+      .thenNothing();
     spec.when(replay, 9_000).thenNothing();
   });
 });

@@ -19,6 +19,7 @@ export function retryDelayMs(spec: TaskSpec, retryNumber: number): number {
   if (!spec.backoff) return 0;
   const factor = spec.backoff.factor ?? 2;
   const seconds = Math.pow(factor, retryNumber);
-  const capped = spec.backoff.maxSeconds === undefined ? seconds : Math.min(seconds, spec.backoff.maxSeconds);
+  const capped =
+    spec.backoff.maxSeconds === undefined ? seconds : Math.min(seconds, spec.backoff.maxSeconds);
   return Math.max(0, Math.round(capped * 1000));
 }

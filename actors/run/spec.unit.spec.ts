@@ -15,7 +15,9 @@ describe('retryDelayMs: the wait before retry n (1-based)', () => {
   });
 
   it('is factor^n seconds', () => {
-    expect([1, 2, 3].map((n) => retryDelayMs(task({ factor: 2 }), n))).toEqual([2_000, 4_000, 8_000]);
+    expect([1, 2, 3].map((n) => retryDelayMs(task({ factor: 2 }), n))).toEqual([
+      2_000, 4_000, 8_000,
+    ]);
     expect([1, 2].map((n) => retryDelayMs(task({ factor: 1.5 }), n))).toEqual([1_500, 2_250]);
   });
 

@@ -6,7 +6,8 @@ import type { RunCreation } from './messages.js';
 import { queueKey } from '../scheduler/queued-task.js';
 
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-export type TaskStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+export type TaskStatus =
+  'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
 export interface TaskRunState {
   name: string;
@@ -53,10 +54,19 @@ export function initialRunState(runId: string): RunState {
 export const isTerminal = (status: RunStatus | TaskStatus) =>
   status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
 
-function freshTasks(spec: RunSpec, runId: string, generation: number): Record<string, TaskRunState> {
+function freshTasks(
+  spec: RunSpec,
+  runId: string,
+  generation: number,
+): Record<string, TaskRunState> {
   const tasks: Record<string, TaskRunState> = {};
   for (const t of spec.tasks) {
-    tasks[t.name] = { name: t.name, status: 'PENDING', attempt: 0, key: queueKey(runId, t.name, generation, 0) };
+    tasks[t.name] = {
+      name: t.name,
+      status: 'PENDING',
+      attempt: 0,
+      key: queueKey(runId, t.name, generation, 0),
+    };
   }
   return tasks;
 }
@@ -87,7 +97,11 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
       });
     case 'TaskStarted':
       return {
-        ...withTask(state, event.taskName, { status: 'RUNNING', workerId: event.workerId, startedAt: event.at }),
+        ...withTask(state, event.taskName, {
+          status: 'RUNNING',
+          workerId: event.workerId,
+          startedAt: event.at,
+        }),
         status: isTerminal(state.status) ? state.status : 'RUNNING',
         startedAt: state.startedAt ?? event.at,
       };
@@ -105,7 +119,11 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         finishedAt: event.at,
       });
     case 'RetryScheduled':
-      return withTask(state, event.taskName, { status: 'RETRYING', attempt: event.attempt, key: event.key });
+      return withTask(state, event.taskName, {
+        status: 'RETRYING',
+        attempt: event.attempt,
+        key: event.key,
+      });
     case 'TaskRequeued':
       return withTask(state, event.taskName, { status: 'QUEUED', workerId: undefined });
     case 'TimeoutRefreshed':

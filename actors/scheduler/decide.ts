@@ -31,7 +31,10 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
       const key = queue.keys[i];
       const entry = state.entries.get(key);
       const waiting = entry !== undefined && entry.workerId === undefined;
-      const worker = waiting && !(holding && entry.redelivered) ? pickWorker(state, entry.task.taskName, free) : undefined;
+      const worker =
+        waiting && !(holding && entry.redelivered)
+          ? pickWorker(state, entry.task.taskName, free)
+          : undefined;
       if (waiting && worker) {
         free.set(worker.id, (free.get(worker.id) ?? 0) - 1);
         total--;
@@ -45,7 +48,11 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
   }
 }
 
-function pickWorker(state: SchedulerState, taskName: string, free: Map<string, number>): WorkerSlots | undefined {
+function pickWorker(
+  state: SchedulerState,
+  taskName: string,
+  free: Map<string, number>,
+): WorkerSlots | undefined {
   let best: WorkerSlots | undefined;
   let bestFree = 0;
   for (const [id, n] of free) {
@@ -64,7 +71,12 @@ function release(out: SchedulerDecision, key: string) {
   out.effects.push({ type: 'ack', key });
 }
 
-function requeueWorkerEntries(state: SchedulerState, worker: WorkerSlots, now: number, out: SchedulerDecision) {
+function requeueWorkerEntries(
+  state: SchedulerState,
+  worker: WorkerSlots,
+  now: number,
+  out: SchedulerDecision,
+) {
   for (const key of worker.running) {
     const entry = state.entries.get(key);
     if (!entry) continue;
@@ -72,7 +84,13 @@ function requeueWorkerEntries(state: SchedulerState, worker: WorkerSlots, now: n
     out.effects.push({
       type: 'tellRun',
       runId: entry.task.runId,
-      message: { type: 'WorkerLost', id: `lost:${key}:${worker.id}`, key, taskName: entry.task.taskName, workerId: worker.id },
+      message: {
+        type: 'WorkerLost',
+        id: `lost:${key}:${worker.id}`,
+        key,
+        taskName: entry.task.taskName,
+        workerId: worker.id,
+      },
     });
   }
 }
@@ -95,12 +113,22 @@ function onTick(state: SchedulerState, now: number, out: SchedulerDecision) {
     out.effects.push({
       type: 'tellRun',
       runId: entry.task.runId,
-      message: { type: 'ScheduleTimedOut', id: `schedule-timeout:${key}`, key, taskName: entry.task.taskName },
+      message: {
+        type: 'ScheduleTimedOut',
+        id: `schedule-timeout:${key}`,
+        key,
+        taskName: entry.task.taskName,
+      },
     });
   }
 }
 
-function onHeartbeat(state: SchedulerState, msg: Extract<SchedulerMessage, { type: 'Heartbeat' }>, now: number, out: SchedulerDecision) {
+function onHeartbeat(
+  state: SchedulerState,
+  msg: Extract<SchedulerMessage, { type: 'Heartbeat' }>,
+  now: number,
+  out: SchedulerDecision,
+) {
   const hb = msg.heartbeat;
   out.events.push({
     type: 'WorkerSeen',
@@ -125,11 +153,16 @@ function onHeartbeat(state: SchedulerState, msg: Extract<SchedulerMessage, { typ
     const dispatchedAt = entry?.dispatchedAt ?? now;
     // Finished task runs leave through the journal; one the worker never got goes back in the
     // queue. Measured on the scheduler's clock: the worker's may differ.
-    if (!running.has(key) && now - dispatchedAt > state.config.reconcileAfterMs) out.events.push({ type: 'EntryRequeued', key, at: now });
+    if (!running.has(key) && now - dispatchedAt > state.config.reconcileAfterMs)
+      out.events.push({ type: 'EntryRequeued', key, at: now });
   }
 }
 
-export function decideScheduler(state: SchedulerState, msg: SchedulerMessage, now: number): SchedulerDecision {
+export function decideScheduler(
+  state: SchedulerState,
+  msg: SchedulerMessage,
+  now: number,
+): SchedulerDecision {
   const out: SchedulerDecision = { events: [], effects: [] };
   switch (msg.type) {
     case 'Enqueue':
@@ -153,13 +186,23 @@ export function decideScheduler(state: SchedulerState, msg: SchedulerMessage, no
       const entry = state.entries.get(msg.key);
       if (entry?.workerId !== msg.workerId) return out;
       out.events.push({ type: 'EntryRequeued', key: msg.key, at: now });
-      out.events.push({ type: 'WorkerPaused', workerId: msg.workerId, until: now + REFUSAL_PAUSE_MS });
+      out.events.push({
+        type: 'WorkerPaused',
+        workerId: msg.workerId,
+        until: now + REFUSAL_PAUSE_MS,
+      });
       return out;
     }
     case 'Abort': {
       const entry = state.entries.get(msg.key);
       if (!entry) return out;
-      if (entry.workerId) out.effects.push({ type: 'abortOnWorker', workerId: entry.workerId, key: msg.key, reason: msg.reason });
+      if (entry.workerId)
+        out.effects.push({
+          type: 'abortOnWorker',
+          workerId: entry.workerId,
+          key: msg.key,
+          reason: msg.reason,
+        });
       release(out, msg.key);
       return out;
     }

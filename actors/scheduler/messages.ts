@@ -28,4 +28,8 @@ export type SchedulerEffect =
   /** The entry's task run is finished with: remove it from the queue stream. */
   | { type: 'ack'; key: string }
   | { type: 'abortOnWorker'; workerId: string; key: string; reason: string }
-  | { type: 'tellRun'; runId: string; message: { id: string; type: string } & Record<string, unknown> };
+  | {
+      type: 'tellRun';
+      runId: string;
+      message: { id: string; type: string } & Record<string, unknown>;
+    };

@@ -24,7 +24,8 @@ function mulberry32(seed: number) {
   };
 }
 
-type Invariant = 'slots' | 'capable' | 'assignment' | 'noLoss' | 'priority' | 'noDoubleDispatch' | 'ageOrder';
+type Invariant =
+  'slots' | 'capable' | 'assignment' | 'noLoss' | 'priority' | 'noDoubleDispatch' | 'ageOrder';
 
 interface Simulation {
   state: SchedulerState;
@@ -95,7 +96,8 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
     sim.held.get(workerId)!.clear();
     return { type: 'WorkerLeft', workerId };
   }
-  if (r < 0.8 && sim.live.size > 0) return { type: 'Abort', key: pick([...sim.live]), reason: 'cancelled' };
+  if (r < 0.8 && sim.live.size > 0)
+    return { type: 'Abort', key: pick([...sim.live]), reason: 'cancelled' };
   sim.now += Math.floor(rnd() * 3_000);
   return { type: 'Tick' };
 }
@@ -106,7 +108,11 @@ interface BeforePump {
   waiting: Set<string>;
 }
 
-function violations(sim: Simulation, turn: SchedulerTurn, before: BeforePump): Partial<Record<Invariant, string>> {
+function violations(
+  sim: Simulation,
+  turn: SchedulerTurn,
+  before: BeforePump,
+): Partial<Record<Invariant, string>> {
   const { state } = sim;
   const found: Partial<Record<Invariant, string>> = {};
   const dispatches = turn.pumped.effects.flatMap((e) => (e.type === 'dispatch' ? [e] : []));
@@ -118,33 +124,45 @@ function violations(sim: Simulation, turn: SchedulerTurn, before: BeforePump): P
       found.slots = `${n} dispatched to ${w} with ${before.free.get(w) ?? 0} free slots`;
   }
   for (const d of dispatches) {
-    if (!state.workers.get(d.workerId)?.taskNames.has(d.task.taskName)) found.capable = `${d.task.key} sent to ${d.workerId}`;
+    if (!state.workers.get(d.workerId)?.taskNames.has(d.task.taskName))
+      found.capable = `${d.task.key} sent to ${d.workerId}`;
   }
   const keys = dispatches.map((d) => d.task.key);
   const twice = keys.find((k, i) => keys.indexOf(k) !== i || !before.waiting.has(k));
-  if (twice) found.noDoubleDispatch = `${twice} dispatched while already on a worker (dispatches: ${keys.join(' ')})`;
+  if (twice)
+    found.noDoubleDispatch = `${twice} dispatched while already on a worker (dispatches: ${keys.join(' ')})`;
   for (const [key, entry] of state.entries) {
-    if (entry.workerId && !state.workers.get(entry.workerId)?.running.has(key)) found.assignment = `${key} not in ${entry.workerId}'s slots`;
+    if (entry.workerId && !state.workers.get(entry.workerId)?.running.has(key))
+      found.assignment = `${key} not in ${entry.workerId}'s slots`;
   }
   for (const w of state.workers.values()) {
     for (const key of w.running) {
-      if (state.entries.get(key)?.workerId !== w.id) found.assignment = `${w.id} holds ${key}, assigned to ${state.entries.get(key)?.workerId}`;
+      if (state.entries.get(key)?.workerId !== w.id)
+        found.assignment = `${w.id} holds ${key}, assigned to ${state.entries.get(key)?.workerId}`;
     }
   }
   const entryKeys = [...state.entries.keys()].sort();
-  if (entryKeys.join() !== [...sim.live].sort().join()) found.noLoss = `entries ${entryKeys.join()} != live ${[...sim.live].sort().join()}`;
-  const waiting = [...state.entries.values()].filter((e) => e.workerId === undefined).map((e) => e.task);
+  if (entryKeys.join() !== [...sim.live].sort().join())
+    found.noLoss = `entries ${entryKeys.join()} != live ${[...sim.live].sort().join()}`;
+  const waiting = [...state.entries.values()]
+    .filter((e) => e.workerId === undefined)
+    .map((e) => e.task);
   for (const t of waiting) {
     const queue = state.queues[priorityIndex(t.priority)];
-    if (!queue.keys.slice(queue.head).includes(t.key)) found.noLoss = `${t.key} waits but is out of its queue`;
+    if (!queue.keys.slice(queue.head).includes(t.key))
+      found.noLoss = `${t.key} waits but is out of its queue`;
   }
   for (const d of dispatches) {
     const p = priorityIndex(d.task.priority);
     const sameName = waiting.filter((t) => t.taskName === d.task.taskName);
     const higher = sameName.find((t) => priorityIndex(t.priority) > p);
-    if (higher) found.priority = `${d.task.key} (p${d.task.priority}) dispatched while ${higher.key} (p${higher.priority}) waits`;
-    const older = sameName.find((t) => priorityIndex(t.priority) === p && sim.order.get(t.key)! < sim.order.get(d.task.key)!);
-    if (older) found.ageOrder = `${d.task.key} dispatched while older ${older.key} of the same priority waits`;
+    if (higher)
+      found.priority = `${d.task.key} (p${d.task.priority}) dispatched while ${higher.key} (p${higher.priority}) waits`;
+    const older = sameName.find(
+      (t) => priorityIndex(t.priority) === p && sim.order.get(t.key)! < sim.order.get(d.task.key)!,
+    );
+    if (older)
+      found.ageOrder = `${d.task.key} dispatched while older ${older.key} of the same priority waits`;
   }
   return found;
 }
@@ -155,7 +173,11 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
   for (let seed = 1; seed <= SEEDS; seed++) {
     const rnd = mulberry32(seed);
     const sim: Simulation = {
-      state: initialSchedulerState(0, 0, { workerLostAfterMs: 10_000, forgetWorkerAfterMs: 60_000, reconcileAfterMs: 5_000 }),
+      state: initialSchedulerState(0, 0, {
+        workerLostAfterMs: 10_000,
+        forgetWorkerAfterMs: 60_000,
+        reconcileAfterMs: 5_000,
+      }),
       now: 0,
       held: new Map(WORKERS.map((w) => [w, new Set<string>()])),
       live: new Set(),
@@ -170,7 +192,9 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
       const turn = schedulerTurn(sim.state, message, sim.now, (s) => {
         before = {
           free: new Map([...s.workers.values()].map((w) => [w.id, freeSlots(w, sim.now)])),
-          waiting: new Set([...s.entries].filter(([, e]) => e.workerId === undefined).map(([k]) => k)),
+          waiting: new Set(
+            [...s.entries].filter(([, e]) => e.workerId === undefined).map(([k]) => k),
+          ),
         };
       });
       counts[message.type] = (counts[message.type] ?? 0) + 1;
@@ -197,7 +221,15 @@ describe(`scheduler properties (${SEEDS} seeds × ${STEPS} random steps)`, () =>
     const { failure, counts } = explore(['slots', 'capable', 'assignment', 'noLoss', 'priority']);
     expect(failure).toBeUndefined();
     // the random runs must have exercised every path the invariants speak about
-    for (const seen of ['dispatch', 'ack', 'abortOnWorker', 'tellRun:WorkerLost', 'tellRun:ScheduleTimedOut', 'DispatchRejected', 'WorkerLeft'])
+    for (const seen of [
+      'dispatch',
+      'ack',
+      'abortOnWorker',
+      'tellRun:WorkerLost',
+      'tellRun:ScheduleTimedOut',
+      'DispatchRejected',
+      'WorkerLeft',
+    ])
       expect(counts[seen] ?? 0, seen).toBeGreaterThan(50);
   });
 

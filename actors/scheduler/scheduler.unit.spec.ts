@@ -24,16 +24,37 @@ const task = (key: string, over: Partial<QueuedTask> = {}): QueuedTask => ({
   additionalMetadata: {},
   ...over,
 });
-const enqueue = (key: string, over: Partial<QueuedTask> = {}, redelivered = false): SchedulerMessage => ({
+const enqueue = (
+  key: string,
+  over: Partial<QueuedTask> = {},
+  redelivered = false,
+): SchedulerMessage => ({
   type: 'Enqueue',
   task: task(key, over),
   redelivered,
 });
-const heartbeat = (workerId: string, slots: number, over: Partial<Heartbeat> = {}): SchedulerMessage => ({
+const heartbeat = (
+  workerId: string,
+  slots: number,
+  over: Partial<Heartbeat> = {},
+): SchedulerMessage => ({
   type: 'Heartbeat',
-  heartbeat: { workerId, name: workerId, slots, taskNames: ['a'], running: [], stopping: false, sentAt: 0, ...over },
+  heartbeat: {
+    workerId,
+    name: workerId,
+    slots,
+    taskNames: ['a'],
+    running: [],
+    stopping: false,
+    sentAt: 0,
+    ...over,
+  },
 });
-const dispatch = (workerId: string, key: string, over: Partial<QueuedTask> = {}): SchedulerEffect => ({
+const dispatch = (
+  workerId: string,
+  key: string,
+  over: Partial<QueuedTask> = {},
+): SchedulerEffect => ({
   type: 'dispatch',
   workerId,
   task: task(key, over),
@@ -60,17 +81,35 @@ describe('scheduler: order', () => {
       enqueue('low-2', { priority: LOW }),
       enqueue('high-2', { priority: HIGH }),
     ];
-    spec.given(queue).when(heartbeat('w1', 5), 10).thenMatches((turn) => {
-      expect(dispatched(turn)).toEqual(['w1:high-1', 'w1:high-2', 'w1:med-1', 'w1:low-1', 'w1:low-2']);
-    });
-    spec.given(queue).when(heartbeat('w1', 2), 10).thenMatches((turn) => {
-      expect(dispatched(turn)).toEqual(['w1:high-1', 'w1:high-2']);
-    });
+    spec
+      .given(queue)
+      .when(heartbeat('w1', 5), 10)
+      .thenMatches((turn) => {
+        expect(dispatched(turn)).toEqual([
+          'w1:high-1',
+          'w1:high-2',
+          'w1:med-1',
+          'w1:low-1',
+          'w1:low-2',
+        ]);
+      });
+    spec
+      .given(queue)
+      .when(heartbeat('w1', 2), 10)
+      .thenMatches((turn) => {
+        expect(dispatched(turn)).toEqual(['w1:high-1', 'w1:high-2']);
+      });
   });
 
   it('a freed slot goes to the oldest waiting entry of the highest priority', () => {
     spec
-      .given([heartbeat('w1', 1), enqueue('k1'), enqueue('k2'), enqueue('k3', { priority: MEDIUM }), enqueue('k4')])
+      .given([
+        heartbeat('w1', 1),
+        enqueue('k1'),
+        enqueue('k2'),
+        enqueue('k3', { priority: MEDIUM }),
+        enqueue('k4'),
+      ])
       .when(done('k1'), 10)
       .then([{ type: 'ack', key: 'k1' }, dispatch('w1', 'k3', { priority: MEDIUM })]);
     spec
@@ -90,43 +129,80 @@ describe('scheduler: order', () => {
 describe('scheduler: slots and workers', () => {
   it('never sends a worker more than its free slots', () => {
     const queue = ['k1', 'k2', 'k3', 'k4'].map((k) => enqueue(k));
-    spec.given(queue).when(heartbeat('w1', 3, { running: ['k1'] }), 10).thenMatches((turn, state) => {
-      expect(dispatched(turn)).toEqual(['w1:k2', 'w1:k3']);
-      expect([...state.workers.get('w1')!.running]).toEqual(['k1', 'k2', 'k3']);
-    });
-    spec.given([heartbeat('w1', 2), enqueue('k1'), enqueue('k2')]).when(enqueue('k3'), 10).thenNothing();
-    spec.given([heartbeat('w1', 0)]).when(enqueue('k1'), 10).thenNothing();
+    spec
+      .given(queue)
+      .when(heartbeat('w1', 3, { running: ['k1'] }), 10)
+      .thenMatches((turn, state) => {
+        expect(dispatched(turn)).toEqual(['w1:k2', 'w1:k3']);
+        expect([...state.workers.get('w1')!.running]).toEqual(['k1', 'k2', 'k3']);
+      });
+    spec
+      .given([heartbeat('w1', 2), enqueue('k1'), enqueue('k2')])
+      .when(enqueue('k3'), 10)
+      .thenNothing();
+    spec
+      .given([heartbeat('w1', 0)])
+      .when(enqueue('k1'), 10)
+      .thenNothing();
   });
 
   it('sends a task run only to a worker that serves its task', () => {
     const workers = [heartbeat('wa', 5), heartbeat('wb', 5, { taskNames: ['b'] })];
-    spec.given(workers).when(enqueue('k1', { taskName: 'b' }), 10).then([dispatch('wb', 'k1', { taskName: 'b' })]);
-    spec.given(workers).when(enqueue('k1', { taskName: 'c' }), 10).thenNothing();
+    spec
+      .given(workers)
+      .when(enqueue('k1', { taskName: 'b' }), 10)
+      .then([dispatch('wb', 'k1', { taskName: 'b' })]);
+    spec
+      .given(workers)
+      .when(enqueue('k1', { taskName: 'c' }), 10)
+      .thenNothing();
   });
 
   it('picks the worker with the most free slots', () => {
-    spec.given([heartbeat('w1', 2), heartbeat('w2', 4)]).when(enqueue('k1'), 10).then([dispatch('w2', 'k1')]);
+    spec
+      .given([heartbeat('w1', 2), heartbeat('w2', 4)])
+      .when(enqueue('k1'), 10)
+      .then([dispatch('w2', 'k1')]);
     const six = ['k1', 'k2', 'k3', 'k4', 'k5'].map((k) => enqueue(k));
-    spec.given([heartbeat('w1', 2), heartbeat('w2', 4), ...six]).when(enqueue('k6'), 10).thenMatches((_turn, state) => {
-      expect(state.workers.get('w1')!.running.size).toBe(2);
-      expect(state.workers.get('w2')!.running.size).toBe(4);
-    });
+    spec
+      .given([heartbeat('w1', 2), heartbeat('w2', 4), ...six])
+      .when(enqueue('k6'), 10)
+      .thenMatches((_turn, state) => {
+        expect(state.workers.get('w1')!.running.size).toBe(2);
+        expect(state.workers.get('w2')!.running.size).toBe(4);
+      });
   });
 
   it('a stopping worker gets nothing new', () => {
-    spec.given([heartbeat('w1', 5, { stopping: true })]).when(enqueue('k1'), 10).thenNothing();
+    spec
+      .given([heartbeat('w1', 5, { stopping: true })])
+      .when(enqueue('k1'), 10)
+      .thenNothing();
   });
 
   it('the same entry enqueued twice is dispatched once', () => {
-    spec.given([heartbeat('w1', 5), enqueue('k1')]).when(enqueue('k1'), 10).thenNothing();
+    spec
+      .given([heartbeat('w1', 5), enqueue('k1')])
+      .when(enqueue('k1'), 10)
+      .thenNothing();
   });
 });
 
 describe('scheduler: refusals and lost workers', () => {
   it('a refused dispatch goes back to the queue and the worker gets nothing for REFUSAL_PAUSE_MS', () => {
-    const given = [heartbeat('w1', 1), enqueue('k1'), at(100, { type: 'DispatchRejected', key: 'k1', workerId: 'w1' })];
-    spec.given(given).when(tick, 100 + REFUSAL_PAUSE_MS - 1).thenNothing();
-    spec.given(given).when(tick, 100 + REFUSAL_PAUSE_MS).then([dispatch('w1', 'k1')]);
+    const given = [
+      heartbeat('w1', 1),
+      enqueue('k1'),
+      at(100, { type: 'DispatchRejected', key: 'k1', workerId: 'w1' }),
+    ];
+    spec
+      .given(given)
+      .when(tick, 100 + REFUSAL_PAUSE_MS - 1)
+      .thenNothing();
+    spec
+      .given(given)
+      .when(tick, 100 + REFUSAL_PAUSE_MS)
+      .then([dispatch('w1', 'k1')]);
     spec
       .given([heartbeat('w1', 1), heartbeat('w2', 1), enqueue('k1')])
       .when({ type: 'DispatchRejected', key: 'k1', workerId: 'w1' }, 100)
@@ -146,14 +222,27 @@ describe('scheduler: refusals and lost workers', () => {
   it('a worker silent for longer than workerLostAfterMs is lost: its runs are told and requeued', () => {
     const given = [heartbeat('w1', 1), enqueue('k1'), at(5_000, heartbeat('w2', 1))];
     spec.given(given).when(tick, 10_000).thenNothing();
-    spec.given(given).when(tick, 10_001).then([tellWorkerLost('k1', 'w1'), dispatch('w2', 'k1')]);
-    spec.given([heartbeat('w1', 1), enqueue('k1'), at(8_000, heartbeat('w1', 1, { running: ['k1'] }))]).when(tick, 15_000).thenNothing();
+    spec
+      .given(given)
+      .when(tick, 10_001)
+      .then([tellWorkerLost('k1', 'w1'), dispatch('w2', 'k1')]);
+    spec
+      .given([
+        heartbeat('w1', 1),
+        enqueue('k1'),
+        at(8_000, heartbeat('w1', 1, { running: ['k1'] })),
+      ])
+      .when(tick, 15_000)
+      .thenNothing();
   });
 
   it('a lost worker gets nothing more until it heartbeats again', () => {
     const lost = [heartbeat('w1', 3), at(10_001, tick)];
     spec.given(lost).when(enqueue('k1'), 10_002).thenNothing();
-    spec.given([...lost, enqueue('k1')]).when(heartbeat('w1', 3), 10_003).then([dispatch('w1', 'k1')]);
+    spec
+      .given([...lost, enqueue('k1')])
+      .when(heartbeat('w1', 3), 10_003)
+      .then([dispatch('w1', 'k1')]);
   });
 
   it('a worker that leaves has its runs requeued at once', () => {
@@ -161,7 +250,10 @@ describe('scheduler: refusals and lost workers', () => {
       .given([heartbeat('w1', 2), enqueue('k1'), enqueue('k2'), heartbeat('w2', 2)])
       .when({ type: 'WorkerLeft', workerId: 'w1' }, 50)
       .thenMatches((turn) => {
-        expect(turn.effects.filter((e) => e.type === 'tellRun')).toEqual([tellWorkerLost('k1', 'w1'), tellWorkerLost('k2', 'w1')]);
+        expect(turn.effects.filter((e) => e.type === 'tellRun')).toEqual([
+          tellWorkerLost('k1', 'w1'),
+          tellWorkerLost('k2', 'w1'),
+        ]);
         expect(dispatched(turn).sort()).toEqual(['w2:k1', 'w2:k2']);
       });
   });
@@ -172,25 +264,46 @@ describe('scheduler: rebuilding after a scheduler change', () => {
 
   it('a heartbeat claims a redelivered entry its worker runs: it is not dispatched again', () => {
     const given = [enqueue('k1', {}, true), heartbeat('w1', 2)];
-    restarted.given(given).when(heartbeat('w2', 2, { running: ['k1'] }), 100).thenMatches((turn, state) => {
-      expect(turn.effects).toEqual([]);
-      expect(state.entries.get('k1')?.workerId).toBe('w2');
-    });
-    restarted.given([...given, at(100, heartbeat('w2', 2, { running: ['k1'] }))]).when(tick, 6_000).thenNothing();
+    restarted
+      .given(given)
+      .when(heartbeat('w2', 2, { running: ['k1'] }), 100)
+      .thenMatches((turn, state) => {
+        expect(turn.effects).toEqual([]);
+        expect(state.entries.get('k1')?.workerId).toBe('w2');
+      });
+    restarted
+      .given([...given, at(100, heartbeat('w2', 2, { running: ['k1'] }))])
+      .when(tick, 6_000)
+      .thenNothing();
   });
 
   it('holds unclaimed redelivered entries until holdRedeliveredUntil, but not fresh ones', () => {
     const given = [enqueue('k1', {}, true), heartbeat('w1', 2)];
     restarted.given(given).when(tick, 4_999).thenNothing();
-    restarted.given(given).when(tick, 5_000).then([dispatch('w1', 'k1')]);
-    restarted.given(given).when(enqueue('k2'), 10).then([dispatch('w1', 'k2')]);
+    restarted
+      .given(given)
+      .when(tick, 5_000)
+      .then([dispatch('w1', 'k1')]);
+    restarted
+      .given(given)
+      .when(enqueue('k2'), 10)
+      .then([dispatch('w1', 'k2')]);
   });
 
   it('a dispatch the worker does not list after reconcileAfterMs is sent again', () => {
     const given = [heartbeat('w1', 1), enqueue('k1')];
-    spec.given(given).when(heartbeat('w1', 1, { sentAt: 5_000 }), 5_000).thenNothing();
-    spec.given(given).when(heartbeat('w1', 1, { sentAt: 5_001 }), 5_001).then([dispatch('w1', 'k1')]);
-    spec.given(given).when(heartbeat('w1', 1, { sentAt: 9_000, running: ['k1'] }), 9_000).thenNothing();
+    spec
+      .given(given)
+      .when(heartbeat('w1', 1, { sentAt: 5_000 }), 5_000)
+      .thenNothing();
+    spec
+      .given(given)
+      .when(heartbeat('w1', 1, { sentAt: 5_001 }), 5_001)
+      .then([dispatch('w1', 'k1')]);
+    spec
+      .given(given)
+      .when(heartbeat('w1', 1, { sentAt: 9_000, running: ['k1'] }), 9_000)
+      .thenNothing();
   });
 });
 
@@ -198,20 +311,48 @@ describe('scheduler: schedule timeout and abort', () => {
   it('releases an entry queued longer than its schedule timeout and tells its run', () => {
     const given = [enqueue('k1', { scheduleTimeoutMs: 1_000, enqueuedAt: 0 })];
     spec.given(given).when(tick, 1_000).thenNothing();
-    spec.given(given).when(tick, 1_001).then([
-      { type: 'ack', key: 'k1' },
-      { type: 'tellRun', runId: 'run-k1', message: { type: 'ScheduleTimedOut', id: 'schedule-timeout:k1', key: 'k1', taskName: 'a' } },
-    ]);
-    spec.given([...given, at(1_001, tick)]).when(heartbeat('w1', 1), 1_002).thenNothing();
+    spec
+      .given(given)
+      .when(tick, 1_001)
+      .then([
+        { type: 'ack', key: 'k1' },
+        {
+          type: 'tellRun',
+          runId: 'run-k1',
+          message: {
+            type: 'ScheduleTimedOut',
+            id: 'schedule-timeout:k1',
+            key: 'k1',
+            taskName: 'a',
+          },
+        },
+      ]);
+    spec
+      .given([...given, at(1_001, tick)])
+      .when(heartbeat('w1', 1), 1_002)
+      .thenNothing();
   });
 
   it('a dispatched entry never times out in the queue', () => {
-    spec.given([heartbeat('w1', 1), enqueue('k1', { scheduleTimeoutMs: 1_000 }), at(900, heartbeat('w1', 1, { running: ['k1'] }))]).when(tick, 5_000).thenNothing();
+    spec
+      .given([
+        heartbeat('w1', 1),
+        enqueue('k1', { scheduleTimeoutMs: 1_000 }),
+        at(900, heartbeat('w1', 1, { running: ['k1'] })),
+      ])
+      .when(tick, 5_000)
+      .thenNothing();
   });
 
   it('Abort releases a queued entry, which is then never dispatched', () => {
-    spec.given([enqueue('k1')]).when({ type: 'Abort', key: 'k1', reason: 'cancelled' }, 10).then([{ type: 'ack', key: 'k1' }]);
-    spec.given([enqueue('k1'), { type: 'Abort', key: 'k1', reason: 'cancelled' }]).when(heartbeat('w1', 1), 20).thenNothing();
+    spec
+      .given([enqueue('k1')])
+      .when({ type: 'Abort', key: 'k1', reason: 'cancelled' }, 10)
+      .then([{ type: 'ack', key: 'k1' }]);
+    spec
+      .given([enqueue('k1'), { type: 'Abort', key: 'k1', reason: 'cancelled' }])
+      .when(heartbeat('w1', 1), 20)
+      .thenNothing();
   });
 
   it('Abort of a dispatched entry aborts it on its worker and frees the slot', () => {
@@ -223,14 +364,23 @@ describe('scheduler: schedule timeout and abort', () => {
         { type: 'ack', key: 'k1' },
         dispatch('w1', 'k2'),
       ]);
-    spec.given([heartbeat('w1', 1)]).when({ type: 'Abort', key: 'nope', reason: 'x' }, 10).thenNothing();
+    spec
+      .given([heartbeat('w1', 1)])
+      .when({ type: 'Abort', key: 'nope', reason: 'x' }, 10)
+      .thenNothing();
   });
 });
 
 describe('scheduler: requeued entries', () => {
   it('a task run requeued behind an entry no worker serves is dispatched once, not twice', () => {
     spec
-      .given([enqueue('x1', { taskName: 'x' }), heartbeat('w1', 1), enqueue('k1'), heartbeat('w2', 1), heartbeat('w3', 1)])
+      .given([
+        enqueue('x1', { taskName: 'x' }),
+        heartbeat('w1', 1),
+        enqueue('k1'),
+        heartbeat('w2', 1),
+        heartbeat('w3', 1),
+      ])
       .when({ type: 'WorkerLeft', workerId: 'w1' }, 10)
       .thenMatches((turn) => expect(dispatched(turn)).toHaveLength(1));
   });
@@ -249,7 +399,12 @@ describe('scheduler: requeued entries', () => {
 
   it('a lost worker’s task runs come back oldest first', () => {
     spec
-      .given([heartbeat('w1', 2), enqueue('k1'), enqueue('k2'), { type: 'WorkerLeft', workerId: 'w1' }])
+      .given([
+        heartbeat('w1', 2),
+        enqueue('k1'),
+        enqueue('k2'),
+        { type: 'WorkerLeft', workerId: 'w1' },
+      ])
       .when(heartbeat('w2', 1), 10)
       .then([dispatch('w2', 'k1')]);
   });

@@ -76,7 +76,8 @@ export function initialSchedulerState(
   };
 }
 
-export const priorityIndex = (priority: number) => Math.min(PRIORITIES, Math.max(1, Math.round(priority))) - 1;
+export const priorityIndex = (priority: number) =>
+  Math.min(PRIORITIES, Math.max(1, Math.round(priority))) - 1;
 
 export const freeSlots = (w: WorkerSlots, now: number) =>
   w.status === 'ACTIVE' && now >= w.pausedUntil ? w.slots - w.running.size : 0;
@@ -100,7 +101,12 @@ function assign(state: SchedulerState, key: string, workerId: string, at: number
 }
 
 /** Puts `key` back among the waiting keys in arrival order, leaving no other copy of it behind. */
-function requeueInOrder(state: SchedulerState, queue: SchedulerState['queues'][number], key: string, seq: number) {
+function requeueInOrder(
+  state: SchedulerState,
+  queue: SchedulerState['queues'][number],
+  key: string,
+  seq: number,
+) {
   const rest = queue.keys.slice(queue.head).filter((k) => k !== key);
   let at = rest.findIndex((k) => {
     const other = state.entries.get(k);

@@ -67,7 +67,10 @@ export function deciderSpec<S, M extends { id: string }, E>(
         },
         thenNothing() {
           const outcome = run();
-          expect({ events: outcome.events, effects: outcome.effects }).toEqual({ events: [], effects: [] });
+          expect({ events: outcome.events, effects: outcome.effects }).toEqual({
+            events: [],
+            effects: [],
+          });
           return outcome;
         },
         thenMatches(check) {
@@ -121,7 +124,10 @@ export interface TimedMessage {
   message: SchedulerMessage;
 }
 
-export const at = (time: number, message: SchedulerMessage): TimedMessage => ({ at: time, message });
+export const at = (time: number, message: SchedulerMessage): TimedMessage => ({
+  at: time,
+  message,
+});
 
 export interface SchedulerOptions {
   /** When the scheduler started (default 0). */
@@ -135,7 +141,9 @@ export interface SchedulerThen {
   /** Exactly these effects, in order (the scheduler's events are its private bookkeeping). */
   then(effects: SchedulerEffect[]): SchedulerTurn & { state: SchedulerState };
   thenNothing(): SchedulerTurn & { state: SchedulerState };
-  thenMatches(check: (turn: SchedulerTurn, state: SchedulerState) => void): SchedulerTurn & { state: SchedulerState };
+  thenMatches(
+    check: (turn: SchedulerTurn, state: SchedulerState) => void,
+  ): SchedulerTurn & { state: SchedulerState };
 }
 
 /**

@@ -14,15 +14,24 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export async function startChild(fixture: string, args: string[], readyTimeoutMs = 20_000): Promise<ChildHandle> {
+export async function startChild(
+  fixture: string,
+  args: string[],
+  readyTimeoutMs = 20_000,
+): Promise<ChildHandle> {
   const script = fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   let out = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => live.delete(child));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${fixture} not ready after ${readyTimeoutMs} ms:\n${out}`)), readyTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${fixture} not ready after ${readyTimeoutMs} ms:\n${out}`)),
+      readyTimeoutMs,
+    );
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.includes('ready')) {

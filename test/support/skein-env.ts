@@ -14,7 +14,11 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { Skein } from 'skein';
 import { startEngine, type Engine, type EngineOptions } from 'skein/runtime';
-import { startNatsServer, type NatsServerHandle, type StartNatsServerOptions } from './nats-server.js';
+import {
+  startNatsServer,
+  type NatsServerHandle,
+  type StartNatsServerOptions,
+} from './nats-server.js';
 
 export const testLogger: Logger = pino({ level: process.env.SKEIN_TEST_LOG ?? 'silent' });
 
