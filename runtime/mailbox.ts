@@ -25,7 +25,9 @@ export interface MailboxRoute {
   schema: ZodType;
 }
 
+/** A failed turn comes back after this, doubling per delivery up to the cap (a poison message must not spin). */
 const RETRY_DELAY_MS = 250;
+const RETRY_DELAY_MAX_MS = 30_000;
 
 export class Mailbox {
   private readonly loops = new Map<number, { loop: ConsumerLoop; direct: Subscription }>();
@@ -132,7 +134,12 @@ export class Mailbox {
         { err, subject: msg.subject },
         'turn failed; the message will be redelivered',
       );
-      msg.nak(RETRY_DELAY_MS);
+      msg.nak(
+        Math.min(
+          RETRY_DELAY_MAX_MS,
+          RETRY_DELAY_MS * 2 ** Math.min(10, msg.info.deliveryCount - 1),
+        ),
+      );
     }
   }
 }
