@@ -59,33 +59,20 @@ export class Skein {
 
   /** Triggers a task or workflow by name and waits for its output. */
   async run<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<O> {
-    const reg = await this.registered(name);
-    const ref = await this.triggerer.trigger<O>(
-      reg.spec,
-      {
-        defaultPriority: reg.defaultPriority,
-        defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {},
-      },
-      input,
-      opts,
-      true,
-    );
-    return ref.result();
+    return (await this.runNoWait<O>(name, input, opts)).result();
   }
 
-  /** Triggers a task or workflow by name. */
+  /**
+   * Triggers a task or workflow by name. The caller has no inputValidator to run: the worker
+   * parses the input before the task starts.
+   */
   async runNoWait<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<RunRef<O>> {
     const reg = await this.registered(name);
-    return this.triggerer.trigger<O>(
-      reg.spec,
-      {
-        defaultPriority: reg.defaultPriority,
-        defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {},
-      },
-      input,
-      opts,
-      true,
-    );
+    const defaults = {
+      defaultPriority: reg.defaultPriority,
+      defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {},
+    };
+    return this.triggerer.trigger<O>(reg.spec, defaults, input, opts, true);
   }
 
   /** A handle on an existing run. */

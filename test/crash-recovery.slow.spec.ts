@@ -3,7 +3,7 @@
  * completes, exactly once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunRef } from 'skein';
+import type { RunRef, Skein } from 'skein';
 import { startChild, type ChildHandle } from './support/child.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
@@ -28,17 +28,23 @@ async function expectEachCompletedOnce(
   }
 }
 
+/** A worker with 20 slots and 300 acknowledged runs of a 50 ms task: most still to do. */
+async function startLoad(skein: Skein): Promise<RunRef<number>[]> {
+  const task = skein.task({
+    name: 'slowish',
+    fn: async (n: number) => (await new Promise((r) => setTimeout(r, 50)), n),
+  });
+  await (await skein.worker('w', { workflows: [task], slots: 20 })).start();
+  const refs: RunRef<number>[] = [];
+  for (let i = 0; i < 300; i++) refs.push(await task.runNoWait(i));
+  return refs;
+}
+
 describe('crash recovery', () => {
   it('nats-server killed mid-load and restarted on its store', async () => {
     env = await startSkeinEnv();
     const { skein } = await env.client();
-    const task = skein.task({
-      name: 'slowish',
-      fn: async (n: number) => (await new Promise((r) => setTimeout(r, 50)), n),
-    });
-    await (await skein.worker('w', { workflows: [task], slots: 20 })).start();
-    const refs: RunRef<number>[] = [];
-    for (let i = 0; i < 300; i++) refs.push(await task.runNoWait(i));
+    const refs = await startLoad(skein);
     await env.nats.kill('SIGKILL');
     await env.nats.restart();
     await expectEachCompletedOnce(refs, skein);
@@ -50,13 +56,7 @@ describe('crash recovery', () => {
     const { skein, engine, namespace, startEngine } = await env.client();
     await engine.stop();
     engineChild = await startChild('engine-process.ts', [env.url, namespace]);
-    const task = skein.task({
-      name: 'slowish',
-      fn: async (n: number) => (await new Promise((r) => setTimeout(r, 50)), n),
-    });
-    await (await skein.worker('w', { workflows: [task], slots: 20 })).start();
-    const refs: RunRef<number>[] = [];
-    for (let i = 0; i < 300; i++) refs.push(await task.runNoWait(i));
+    const refs = await startLoad(skein);
     await engineChild.kill('SIGKILL');
     await startEngine();
     await expectEachCompletedOnce(refs, skein);
