@@ -82,6 +82,19 @@ export class ActorHost<S, M extends { id: string }, E> {
     return next;
   }
 
+  /**
+   * Takes an actor's first journal entry (written by someone else, as a client creating a run
+   * does) into memory, so its next turn need not read the journal. Ignored if already loaded.
+   */
+  prime(actorId: string, seq: number, entry: JournalEntry) {
+    if (this.cache.has(actorId) || this.chains.has(actorId)) return;
+    let state = this.def.initial(actorId);
+    for (const event of entry.ev) state = this.def.evolve(state, event as E);
+    const handled = new Map<string, Effect[]>();
+    rememberHandled(handled, entry.m, entry.fx);
+    this.remember(actorId, { state, lastSeq: seq, handled, sinceSnapshot: 1 });
+  }
+
   /** The actor's current state and journal position, read fresh from the journal. */
   async read(actorId: string): Promise<{ state: S; lastSeq: number }> {
     return this.load(actorId);

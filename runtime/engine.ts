@@ -19,6 +19,7 @@ import {
   DEFAULT_NAMESPACE,
   PARTITIONS,
   names as namesOf,
+  partitionOf,
   runMessageSchema,
   validateNamespace,
 } from './protocol.js';
@@ -82,12 +83,25 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     onAppended: (seq, entry) => scheduler.noteAppended(seq, entry),
   });
   const mailbox = new Mailbox(nc, js, n, { run: { host: runs, schema: runMessageSchema } }, logger);
-  const scheduler = new SchedulerHost(nc, js, jsm, buckets.workers, n, clock, logger, {
-    workerLostAfterMs: 10_000,
-    forgetWorkerAfterMs: 3_600_000,
-    reconcileAfterMs: 5_000,
-    ...opts.scheduler,
-  });
+  const scheduler = new SchedulerHost(
+    nc,
+    js,
+    jsm,
+    buckets.workers,
+    n,
+    clock,
+    logger,
+    {
+      workerLostAfterMs: 10_000,
+      forgetWorkerAfterMs: 3_600_000,
+      reconcileAfterMs: 5_000,
+      ...opts.scheduler,
+    },
+    // A run created by a client is kept in memory if this engine serves its partition.
+    (runId, seq, entry) => {
+      if (mailbox.partitions.includes(partitionOf('run', runId))) runs.prime(runId, seq, entry);
+    },
+  );
   const timers = new TimerHost(js, n, clock, logger);
   const api = new EngineApi({
     nc,

@@ -70,6 +70,8 @@ export class SchedulerHost {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly config: SchedulerConfig = defaultSchedulerConfig,
+    /** Told of runs created by clients (their first entry), so the engine can keep them in memory. */
+    private readonly onRunCreated?: (runId: string, seq: number, entry: JournalEntry) => void,
   ) {
     this.state = initialSchedulerState(clock.now(), 0, config);
     this.dispatcher = new DispatchBatcher(nc, names);
@@ -185,9 +187,12 @@ export class SchedulerHost {
     }
     let entry = this.takeNoted(msg.seq);
     try {
-      entry ??= decode<JournalEntry>(msg.data);
-      if (!Array.isArray(entry.fx) || !Array.isArray(entry.ev))
-        throw new Error('not a journal entry');
+      if (!entry) {
+        entry = decode<JournalEntry>(msg.data);
+        if (!Array.isArray(entry.fx) || !Array.isArray(entry.ev))
+          throw new Error('not a journal entry');
+        this.noteCreation(msg.seq, entry);
+      }
     } catch (err) {
       this.logger.warn(
         { reason: String(err), subject: msg.subject },
@@ -208,6 +213,12 @@ export class SchedulerHost {
     if (queued.length === 0) return msg.ack();
     if (!this.isRedelivery(msg)) return this.hold(msg, queued);
     return this.runEndedAfter(msg).then((ended) => (ended ? msg.ack() : this.hold(msg, queued)));
+  }
+
+  private noteCreation(seq: number, entry: JournalEntry) {
+    const first = entry.ev[0] as { type?: string; runId?: unknown } | undefined;
+    if (first?.type === 'RunTriggered' && typeof first.runId === 'string')
+      this.onRunCreated?.(first.runId, seq, entry);
   }
 
   private hold(msg: JsMsg, queued: QueuedTask[]) {

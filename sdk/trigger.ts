@@ -2,6 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RunSpec } from '../actors/run/spec.js';
 import { encode } from '../runtime/codec.js';
+import { createRun, type TriggerMessage } from '../runtime/run-creation.js';
 import type { SdkConnection } from './connection.js';
 import { ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
@@ -26,8 +27,7 @@ export interface BulkRunItem<I> {
 export interface PreparedTrigger {
   runId: string;
   keyed: boolean;
-  message: { id: string; type: string } & Record<string, unknown>;
-  bytes: number;
+  message: TriggerMessage;
 }
 
 /** Room for the rest of a journal entry around the payloads. */
@@ -118,7 +118,7 @@ export class Triggerer {
       'inputs are stored twice in one message, so at most half of it',
     );
     const runId = opts.key ? keyedRunId(spec.name, opts.key) : randomUUID();
-    const message = {
+    const message: TriggerMessage = {
       type: 'Trigger',
       id: `trigger:${runId}`,
       runId,
@@ -131,7 +131,7 @@ export class Triggerer {
       notify: this.waiter.notifySubject,
       unparsedInput: unparsedInput || undefined,
     };
-    return { runId, keyed: opts.key !== undefined, message, bytes: encode(message).length };
+    return { runId, keyed: opts.key !== undefined, message };
   }
 
   async send<O>(prepared: PreparedTrigger): Promise<RunRef<O>> {
@@ -139,7 +139,7 @@ export class Triggerer {
     // Watch before the trigger is stored, so the notice cannot be missed. A keyed trigger may
     // name a run triggered (and maybe ended) before: that one is watched as a stranger's.
     const watching = await this.waiter.watch(prepared.runId, !prepared.keyed);
-    await c.deliverer.deliver('run', prepared.runId, prepared.message, prepared.bytes);
+    await createRun(c.requester, this.conn.names, prepared.message, Date.now());
     return this.ref<O>(prepared.runId, watching);
   }
 

@@ -34,8 +34,8 @@ function crashOnce(step: Step, pick: (messageId: string) => boolean) {
 const steps: Step[] = ['beforeAppend', 'afterAppend', 'afterEffects'];
 
 describe.each(steps)('a turn interrupted %s', (step) => {
-  it('for a trigger: the run is created once and its task runs once', async () => {
-    const { hooks, crashed } = crashOnce(step, (id) => id.startsWith('trigger:'));
+  it('for a result: the run completes once and its task runs once', async () => {
+    const { hooks, crashed } = crashOnce(step, (id) => id.startsWith('result:'));
     const { skein } = await env.client({ engine: { hooks } });
     let executions = 0;
     const task = skein.task({ name: 'once', fn: () => ++executions });
