@@ -88,6 +88,8 @@ export const taskSpecSchema = z.object({
     .optional(),
   executionTimeoutMs: z.number().positive(),
   scheduleTimeoutMs: z.number().positive(),
+  parents: z.array(z.string()).optional(),
+  role: z.enum(['onFailure', 'onSuccess']).optional(),
 });
 
 export const runSpecSchema = z.object({

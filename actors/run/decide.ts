@@ -24,8 +24,22 @@ class Turn {
 const taskSpec = (state: RunState, name: string): TaskSpec | undefined =>
   state.spec.tasks.find((t) => t.name === name);
 
+/** Tasks that run after the others and stay out of the run's output. */
+const isRole = (spec: TaskSpec | undefined) => spec?.role !== undefined;
+
+const roleTask = (state: RunState, role: TaskSpec['role']) =>
+  state.spec.tasks.find((t) => t.role === role);
+
+function failedErrors(state: RunState): Record<string, string> {
+  const failed = Object.values(state.tasks).filter((t) => t.status === 'FAILED');
+  return Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'failed']));
+}
+
 function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: number) {
   const s = turn.state;
+  const parentOutputs = spec.parents?.length
+    ? Object.fromEntries(spec.parents.map((p) => [p, s.tasks[p]?.output ?? null]))
+    : undefined;
   const key = queueKey(s.runId, spec.name, s.generation, attempt);
   turn.record({ type: 'TaskQueued', taskName: spec.name, key, attempt, at: now });
   const task: QueuedTask = {
@@ -42,17 +56,37 @@ function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: number) {
     input: s.input,
     unparsedInput: s.unparsedInput,
     additionalMetadata: s.additionalMetadata,
+    parentOutputs,
+    taskRunErrors: spec.role === 'onFailure' ? failedErrors(s) : undefined,
   };
   turn.effects.push({ type: 'enqueue', task });
 }
 
+/** Queues every waiting task whose parents have all succeeded. */
+function queueReady(turn: Turn, now: number) {
+  for (const spec of turn.state.spec.tasks) {
+    if (isRole(spec) || turn.state.tasks[spec.name]?.status !== 'PENDING') continue;
+    if ((spec.parents ?? []).every((p) => turn.state.tasks[p]?.status === 'COMPLETED')) {
+      queueTask(turn, spec, 1, now);
+    }
+  }
+}
+
+/** Ends the run once its tasks allow it, running onFailure / onSuccess first when declared. */
 function finish(turn: Turn, now: number) {
   const s = turn.state;
-  const tasks = Object.values(s.tasks);
-  const failed = tasks.filter((t) => t.status === 'FAILED');
-  if (failed.length > 0) {
-    cancelUnfinished(turn, 'another task of the run failed', now);
-    const errors = Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'failed']));
+  const main = s.spec.tasks.filter((t) => !isRole(t)).map((t) => s.tasks[t.name]);
+  const onFailure = roleTask(s, 'onFailure');
+  const onSuccess = roleTask(s, 'onSuccess');
+  if (main.some((t) => t.status === 'FAILED')) {
+    cancelUnfinished(turn, 'another task of the run failed', now, onFailure?.name);
+    if (onFailure && turn.state.tasks[onFailure.name].status === 'PENDING') {
+      queueTask(turn, onFailure, 1, now);
+      return;
+    }
+    if (onFailure && !isTerminal(turn.state.tasks[onFailure.name].status)) return;
+    cancelUnfinished(turn, 'the run failed', now);
+    const errors = failedErrors(turn.state);
     turn.record({ type: 'RunFailed', errors, at: now });
     turn.effects.push({
       type: 'runFinished',
@@ -61,23 +95,40 @@ function finish(turn: Turn, now: number) {
     });
     return;
   }
-  if (tasks.every((t) => t.status === 'COMPLETED')) {
-    const output =
-      s.spec.kind === 'task'
-        ? tasks[0]?.output
-        : Object.fromEntries(tasks.map((t) => [t.name, t.output]));
-    turn.record({ type: 'RunCompleted', output, at: now });
+  if (!main.every((t) => t.status === 'COMPLETED')) return;
+  const after = onSuccess && turn.state.tasks[onSuccess.name];
+  if (after?.status === 'PENDING') {
+    queueTask(turn, onSuccess!, 1, now);
+    return;
+  }
+  if (after && !isTerminal(after.status)) return;
+  if (after?.status === 'FAILED') {
+    cancelUnfinished(turn, 'the run failed', now);
+    const errors = failedErrors(turn.state);
+    turn.record({ type: 'RunFailed', errors, at: now });
     turn.effects.push({
       type: 'runFinished',
-      result: { runId: s.runId, status: 'COMPLETED', output },
+      result: { runId: s.runId, status: 'FAILED', errors },
       notify: s.notify,
     });
+    return;
   }
+  const output =
+    s.spec.kind === 'task'
+      ? main[0]?.output
+      : Object.fromEntries(main.map((t) => [t.name, t.output]));
+  cancelUnfinished(turn, 'not needed: the run succeeded', now);
+  turn.record({ type: 'RunCompleted', output, at: now });
+  turn.effects.push({
+    type: 'runFinished',
+    result: { runId: s.runId, status: 'COMPLETED', output },
+    notify: s.notify,
+  });
 }
 
-function cancelUnfinished(turn: Turn, reason: string, now: number) {
+function cancelUnfinished(turn: Turn, reason: string, now: number, except?: string) {
   for (const task of Object.values(turn.state.tasks)) {
-    if (isTerminal(task.status)) continue;
+    if (isTerminal(task.status) || task.name === except) continue;
     if (task.status === 'QUEUED' || task.status === 'RUNNING') {
       turn.effects.push({ type: 'abortTask', key: task.key, reason });
     }
@@ -114,7 +165,7 @@ export function decideRun(
       if (state.exists) return noDecision;
       const { type: _type, id: _id, ...creation } = message;
       turn.record({ type: 'RunTriggered', ...creation, at: now });
-      for (const spec of message.spec.tasks) queueTask(turn, spec, 1, now);
+      queueReady(turn, now);
       return turn.done();
     }
     case 'TaskResult': {
@@ -138,6 +189,7 @@ export function decideRun(
           output: message.output ?? null,
           at: message.finishedAt,
         });
+        queueReady(turn, now);
         finish(turn, now);
         return turn.done();
       }
@@ -229,7 +281,7 @@ export function decideRun(
     case 'Replay': {
       if (!state.exists || !isTerminal(state.status)) return noDecision;
       turn.record({ type: 'RunReplayed', at: now });
-      for (const spec of state.spec.tasks) queueTask(turn, spec, 1, now);
+      queueReady(turn, now);
       return turn.done();
     }
     default:

@@ -5,6 +5,10 @@ export interface TaskSpec {
   backoff?: { factor?: number; maxSeconds?: number };
   executionTimeoutMs: number;
   scheduleTimeoutMs: number;
+  /** Tasks whose success this one waits for (workflows). */
+  parents?: string[];
+  /** A workflow's onFailure / onSuccess task: runs after the others, not part of the output. */
+  role?: 'onFailure' | 'onSuccess';
 }
 
 export interface RunSpec {

@@ -16,6 +16,8 @@ export interface QueuedTask {
   unparsedInput?: boolean;
   additionalMetadata: Record<string, string>;
   parentOutputs?: Record<string, unknown>;
+  /** For an onFailure task: the last error of each failed task. */
+  taskRunErrors?: Record<string, string>;
 }
 
 export function queueKey(runId: string, taskName: string, generation: number, attempt: number) {

@@ -1,0 +1,113 @@
+/** The run actor running a workflow: a DAG of tasks, then onFailure / onSuccess. */
+import { describe, expect, it } from 'vitest';
+import type { QueuedTask } from '../scheduler/queued-task.js';
+import { runActor, type RunMessage, type RunState } from './index.js';
+import type { TaskSpec } from './spec.js';
+
+const RUN = 'wf-1';
+const task = (name: string, over: Partial<TaskSpec> = {}): TaskSpec => ({
+  name,
+  retries: 0,
+  executionTimeoutMs: 60_000,
+  scheduleTimeoutMs: 300_000,
+  ...over,
+});
+
+/** Plays messages into a fresh run; returns the state and the tasks each message queued. */
+function play(tasks: TaskSpec[], messages: RunMessage[]) {
+  let state: RunState = runActor.initial(RUN);
+  const queuedBy: QueuedTask[][] = [];
+  const trigger: RunMessage = {
+    type: 'Trigger',
+    id: 'trigger',
+    runId: RUN,
+    spec: { name: 'wf', kind: 'workflow', tasks },
+    input: { n: 1 },
+    additionalMetadata: {},
+    priority: 1,
+  };
+  for (const [i, message] of [trigger, ...messages].entries()) {
+    const d = runActor.decide(state, message, 1000 + i);
+    for (const e of d.events) state = runActor.evolve(state, e);
+    queuedBy.push(d.effects.flatMap((fx) => (fx.type === 'enqueue' ? [fx.task] : [])));
+  }
+  return { state, queuedBy };
+}
+
+const ok = (name: string, output: unknown, attempt = 1): RunMessage => ({
+  type: 'TaskResult',
+  id: `result:${name}`,
+  key: `${RUN}:${name}:0.${attempt}`,
+  taskName: name,
+  workerId: 'w',
+  startedAt: 1,
+  finishedAt: 2,
+  output,
+});
+const fail = (name: string, message: string): RunMessage => ({
+  ...(ok(name, null) as Extract<RunMessage, { type: 'TaskResult' }>),
+  output: undefined,
+  error: { name: 'Error', message },
+});
+
+const names = (q: QueuedTask[]) => q.map((t) => t.taskName);
+
+describe('a workflow run', () => {
+  const diamond = [
+    task('a'),
+    task('b', { parents: ['a'] }),
+    task('c', { parents: ['a'] }),
+    task('d', { parents: ['b', 'c'] }),
+  ];
+
+  it('queues roots first, then each task once all its parents succeeded, with their outputs', () => {
+    const { state, queuedBy } = play(diamond, [ok('a', 10), ok('b', 20), ok('c', 30), ok('d', 60)]);
+    expect(queuedBy.map(names)).toEqual([['a'], ['b', 'c'], [], ['d'], []]);
+    expect(queuedBy[3][0].parentOutputs).toEqual({ b: 20, c: 30 });
+    expect(state.status).toBe('COMPLETED');
+    expect(state.output).toEqual({ a: 10, b: 20, c: 30, d: 60 });
+  });
+
+  it('fails when a task fails for good, cancelling the tasks that had not run', () => {
+    const { state, queuedBy } = play(diamond, [ok('a', 10), fail('b', 'boom')]);
+    expect(queuedBy.map(names)).toEqual([['a'], ['b', 'c'], []]);
+    expect(state.status).toBe('FAILED');
+    expect(state.errors).toEqual({ b: 'boom' });
+    expect(state.tasks.c.status).toBe('CANCELLED');
+    expect(state.tasks.d.status).toBe('CANCELLED');
+  });
+
+  it('runs onFailure once with the task errors, then fails', () => {
+    const tasks = [
+      task('a'),
+      task('b', { parents: ['a'] }),
+      task('handler', { role: 'onFailure' }),
+    ];
+    const { state, queuedBy } = play(tasks, [fail('a', 'bad input'), ok('handler', 'cleaned')]);
+    expect(queuedBy.map(names)).toEqual([['a'], ['handler'], []]);
+    expect(queuedBy[1][0].taskRunErrors).toEqual({ a: 'bad input' });
+    expect(state.status).toBe('FAILED');
+    expect(state.tasks.handler.status).toBe('COMPLETED');
+    expect(state.tasks.b.status).toBe('CANCELLED');
+  });
+
+  it('runs onSuccess after every task succeeded, and leaves it out of the output', () => {
+    const tasks = [
+      task('a'),
+      task('done', { role: 'onSuccess' }),
+      task('oops', { role: 'onFailure' }),
+    ];
+    const { state, queuedBy } = play(tasks, [ok('a', 1), ok('done', 'sent')]);
+    expect(queuedBy.map(names)).toEqual([['a'], ['done'], []]);
+    expect(state.status).toBe('COMPLETED');
+    expect(state.output).toEqual({ a: 1 });
+    expect(state.tasks.oops.status).toBe('CANCELLED');
+  });
+
+  it('fails when onSuccess fails', () => {
+    const tasks = [task('a'), task('done', { role: 'onSuccess' })];
+    const { state } = play(tasks, [ok('a', 1), fail('done', 'mail down')]);
+    expect(state.status).toBe('FAILED');
+    expect(state.errors).toEqual({ done: 'mail down' });
+  });
+});
