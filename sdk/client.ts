@@ -10,6 +10,7 @@ import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
 import { RunsClient, WorkersClient } from './runs.js';
 import { Task, type TaskOptions } from './task.js';
+import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
 import { currentRun, registryKey, Worker, type WorkerOptions } from './worker.js';
 
@@ -55,6 +56,10 @@ export class Skein {
 
   task<I = unknown, O = unknown>(options: TaskOptions<I, O>): Task<I, O> {
     return new Task<I, O>(options, this.triggerer);
+  }
+
+  workflow<I = unknown, O = Record<string, unknown>>(options: WorkflowOptions<I>): Workflow<I, O> {
+    return new Workflow<I, O>(options, this.triggerer);
   }
 
   /** Triggers a task or workflow by name and waits for its output. */

@@ -29,7 +29,6 @@ const PINO_LEVELS: Record<number, string> = {
 };
 
 export class ContextImpl<I> implements Context<I> {
-  readonly taskRunErrors: Record<string, string> = {};
   private pinoLogger?: Logger;
 
   constructor(
@@ -97,6 +96,9 @@ export class ContextImpl<I> implements Context<I> {
     return this.host.cancelRun();
   }
 
+  get taskRunErrors() {
+    return this.task.taskRunErrors ?? {};
+  }
   get retryCount() {
     return this.task.attempt - 1;
   }

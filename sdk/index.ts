@@ -33,4 +33,11 @@ export type {
 } from './runs.js';
 export type { Task, TaskOptions, RunManyOpts } from './task.js';
 export type { RunOpts, BulkRunItem } from './trigger.js';
-export type { Worker, WorkerOptions } from './worker.js';
+export type { Worker, WorkerOptions, Declaration } from './worker.js';
+export type {
+  Workflow,
+  WorkflowOptions,
+  WorkflowTaskOptions,
+  WorkflowTask,
+  WorkflowTaskDefaults,
+} from './workflow.js';

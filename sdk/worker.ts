@@ -15,10 +15,20 @@ import { ContextImpl, type LogLine } from './context-impl.js';
 import { NonRetryableError, TimeoutError, ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
-import { validateInput, type Task, type TaskFunction } from './task.js';
+import { validateInput, type TaskFunction } from './task.js';
+import type { RunSpec } from '../actors/run/spec.js';
+import type { TriggerDefaults } from './trigger.js';
+
+/** What a worker needs of a task or workflow declaration. */
+export interface Declaration {
+  readonly spec: RunSpec;
+  readonly defaults: TriggerDefaults;
+  functions(): Map<string, TaskFunction>;
+}
 
 export interface WorkerOptions {
-  workflows: Task<never, unknown>[] | Task<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Tasks and workflows this worker serves. */
+  workflows: Declaration[];
   slots?: number;
   durableSlots?: number;
   labels?: Record<string, string | number>;

@@ -1,0 +1,144 @@
+/** `skein.workflow({...})`: a DAG of tasks run as one run, its result keyed by task name. */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
+import type { Context, TaskLike } from './context.js';
+import type { Duration } from './duration.js';
+import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
+import { ValidationError } from './errors.js';
+import { checkName, Runnable, taskSpecOf, type TaskFunction } from './task.js';
+import { checkPriority, type Triggerer } from './trigger.js';
+
+/** Options every task of a workflow takes, and `taskDefaults` gives them all. */
+export interface WorkflowTaskDefaults {
+  scheduleTimeout?: Duration;
+  executionTimeout?: Duration;
+  retries?: number;
+  backoff?: { factor?: number; maxSeconds?: number };
+  rateLimits?: RateLimitRef[];
+  desiredWorkerLabels?: Record<string, DesiredLabel>;
+  concurrency?: number | ConcurrencyExpression | ConcurrencyExpression[];
+}
+
+export interface WorkflowOptions<I> {
+  name: string;
+  description?: string;
+  version?: string;
+  inputValidator?: StandardSchemaV1<unknown, I>;
+  onEvents?: string[];
+  onCrons?: string[];
+  sticky?: StickyStrategy;
+  defaultPriority?: number;
+  concurrency?: number | ConcurrencyExpression | ConcurrencyExpression[];
+  defaultAdditionalMetadata?: Record<string, string>;
+  taskDefaults?: WorkflowTaskDefaults;
+}
+
+export interface WorkflowTaskOptions<I, O> extends WorkflowTaskDefaults {
+  name: string;
+  parents?: TaskLike[];
+  waitFor?: unknown;
+  skipIf?: unknown;
+  cancelIf?: unknown;
+  fn: (input: I, ctx: Context<I>) => O | Promise<O>;
+}
+
+export type WorkflowHookOptions<I> = Omit<
+  WorkflowTaskOptions<I, unknown>,
+  'name' | 'parents' | 'waitFor' | 'skipIf' | 'cancelIf'
+>;
+
+/** A task declared in a workflow: pass it as a parent, or to `ctx.parentOutput`. */
+export interface WorkflowTask<O> extends TaskLike<O> {
+  readonly name: string;
+}
+
+const ON_FAILURE = 'on_failure';
+const ON_SUCCESS = 'on_success';
+
+export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable<I, O> {
+  readonly kind = 'workflow' as const;
+  private readonly fns = new Map<string, TaskFunction>();
+
+  constructor(
+    readonly options: WorkflowOptions<I>,
+    triggerer: Triggerer,
+  ) {
+    const name = checkName(options.name, 'workflow');
+    const spec: RunSpec = { name, kind: 'workflow', tasks: [] };
+    const defaults = {
+      defaultPriority: checkPriority(
+        options.defaultPriority ?? 1,
+        `workflow '${name}': defaultPriority`,
+      ),
+      defaultAdditionalMetadata: { ...options.defaultAdditionalMetadata },
+    };
+    super(name, spec, defaults, options.inputValidator, triggerer);
+  }
+
+  task<T>(options: WorkflowTaskOptions<I, T>): WorkflowTask<T> {
+    const where = `workflow '${this.name}', task '${options?.name}'`;
+    const name = checkName(options?.name, `${where}:`);
+    for (const condition of ['waitFor', 'skipIf', 'cancelIf'] as const) {
+      if (options[condition] !== undefined)
+        throw new ValidationError(`${where}: ${condition} is not supported yet`);
+    }
+    const parents = (options.parents ?? []).map((p) => {
+      const parent =
+        typeof p?.name === 'string'
+          ? this.spec.tasks.find((t) => t.name === p.name && !t.role)
+          : undefined;
+      if (!parent) {
+        throw new ValidationError(
+          `${where}: parent '${p?.name}' is not a task declared earlier in this workflow`,
+        );
+      }
+      return parent.name;
+    });
+    return this.declare(name, options, where, { parents: parents.length ? parents : undefined });
+  }
+
+  /** Runs once when a task of the run fails for good; `ctx.taskRunErrors` says which and why. */
+  onFailure(options: WorkflowHookOptions<I>): WorkflowTask<unknown> {
+    return this.declareHook(ON_FAILURE, 'onFailure', options);
+  }
+
+  /** Runs after every task of the run succeeded. */
+  onSuccess(options: WorkflowHookOptions<I>): WorkflowTask<unknown> {
+    return this.declareHook(ON_SUCCESS, 'onSuccess', options);
+  }
+
+  functions(): Map<string, TaskFunction> {
+    return this.fns;
+  }
+
+  private declareHook(
+    name: string,
+    role: 'onFailure' | 'onSuccess',
+    options: WorkflowHookOptions<I>,
+  ) {
+    const where = `workflow '${this.name}', ${role}`;
+    if (this.spec.tasks.some((t) => t.role === role))
+      throw new ValidationError(`${where}: declared twice`);
+    return this.declare(name, options, where, { role });
+  }
+
+  private declare<T>(
+    name: string,
+    options: WorkflowTaskDefaults & { fn: WorkflowTaskOptions<I, T>['fn'] },
+    where: string,
+    shape: Pick<TaskSpec, 'parents' | 'role'>,
+  ): WorkflowTask<T> {
+    if (this.fns.has(name))
+      throw new ValidationError(`${where}: a task named '${name}' is declared already`);
+    if (typeof options.fn !== 'function')
+      throw new ValidationError(`${where}: fn must be a function`);
+    const { fn: _fn, ...taskOptions } = options;
+    const spec = taskSpecOf(name, { ...this.options.taskDefaults, ...taskOptions }, where);
+    this.spec.tasks.push({ ...spec, ...shape });
+    this.fns.set(name, {
+      fn: options.fn as TaskFunction['fn'],
+      inputValidator: this.options.inputValidator,
+    });
+    return { name };
+  }
+}
