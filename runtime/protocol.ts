@@ -160,6 +160,11 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     byMs: z.number().positive(),
   }),
   z.object({ type: z.literal('Replay'), id: z.string().min(1) }),
+  z.object({
+    type: z.literal('ChildStarted'),
+    id: z.string().min(1),
+    childRunId: z.string().min(1),
+  }),
 ]);
 
 export const heartbeatSchema = z.object({

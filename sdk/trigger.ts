@@ -140,6 +140,16 @@ export class Triggerer {
     // name a run triggered (and maybe ended) before: that one is watched as a stranger's.
     const watching = await this.waiter.watch(prepared.runId, !prepared.keyed);
     await createRun(c.requester, this.conn.names, prepared.message, Date.now());
+    const parentRunId = prepared.message.parentRunId;
+    if (parentRunId) {
+      const childRunId = prepared.runId;
+      await c.deliverer.deliver(
+        'run',
+        parentRunId,
+        { type: 'ChildStarted', id: `child:${childRunId}`, childRunId },
+        200,
+      );
+    }
     return this.ref<O>(prepared.runId, watching);
   }
 

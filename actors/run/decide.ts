@@ -136,8 +136,23 @@ function cancelUnfinished(turn: Turn, reason: string, now: number, except?: stri
   }
 }
 
+/** Tells a child run to cancel because its parent was. */
+function cancelChild(turn: Turn, childRunId: string) {
+  const runId = turn.state.runId;
+  turn.effects.push({
+    type: 'send',
+    to: { type: 'run', id: childRunId },
+    message: {
+      type: 'Cancel',
+      id: `cancel:${childRunId}:parent:${runId}`,
+      reason: `parent run ${runId} was cancelled`,
+    },
+  });
+}
+
 function cancelRun(turn: Turn, reason: string, now: number) {
   cancelUnfinished(turn, reason, now);
+  for (const child of turn.state.children) cancelChild(turn, child);
   turn.record({ type: 'RunCancelled', reason, at: now });
   turn.effects.push({
     type: 'runFinished',
@@ -276,6 +291,15 @@ export function decideRun(
         byMs: message.byMs,
         at: now,
       });
+      return turn.done();
+    }
+    case 'ChildStarted': {
+      if (!state.exists || state.children.includes(message.childRunId)) return noDecision;
+      if (state.status === 'CANCELLED') {
+        cancelChild(turn, message.childRunId);
+        return turn.done();
+      }
+      turn.record({ type: 'ChildLinked', childRunId: message.childRunId, at: now });
       return turn.done();
     }
     case 'Replay': {

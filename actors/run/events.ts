@@ -35,6 +35,7 @@ export type RunEvent =
   | { type: 'RunCompleted'; output: unknown; at: number }
   | { type: 'RunFailed'; errors: Record<string, string>; at: number }
   | { type: 'RunCancelled'; reason: string; at: number }
-  | { type: 'RunReplayed'; at: number };
+  | { type: 'RunReplayed'; at: number }
+  | { type: 'ChildLinked'; childRunId: string; at: number };
 
 export type RunEventType = RunEvent['type'];

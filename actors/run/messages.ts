@@ -40,6 +40,8 @@ export type RunMessage =
   | { type: 'ScheduleTimedOut'; id: string; key: string; taskName: string }
   | { type: 'WorkerLost'; id: string; key: string; taskName: string; workerId: string }
   | { type: 'TimeoutRefreshed'; id: string; key: string; taskName: string; byMs: number }
-  | { type: 'Replay'; id: string };
+  | { type: 'Replay'; id: string }
+  /** A run started by one of this run's tasks: cancelling this run cancels it too. */
+  | { type: 'ChildStarted'; id: string; childRunId: string };
 
 export type RunMessageType = RunMessage['type'];

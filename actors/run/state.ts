@@ -34,6 +34,8 @@ export interface RunState extends RunCreation {
   errors?: Record<string, string>;
   cancelReason?: string;
   tasks: Record<string, TaskRunState>;
+  /** Runs started by this run's tasks. */
+  children: string[];
 }
 
 export function initialRunState(runId: string): RunState {
@@ -48,6 +50,7 @@ export function initialRunState(runId: string): RunState {
     generation: 0,
     createdAt: 0,
     tasks: {},
+    children: [],
   };
 }
 
@@ -136,6 +139,8 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
       return { ...state, status: 'FAILED', errors: event.errors, finishedAt: event.at };
     case 'RunCancelled':
       return { ...state, status: 'CANCELLED', cancelReason: event.reason, finishedAt: event.at };
+    case 'ChildLinked':
+      return { ...state, children: [...state.children, event.childRunId] };
     case 'RunReplayed': {
       const generation = state.generation + 1;
       return {
