@@ -26,7 +26,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
     // On CI a JSON report as well, from which .ci/run prints a plain 'N passed, N failed' line.
-    reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest-report.json' }]] : ['default'],
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: '.vitest-report.json' }]]
+      : ['default'],
     exclude,
     projects: [
       { extends: true, test: { name: 'unit', include: ['**/*.unit.spec.ts'] } },
