@@ -5,7 +5,8 @@ import { queueKey, type QueuedTask } from '../scheduler/queued-task.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
 import { retryDelayMs, type TaskSpec } from './spec.js';
-import { evolveRun, isTerminal, type RunState } from './state.js';
+import { holds, sleepsOf } from './conditions.js';
+import { evolveRun, isDone, isTerminal, type RunState } from './state.js';
 
 /** Collects events while applying them, so later decisions in one turn see earlier ones. */
 class Turn {
@@ -37,8 +38,9 @@ function failedErrors(state: RunState): Record<string, string> {
 
 function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: number) {
   const s = turn.state;
-  const parentOutputs = spec.parents?.length
-    ? Object.fromEntries(spec.parents.map((p) => [p, s.tasks[p]?.output ?? null]))
+  const ran = (spec.parents ?? []).filter((p) => s.tasks[p]?.status === 'COMPLETED');
+  const parentOutputs = ran.length
+    ? Object.fromEntries(ran.map((p) => [p, s.tasks[p].output ?? null]))
     : undefined;
   const key = queueKey(s.runId, spec.name, s.generation, attempt);
   turn.record({ type: 'TaskQueued', taskName: spec.name, key, attempt, at: now });
@@ -62,13 +64,71 @@ function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: number) {
   turn.effects.push({ type: 'enqueue', task });
 }
 
-/** Queues every waiting task whose parents have all succeeded. */
+/** Moves on every pending task whose parents are all done (succeeded or skipped). */
 function queueReady(turn: Turn, now: number) {
   for (const spec of turn.state.spec.tasks) {
     if (isRole(spec) || turn.state.tasks[spec.name]?.status !== 'PENDING') continue;
-    if ((spec.parents ?? []).every((p) => turn.state.tasks[p]?.status === 'COMPLETED')) {
-      queueTask(turn, spec, 1, now);
+    const parents = (spec.parents ?? []).map((p) => turn.state.tasks[p]);
+    if (!parents.every((p) => p && isDone(p.status))) continue;
+    if (parents.length > 0 && parents.every((p) => p.status === 'SKIPPED')) {
+      turn.record({
+        type: 'TaskSkipped',
+        taskName: spec.name,
+        reason: 'its parents were skipped',
+        at: now,
+      });
+      continue;
     }
+    advance(turn, spec, now);
+    if (isTerminal(turn.state.status)) return;
+  }
+}
+
+/** A ready or waiting task: cancel the run, skip it, queue it, or wait, as its conditions say. */
+function advance(turn: Turn, spec: TaskSpec, now: number) {
+  const s = turn.state;
+  const task = s.tasks[spec.name];
+  const met = task.met ?? [];
+  if (holds(spec.cancelIf, s, met)) {
+    cancelRun(turn, 'cancelled by condition', now);
+    return;
+  }
+  if (holds(spec.skipIf, s, met)) {
+    turn.record({ type: 'TaskSkipped', taskName: spec.name, reason: 'skipIf held', at: now });
+    return;
+  }
+  if (holds(spec.waitFor, s, met) !== false) {
+    queueTask(turn, spec, 1, now);
+    return;
+  }
+  const sleeps = sleepsOf(spec.waitFor, spec.skipIf, spec.cancelIf);
+  if (sleeps.length === 0) {
+    // Only parent conditions, and they are final: waitFor can never hold.
+    turn.record({
+      type: 'TaskSkipped',
+      taskName: spec.name,
+      reason: 'waitFor cannot hold',
+      at: now,
+    });
+    return;
+  }
+  if (task.status === 'WAITING') return;
+  turn.record({ type: 'TaskWaiting', taskName: spec.name, at: now });
+  for (const sleep of sleeps) {
+    const timerId = `sleep:${s.runId}:${spec.name}:${s.generation}:${sleep.id}`;
+    turn.effects.push({
+      type: 'startTimer',
+      timerId,
+      dueAt: now + sleep.ms,
+      to: { type: 'run', id: s.runId },
+      message: {
+        type: 'SleepElapsed',
+        id: timerId,
+        taskName: spec.name,
+        conditionId: sleep.id,
+        generation: s.generation,
+      },
+    });
   }
 }
 
@@ -95,7 +155,7 @@ function finish(turn: Turn, now: number) {
     });
     return;
   }
-  if (!main.every((t) => t.status === 'COMPLETED')) return;
+  if (!main.every((t) => isDone(t.status))) return;
   const after = onSuccess && turn.state.tasks[onSuccess.name];
   if (after?.status === 'PENDING') {
     queueTask(turn, onSuccess!, 1, now);
@@ -300,6 +360,23 @@ export function decideRun(
         return turn.done();
       }
       turn.record({ type: 'ChildLinked', childRunId: message.childRunId, at: now });
+      return turn.done();
+    }
+    case 'SleepElapsed': {
+      const spec = taskSpec(state, message.taskName);
+      const task = state.tasks[message.taskName];
+      if (!spec || task?.status !== 'WAITING' || message.generation !== state.generation)
+        return noDecision;
+      if (isTerminal(state.status)) return noDecision;
+      turn.record({
+        type: 'ConditionMet',
+        taskName: message.taskName,
+        conditionId: message.conditionId,
+        at: now,
+      });
+      advance(turn, spec, now);
+      queueReady(turn, now);
+      finish(turn, now);
       return turn.done();
     }
     case 'Replay': {

@@ -36,6 +36,9 @@ export type RunEvent =
   | { type: 'RunFailed'; errors: Record<string, string>; at: number }
   | { type: 'RunCancelled'; reason: string; at: number }
   | { type: 'RunReplayed'; at: number }
-  | { type: 'ChildLinked'; childRunId: string; at: number };
+  | { type: 'ChildLinked'; childRunId: string; at: number }
+  | { type: 'TaskWaiting'; taskName: string; at: number }
+  | { type: 'ConditionMet'; taskName: string; conditionId: string; at: number }
+  | { type: 'TaskSkipped'; taskName: string; reason: string; at: number };
 
 export type RunEventType = RunEvent['type'];

@@ -41,6 +41,8 @@ export type RunMessage =
   | { type: 'WorkerLost'; id: string; key: string; taskName: string; workerId: string }
   | { type: 'TimeoutRefreshed'; id: string; key: string; taskName: string; byMs: number }
   | { type: 'Replay'; id: string }
+  /** A sleep condition of a waiting task elapsed (from its timer). */
+  | { type: 'SleepElapsed'; id: string; taskName: string; conditionId: string; generation: number }
   /** A run started by one of this run's tasks: cancelling this run cancels it too. */
   | { type: 'ChildStarted'; id: string; childRunId: string };
 

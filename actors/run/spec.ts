@@ -1,4 +1,14 @@
 /** The shape of what a run executes, copied into the run when it is triggered. */
+
+/** One condition of a workflow task; `id` is unique within the task. */
+export type ConditionSpec =
+  | { kind: 'sleep'; id: string; ms: number }
+  /** CEL over the parent's `output`; an empty expression holds once the parent succeeded. */
+  | { kind: 'parent'; id: string; parent: string; expression?: string };
+
+/** AND over the groups, OR within a group. */
+export type ConditionExpr = ConditionSpec[][];
+
 export interface TaskSpec {
   name: string;
   retries: number;
@@ -9,6 +19,12 @@ export interface TaskSpec {
   parents?: string[];
   /** A workflow's onFailure / onSuccess task: runs after the others, not part of the output. */
   role?: 'onFailure' | 'onSuccess';
+  /** Hold the task until these hold. */
+  waitFor?: ConditionExpr;
+  /** Skip the task (output `{ skipped: true }`) if these hold. */
+  skipIf?: ConditionExpr;
+  /** Cancel the run if these hold. */
+  cancelIf?: ConditionExpr;
 }
 
 export interface RunSpec {

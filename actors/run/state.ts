@@ -7,7 +7,15 @@ import { queueKey } from '../scheduler/queued-task.js';
 
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export type TaskStatus =
-  'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+  | 'PENDING'
+  | 'WAITING'
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'RETRYING'
+  | 'COMPLETED'
+  | 'SKIPPED'
+  | 'FAILED'
+  | 'CANCELLED';
 
 export interface TaskRunState {
   name: string;
@@ -20,6 +28,8 @@ export interface TaskRunState {
   finishedAt?: number;
   output?: unknown;
   error?: string;
+  /** Conditions of a waiting task that held (sleeps that elapsed). */
+  met?: string[];
 }
 
 export interface RunState extends RunCreation {
@@ -55,7 +65,10 @@ export function initialRunState(runId: string): RunState {
 }
 
 export const isTerminal = (status: RunStatus | TaskStatus) =>
-  status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
+  status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED' || status === 'SKIPPED';
+
+/** A task that let its dependents go on: it succeeded, or it was skipped. */
+export const isDone = (status: TaskStatus) => status === 'COMPLETED' || status === 'SKIPPED';
 
 function freshTasks(
   spec: RunSpec,
@@ -139,6 +152,18 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
       return { ...state, status: 'FAILED', errors: event.errors, finishedAt: event.at };
     case 'RunCancelled':
       return { ...state, status: 'CANCELLED', cancelReason: event.reason, finishedAt: event.at };
+    case 'TaskWaiting':
+      return withTask(state, event.taskName, { status: 'WAITING', met: [] });
+    case 'ConditionMet':
+      return withTask(state, event.taskName, {
+        met: [...(state.tasks[event.taskName]?.met ?? []), event.conditionId],
+      });
+    case 'TaskSkipped':
+      return withTask(state, event.taskName, {
+        status: 'SKIPPED',
+        output: { skipped: true },
+        finishedAt: event.at,
+      });
     case 'ChildLinked':
       return { ...state, children: [...state.children, event.childRunId] };
     case 'RunReplayed': {

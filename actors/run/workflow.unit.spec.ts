@@ -111,3 +111,95 @@ describe('a workflow run', () => {
     expect(state.errors).toEqual({ done: 'mail down' });
   });
 });
+
+describe('workflow conditions', () => {
+  const parentIs = (parent: string, expression?: string, id = 'c1') => ({
+    kind: 'parent' as const,
+    id,
+    parent,
+    expression,
+  });
+  const sleep = (ms: number, id = 's1') => ({ kind: 'sleep' as const, id, ms });
+
+  it('takes the branch whose parent condition holds and skips the other', () => {
+    const tasks = [
+      task('check'),
+      task('big', { parents: ['check'], skipIf: [[parentIs('check', 'output.amount <= 100')]] }),
+      task('small', { parents: ['check'], skipIf: [[parentIs('check', 'output.amount > 100')]] }),
+      task('after_small', { parents: ['small'] }),
+    ];
+    const { state, queuedBy } = play(tasks, [ok('check', { amount: 500 }), ok('big', 'approved')]);
+    expect(queuedBy.map(names)).toEqual([['check'], ['big'], []]);
+    expect(state.tasks.small.status).toBe('SKIPPED');
+    expect(state.tasks.after_small.status).toBe('SKIPPED');
+    expect(state.status).toBe('COMPLETED');
+    expect(state.output).toMatchObject({ big: 'approved', small: { skipped: true } });
+  });
+
+  it('runs a task with one skipped parent and one that ran, passing only the output that exists', () => {
+    const tasks = [
+      task('a'),
+      task('maybe', { skipIf: [[parentIs('a', 'output == 1')]], parents: ['a'] }),
+      task('join', { parents: ['a', 'maybe'] }),
+    ];
+    const { queuedBy } = play(tasks, [ok('a', 1)]);
+    expect(queuedBy.map(names)).toEqual([['a'], ['join']]);
+    expect(queuedBy[1][0].parentOutputs).toEqual({ a: 1 });
+  });
+
+  it('holds a task until its sleep elapses (a durable timer), then queues it', () => {
+    const tasks = [task('later', { waitFor: [[sleep(5000)]] })];
+    const { state, queuedBy } = play(tasks, []);
+    expect(queuedBy).toEqual([[]]);
+    expect(state.tasks.later.status).toBe('WAITING');
+    const d = runActor.decide(
+      state,
+      { type: 'SleepElapsed', id: 't', taskName: 'later', conditionId: 's1', generation: 0 },
+      9000,
+    );
+    expect(d.effects.filter((fx) => fx.type === 'enqueue')).toHaveLength(1);
+  });
+
+  it('starts the sleep timer when the task starts waiting', () => {
+    let state: RunState = runActor.initial(RUN);
+    const d = runActor.decide(
+      state,
+      {
+        type: 'Trigger',
+        id: 't',
+        runId: RUN,
+        spec: {
+          name: 'wf',
+          kind: 'workflow',
+          tasks: [task('later', { waitFor: [[sleep(5000)]] })],
+        },
+        input: {},
+        additionalMetadata: {},
+        priority: 1,
+      },
+      1000,
+    );
+    for (const e of d.events) state = runActor.evolve(state, e);
+    expect(d.effects).toContainEqual(expect.objectContaining({ type: 'startTimer', dueAt: 6000 }));
+  });
+
+  it('cancels the run when a cancelIf condition holds', () => {
+    const tasks = [
+      task('a'),
+      task('b', { parents: ['a'], cancelIf: [[parentIs('a', 'output.fraud')]] }),
+    ];
+    const { state } = play(tasks, [ok('a', { fraud: true })]);
+    expect(state.status).toBe('CANCELLED');
+    expect(state.cancelReason).toBe('cancelled by condition');
+  });
+
+  it('treats a list as AND and a group as OR', () => {
+    const both = [[parentIs('a', 'output > 1', 'x')], [parentIs('a', 'output < 10', 'y')]];
+    const either = [[parentIs('a', 'output > 100', 'x'), parentIs('a', 'output == 5', 'y')]];
+    const run = (waitFor: ReturnType<typeof parentIs>[][]) =>
+      play([task('a'), task('b', { parents: ['a'], waitFor })], [ok('a', 5)]).state.tasks.b.status;
+    expect(run(both)).toBe('QUEUED');
+    expect(run(either)).toBe('QUEUED');
+    expect(run([[parentIs('a', 'output > 100')]])).toBe('SKIPPED');
+  });
+});
