@@ -4,6 +4,7 @@
  * is shared between them.
  */
 import { z } from 'zod';
+import type { RunMessage } from '../actors/run/messages.js';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_NAMESPACE = 'skein';
@@ -77,6 +78,16 @@ export type Names = ReturnType<typeof names>;
 const json = z.unknown();
 const metadata = z.record(z.string(), z.string());
 
+const conditionSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sleep'), id: z.string(), ms: z.number().min(0) }),
+  z.object({
+    kind: z.literal('parent'),
+    id: z.string(),
+    parent: z.string(),
+    expression: z.string().optional(),
+  }),
+]);
+
 export const taskSpecSchema = z.object({
   name: z.string().min(1),
   retries: z.number().int().min(0),
@@ -90,6 +101,9 @@ export const taskSpecSchema = z.object({
   scheduleTimeoutMs: z.number().positive(),
   parents: z.array(z.string()).optional(),
   role: z.enum(['onFailure', 'onSuccess']).optional(),
+  waitFor: z.array(z.array(conditionSchema)).optional(),
+  skipIf: z.array(z.array(conditionSchema)).optional(),
+  cancelIf: z.array(z.array(conditionSchema)).optional(),
 });
 
 export const runSpecSchema = z.object({
@@ -165,7 +179,22 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     id: z.string().min(1),
     childRunId: z.string().min(1),
   }),
+  z.object({
+    type: z.literal('SleepElapsed'),
+    id: z.string().min(1),
+    taskName: z.string(),
+    conditionId: z.string(),
+    generation: z.number().int().min(0),
+  }),
 ]);
+
+/** Compiles only while every run message type has a schema above. */
+type RunMessagesWithoutSchema = Exclude<
+  RunMessage['type'],
+  z.infer<typeof runMessageSchema>['type']
+>;
+export const everyRunMessageHasASchema: [RunMessagesWithoutSchema] extends [never] ? true : never =
+  true;
 
 export const heartbeatSchema = z.object({
   workerId: z.string().min(1),

@@ -41,3 +41,11 @@ export type {
   WorkflowTask,
   WorkflowTaskDefaults,
 } from './workflow.js';
+export {
+  SleepCondition,
+  UserEventCondition,
+  ParentCondition,
+  Or,
+  type Conditions,
+  type ConditionLike,
+} from './conditions.js';

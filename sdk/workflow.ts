@@ -5,6 +5,7 @@ import type { Context, TaskLike } from './context.js';
 import type { Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
+import { conditionExpr, type Conditions } from './conditions.js';
 import { checkName, Runnable, taskSpecOf, type TaskFunction } from './task.js';
 import { checkPriority, type Triggerer } from './trigger.js';
 
@@ -36,9 +37,12 @@ export interface WorkflowOptions<I> {
 export interface WorkflowTaskOptions<I, O> extends WorkflowTaskDefaults {
   name: string;
   parents?: TaskLike[];
-  waitFor?: unknown;
-  skipIf?: unknown;
-  cancelIf?: unknown;
+  /** Hold the task until these hold. */
+  waitFor?: Conditions;
+  /** Skip the task (its output is `{ skipped: true }`) if these hold. */
+  skipIf?: Conditions;
+  /** Cancel the run if these hold. */
+  cancelIf?: Conditions;
   fn: (input: I, ctx: Context<I>) => O | Promise<O>;
 }
 
@@ -78,10 +82,6 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
   task<T>(options: WorkflowTaskOptions<I, T>): WorkflowTask<T> {
     const where = `workflow '${this.name}', task '${options?.name}'`;
     const name = checkName(options?.name, `${where}:`);
-    for (const condition of ['waitFor', 'skipIf', 'cancelIf'] as const) {
-      if (options[condition] !== undefined)
-        throw new ValidationError(`${where}: ${condition} is not supported yet`);
-    }
     const parents = (options.parents ?? []).map((p) => {
       const parent =
         typeof p?.name === 'string'
@@ -94,7 +94,12 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
       }
       return parent.name;
     });
-    return this.declare(name, options, where, { parents: parents.length ? parents : undefined });
+    return this.declare(name, options, where, {
+      parents: parents.length ? parents : undefined,
+      waitFor: conditionExpr(options.waitFor, `${where}, waitFor`, parents),
+      skipIf: conditionExpr(options.skipIf, `${where}, skipIf`, parents),
+      cancelIf: conditionExpr(options.cancelIf, `${where}, cancelIf`, parents),
+    });
   }
 
   /** Runs once when a task of the run fails for good; `ctx.taskRunErrors` says which and why. */
@@ -126,7 +131,7 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     name: string,
     options: WorkflowTaskDefaults & { fn: WorkflowTaskOptions<I, T>['fn'] },
     where: string,
-    shape: Pick<TaskSpec, 'parents' | 'role'>,
+    shape: Pick<TaskSpec, 'parents' | 'role' | 'waitFor' | 'skipIf' | 'cancelIf'>,
   ): WorkflowTask<T> {
     if (this.fns.has(name))
       throw new ValidationError(`${where}: a task named '${name}' is declared already`);

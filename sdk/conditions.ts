@@ -1,0 +1,98 @@
+/**
+ * Conditions for workflow tasks (`waitFor`, `skipIf`, `cancelIf`) and durable waits. A list
+ * means all of them (AND); `Or(...)` means the first one to hold. Object forms work too:
+ * `{ sleepFor }`, `{ eventKey, expression? }`, `{ parent, expression? }`.
+ */
+import { parse } from '@marcbachmann/cel-js';
+import type { ConditionExpr, ConditionSpec } from '../actors/run/spec.js';
+import type { TaskLike } from './context.js';
+import { toMs, type Duration } from './duration.js';
+import { ValidationError } from './errors.js';
+
+export class SleepCondition {
+  constructor(
+    readonly duration: Duration,
+    readonly readableDataKey?: string,
+  ) {}
+}
+
+export class UserEventCondition {
+  constructor(
+    readonly eventKey: string,
+    readonly expression?: string,
+    readonly readableDataKey?: string,
+    readonly options?: { since?: Date },
+  ) {}
+}
+
+export class ParentCondition {
+  constructor(
+    readonly parent: TaskLike,
+    readonly expression?: string,
+    readonly readableDataKey?: string,
+  ) {}
+}
+
+export class OrGroup {
+  constructor(readonly conditions: ConditionLike[]) {}
+}
+
+export type ConditionLike =
+  | SleepCondition
+  | UserEventCondition
+  | ParentCondition
+  | { sleepFor: Duration; readableDataKey?: string }
+  | { eventKey: string; expression?: string; readableDataKey?: string }
+  | { parent: TaskLike; expression?: string; readableDataKey?: string };
+
+/** The first of these conditions to hold. */
+export function Or(...conditions: ConditionLike[]): OrGroup {
+  return new OrGroup(conditions);
+}
+
+export type Conditions = ConditionLike | OrGroup | (ConditionLike | OrGroup)[];
+
+function checkCel(expression: string | undefined, where: string): string | undefined {
+  if (expression === undefined || expression.trim() === '') return undefined;
+  try {
+    parse(expression);
+  } catch (err) {
+    throw new ValidationError(
+      `${where}: bad CEL expression ${JSON.stringify(expression)}: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  return expression;
+}
+
+/** Turns declared conditions into the run's form; `parents` are the task's parent names. */
+export function conditionExpr(
+  value: Conditions | undefined,
+  where: string,
+  parents: string[],
+): ConditionExpr | undefined {
+  if (value === undefined) return undefined;
+  let next = 0;
+  const one = (c: ConditionLike): ConditionSpec => {
+    const id = `c${next++}`;
+    if (c instanceof SleepCondition || 'sleepFor' in c) {
+      const duration = c instanceof SleepCondition ? c.duration : c.sleepFor;
+      return { kind: 'sleep', id, ms: toMs(duration, `${where}: sleep condition`) };
+    }
+    if (c instanceof ParentCondition || 'parent' in c) {
+      const name = c.parent?.name;
+      if (!parents.includes(name))
+        throw new ValidationError(
+          `${where}: parent condition on '${name}', which is not one of its parents`,
+        );
+      return { kind: 'parent', id, parent: name, expression: checkCel(c.expression, where) };
+    }
+    if (c instanceof UserEventCondition || 'eventKey' in c) {
+      throw new ValidationError(
+        `${where}: event conditions are not supported yet (they come with events)`,
+      );
+    }
+    throw new ValidationError(`${where}: not a condition: ${JSON.stringify(c)}`);
+  };
+  const items = Array.isArray(value) ? value : [value];
+  return items.map((item) => (item instanceof OrGroup ? item.conditions.map(one) : [one(item)]));
+}

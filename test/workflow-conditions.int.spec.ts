@@ -1,0 +1,103 @@
+/** Workflow conditions: branches by parent output, durable sleeps, cancelIf, bad CEL. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Or,
+  ParentCondition,
+  RunCancelledError,
+  SleepCondition,
+  UserEventCondition,
+  ValidationError,
+} from 'skein';
+import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+
+let env: SkeinEnv;
+beforeAll(async () => {
+  env = await startSkeinEnv();
+});
+afterAll(async () => {
+  await env.stop();
+});
+
+describe('workflow conditions', () => {
+  it('chooses a branch with a ParentCondition; the other is skipped, and so are its dependents', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow<{ amount: number }>({ name: 'approval' });
+    const check = wf.task({ name: 'check', fn: (input) => ({ amount: input.amount }) });
+    const review = wf.task({
+      name: 'review',
+      parents: [check],
+      skipIf: new ParentCondition(check, 'output.amount <= 100'),
+      fn: () => 'reviewed by a person',
+    });
+    wf.task({ name: 'notify_reviewer', parents: [review], fn: () => 'mail sent' });
+    wf.task({
+      name: 'auto',
+      parents: [check],
+      skipIf: { parent: check, expression: 'output.amount > 100' },
+      fn: () => 'approved automatically',
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    expect(await wf.run({ amount: 50 })).toEqual({
+      check: { amount: 50 },
+      review: { skipped: true },
+      notify_reviewer: { skipped: true },
+      auto: 'approved automatically',
+    });
+    const big = await wf.run({ amount: 500 });
+    expect(big).toMatchObject({
+      review: 'reviewed by a person',
+      notify_reviewer: 'mail sent',
+      auto: { skipped: true },
+    });
+  });
+
+  it('holds a task for a durable sleep', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow({ name: 'sleepy' });
+    const first = wf.task({ name: 'first', fn: () => Date.now() });
+    wf.task({
+      name: 'later',
+      parents: [first],
+      waitFor: Or(new SleepCondition('1s'), { parent: first, expression: 'output < 0' }),
+      fn: (_in, ctx) => Date.now() - ctx.parentOutput(first),
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    const out = await wf.run({});
+    expect(out.later).toBeGreaterThanOrEqual(950);
+    expect(out.later).toBeLessThan(10_000);
+  });
+
+  it('cancels the run when cancelIf holds', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow({ name: 'guarded' });
+    const score = wf.task({ name: 'score', fn: () => ({ fraud: true }) });
+    wf.task({
+      name: 'ship',
+      parents: [score],
+      cancelIf: [{ parent: score, expression: 'output.fraud' }],
+      fn: () => 'shipped',
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    const err = await wf.run({}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunCancelledError);
+    expect((err as Error).message).toMatch(/cancelled by condition/);
+  });
+
+  it('refuses bad conditions at declaration, naming the task', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow({ name: 'bad-conditions' });
+    const a = wf.task({ name: 'a', fn: () => 1 });
+    expect(() =>
+      wf.task({ name: 'b', parents: [a], skipIf: new ParentCondition(a, 'output >'), fn: () => 1 }),
+    ).toThrow(/task 'b', skipIf: bad CEL expression/);
+    expect(() =>
+      wf.task({ name: 'c', skipIf: new ParentCondition(a, 'output > 1'), fn: () => 1 }),
+    ).toThrow(/not one of its parents/);
+    expect(() => wf.task({ name: 'd', waitFor: new SleepCondition('soon'), fn: () => 1 })).toThrow(
+      ValidationError,
+    );
+    expect(() =>
+      wf.task({ name: 'e', waitFor: new UserEventCondition('order:paid'), fn: () => 1 }),
+    ).toThrow(/event conditions are not supported yet/);
+  });
+});
