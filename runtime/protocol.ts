@@ -42,6 +42,7 @@ export function names(ns: string) {
       inbox: `${NS}_INBOX`,
       timers: `${NS}_TIMERS`,
       logs: `${NS}_LOGS`,
+      events: `${NS}_EVENTS`,
     },
     buckets: {
       leases: `${NS}_leases`,
@@ -60,6 +61,7 @@ export function names(ns: string) {
     directPartition: (p: number) => `${ns}.dm.${p}`,
     timerSubject: `${ns}.t`,
     logSubject: (runId: string) => `${ns}.log.${subjectToken(runId)}`,
+    eventSubject: (key: string) => `${ns}.ev.${subjectToken(key)}`,
     runFinished: (runId: string) => `${ns}.done.${subjectToken(runId)}`,
     /** Where one client hears about the end of the runs it triggered. */
     clientNotify: (clientId: string) => `${ns}.notify.${clientId}`,

@@ -26,6 +26,8 @@ export interface SetupOptions {
   replicas?: number;
   /** How long run logs are kept. */
   logRetentionDays?: number;
+  /** How long pushed events are kept (for look-back conditions and replays). */
+  eventRetentionDays?: number;
 }
 
 async function ensureStream(
@@ -67,6 +69,13 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Setup
     name: n.streams.logs,
     subjects: [`${n.ns}.log.>`],
     max_age: (opts.logRetentionDays ?? 7) * DAY_NS,
+    allow_direct: true,
+  });
+  await ensureStream(jsm, {
+    ...common,
+    name: n.streams.events,
+    subjects: [`${n.ns}.ev.>`],
+    max_age: (opts.eventRetentionDays ?? 7) * DAY_NS,
     allow_direct: true,
   });
 }

@@ -5,6 +5,7 @@ import type { RegisteredTask } from '../runtime/protocol.js';
 import { DEFAULT_NAMESPACE, names, validateNamespace } from '../runtime/protocol.js';
 import { decode } from '../runtime/codec.js';
 import { SdkConnection } from './connection.js';
+import { EventsClient } from './events.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
@@ -27,6 +28,7 @@ export interface SkeinOptions {
 export class Skein {
   readonly runs: RunsClient;
   readonly workers: WorkersClient;
+  readonly events: EventsClient;
   readonly namespace: string;
   private readonly conn: SdkConnection;
   private readonly triggerer: Triggerer;
@@ -52,6 +54,7 @@ export class Skein {
     this.triggerer = new Triggerer(this.conn, this.waiter, () => currentRun.getStore()?.runId);
     this.runs = new RunsClient(this.conn, this.triggerer);
     this.workers = new WorkersClient(this.conn);
+    this.events = new EventsClient(this.conn);
   }
 
   task<I = unknown, O = unknown>(options: TaskOptions<I, O>): Task<I, O> {

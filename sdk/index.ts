@@ -49,3 +49,4 @@ export {
   type Conditions,
   type ConditionLike,
 } from './conditions.js';
+export type { PushOptions, StoredEvent } from './events.js';

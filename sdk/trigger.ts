@@ -49,7 +49,7 @@ export interface TriggerDefaults {
 /** The run started by the current task, if any (set by the worker around task code). */
 export type ParentLookup = () => string | undefined;
 
-function checkMetadata(meta: unknown): Record<string, string> {
+export function checkMetadata(meta: unknown): Record<string, string> {
   if (meta === undefined) return {};
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
     throw new ValidationError('additionalMetadata must be an object of string values');

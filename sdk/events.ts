@@ -1,0 +1,85 @@
+/** `skein.events`: pushing events. Each is stored in the events stream before the call resolves. */
+import { randomUUID } from 'node:crypto';
+import { encode } from '../runtime/codec.js';
+import type { SdkConnection } from './connection.js';
+import { ValidationError } from './errors.js';
+import { assertSize, toJson } from './json.js';
+import { checkMetadata, checkPriority } from './trigger.js';
+
+export interface PushOptions {
+  additionalMetadata?: Record<string, string>;
+  priority?: number;
+  /** Narrows which waiters the event is for (e.g. a tenant or a user id). */
+  scope?: string;
+}
+
+/** An event as stored. */
+export interface StoredEvent {
+  eventId: string;
+  key: string;
+  payload: unknown;
+  additionalMetadata: Record<string, string>;
+  priority?: number;
+  scope?: string;
+  at: number;
+}
+
+function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || key.trim().length === 0 || key.length > 255) {
+    throw new ValidationError(
+      `event key must be a non-empty string of at most 255 characters, got ${JSON.stringify(key)}`,
+    );
+  }
+  return key;
+}
+
+export class EventsClient {
+  constructor(private readonly conn: SdkConnection) {}
+
+  async push(key: string, payload: unknown, opts: PushOptions = {}): Promise<{ eventId: string }> {
+    const [eventId] = (await this.bulkPush(key, [{ payload, ...opts }])).eventIds;
+    return { eventId };
+  }
+
+  /** Pushes several events under one key; every one is checked before any is stored. */
+  async bulkPush(
+    key: string,
+    items: ({ payload: unknown } & PushOptions)[],
+  ): Promise<{ eventIds: string[] }> {
+    checkKey(key);
+    if (!Array.isArray(items))
+      throw new ValidationError('bulkPush takes an array of { payload, additionalMetadata? }');
+    const c = await this.conn.ready();
+    const events = items.map((item, i): StoredEvent => {
+      const where = items.length > 1 ? `event ${i}` : 'event';
+      if (item.scope !== undefined && typeof item.scope !== 'string')
+        throw new ValidationError(`${where}: scope must be a string`);
+      return {
+        eventId: randomUUID(),
+        key,
+        payload: toJson(item.payload, `${where} payload`),
+        additionalMetadata: checkMetadata(item.additionalMetadata),
+        priority:
+          item.priority === undefined
+            ? undefined
+            : checkPriority(item.priority, `${where} priority`),
+        scope: item.scope,
+        at: Date.now(),
+      };
+    });
+    const encoded = events.map((e) => encode(e));
+    encoded.forEach((bytes, i) =>
+      assertSize(
+        bytes.length,
+        c.maxPayload - 1024,
+        `event ${i} payload`,
+        'one event is one message',
+      ),
+    );
+    const subject = this.conn.names.eventSubject(key);
+    await Promise.all(
+      encoded.map((bytes, i) => c.requester.publish(subject, bytes, { msgID: events[i].eventId })),
+    );
+    return { eventIds: events.map((e) => e.eventId) };
+  }
+}
