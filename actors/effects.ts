@@ -30,4 +30,21 @@ export type Effect =
   /** Tell whoever waits for this run how it ended (best effort; a state read replaces it). */
   | { type: 'runFinished'; result: RunFinished; notify?: string }
   /** Drop a queued task run, or abort it on the worker that runs it (read from the journal entry too). */
-  | { type: 'abortTask'; key: string; reason: string };
+  | { type: 'abortTask'; key: string; reason: string }
+  /** Tell the run about events with this key (the leader reads it from the journal entry). */
+  | { type: 'awaitEvent'; wait: EventWait }
+  /** Stop telling the run about those events. */
+  | { type: 'endWait'; key: string };
+
+/** A waiting task's interest in events with one key. */
+export interface EventWait {
+  /** Unique per run, task, replay generation and condition. */
+  key: string;
+  runId: string;
+  taskName: string;
+  conditionId: string;
+  generation: number;
+  eventKey: string;
+  /** Events pushed at or after this time count. */
+  sinceMs: number;
+}

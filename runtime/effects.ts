@@ -34,6 +34,8 @@ export class EffectRunner {
           .then(() => undefined);
       case 'enqueue':
       case 'abortTask':
+      case 'awaitEvent':
+      case 'endWait':
         // Stored in the journal entry itself, where the scheduler reads them.
         return;
       case 'startTimer': {

@@ -11,6 +11,7 @@ import { systemClock, type Clock } from './clock.js';
 import { connectNats } from './connection.js';
 import { EffectRunner } from './effects.js';
 import { startHttp, type HttpServer } from './http.js';
+import { EventRouter } from './event-router.js';
 import { Journal } from './journal.js';
 import { LEADER, Leases, partitionOfLease } from './leases.js';
 import { Mailbox } from './mailbox.js';
@@ -83,6 +84,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     onAppended: (seq, entry) => scheduler.noteAppended(seq, entry),
   });
   const mailbox = new Mailbox(nc, js, n, { run: { host: runs, schema: runMessageSchema } }, logger);
+  const events = new EventRouter(js, jsm, requester, n, logger);
   const scheduler = new SchedulerHost(
     nc,
     js,
@@ -101,6 +103,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     (runId, seq, entry) => {
       if (mailbox.partitions.includes(partitionOf('run', runId))) runs.prime(runId, seq, entry);
     },
+    events,
   );
   const timers = new TimerHost(js, n, clock, logger);
   const api = new EngineApi({
@@ -124,13 +127,15 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       acquired: async (lease) => {
         const p = partitionOfLease(lease);
         if (p !== undefined) await mailbox.serve(p);
-        else if (lease === LEADER) await Promise.all([scheduler.start(), timers.start()]);
+        else if (lease === LEADER)
+          await Promise.all([events.start(), scheduler.start(), timers.start()]);
         logger.info({ lease }, 'lease acquired');
       },
       released: async (lease) => {
         const p = partitionOfLease(lease);
         if (p !== undefined) await mailbox.release(p);
-        else if (lease === LEADER) await Promise.all([scheduler.stop(), timers.stop()]);
+        else if (lease === LEADER)
+          await Promise.all([scheduler.stop(), timers.stop(), events.stop()]);
         logger.info({ lease }, 'lease released');
       },
     },

@@ -88,6 +88,13 @@ const conditionSchema = z.discriminatedUnion('kind', [
     parent: z.string(),
     expression: z.string().optional(),
   }),
+  z.object({
+    kind: z.literal('event'),
+    id: z.string(),
+    eventKey: z.string().min(1),
+    expression: z.string().optional(),
+    sinceMs: z.number().optional(),
+  }),
 ]);
 
 export const taskSpecSchema = z.object({
@@ -180,6 +187,15 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('ChildStarted'),
     id: z.string().min(1),
     childRunId: z.string().min(1),
+  }),
+  z.object({
+    type: z.literal('EventReceived'),
+    id: z.string().min(1),
+    taskName: z.string(),
+    conditionId: z.string(),
+    generation: z.number().int().min(0),
+    eventId: z.string(),
+    payload: json,
   }),
   z.object({
     type: z.literal('SleepElapsed'),

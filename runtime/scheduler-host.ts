@@ -29,6 +29,8 @@ import { DispatchBatcher } from './dispatch-batcher.js';
 import type { JournalEntry } from './journal.js';
 import { restartSchedulerConsumer } from './setup.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import type { EventWait } from '../actors/effects.js';
+import type { EventRouter } from './event-router.js';
 import { idFromToken } from './mailbox.js';
 import { heartbeatSchema, taskDoneSchema, type Names } from './protocol.js';
 
@@ -72,6 +74,8 @@ export class SchedulerHost {
     private readonly config: SchedulerConfig = defaultSchedulerConfig,
     /** Told of runs created by clients (their first entry), so the engine can keep them in memory. */
     private readonly onRunCreated?: (runId: string, seq: number, entry: JournalEntry) => void,
+    /** Where event waits read from the journal go. */
+    private readonly events?: EventRouter,
   ) {
     this.state = initialSchedulerState(clock.now(), 0, config);
     this.dispatcher = new DispatchBatcher(nc, names);
@@ -208,11 +212,18 @@ export class SchedulerHost {
     for (const effect of entry.fx) {
       if (effect.type === 'abortTask')
         this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
+      if (effect.type === 'endWait') {
+        this.events?.remove(effect.key);
+        this.releaseHeld(effect.key);
+      }
     }
     const queued = entry.fx.flatMap((effect) => (effect.type === 'enqueue' ? [effect.task] : []));
-    if (queued.length === 0) return msg.ack();
-    if (!this.isRedelivery(msg)) return this.hold(msg, queued);
-    return this.runEndedAfter(msg).then((ended) => (ended ? msg.ack() : this.hold(msg, queued)));
+    const waits = entry.fx.flatMap((effect) => (effect.type === 'awaitEvent' ? [effect.wait] : []));
+    if (queued.length === 0 && waits.length === 0) return msg.ack();
+    if (!this.isRedelivery(msg)) return this.hold(msg, queued, waits);
+    return this.runEndedAfter(msg).then((ended) =>
+      ended ? msg.ack() : this.hold(msg, queued, waits),
+    );
   }
 
   private noteCreation(seq: number, entry: JournalEntry) {
@@ -221,12 +232,14 @@ export class SchedulerHost {
       this.onRunCreated?.(first.runId, seq, entry);
   }
 
-  private hold(msg: JsMsg, queued: QueuedTask[]) {
-    this.held.set(msg.seq, { msg, keys: new Set(queued.map((task) => task.key)) });
-    for (const task of queued) {
-      this.heldSeqOf.set(task.key, msg.seq);
+  /** Keeps the entry unacknowledged while its queued tasks run and its event waits last. */
+  private hold(msg: JsMsg, queued: QueuedTask[], waits: EventWait[]) {
+    const keys = [...queued.map((task) => task.key), ...waits.map((wait) => wait.key)];
+    this.held.set(msg.seq, { msg, keys: new Set(keys) });
+    for (const key of keys) this.heldSeqOf.set(key, msg.seq);
+    for (const task of queued)
       this.apply({ type: 'Enqueue', task, redelivered: this.isRedelivery(msg) });
-    }
+    for (const wait of waits) this.events?.add(wait);
   }
 
   private isRedelivery(msg: JsMsg) {

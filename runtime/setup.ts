@@ -142,6 +142,11 @@ export async function ensureConsumers(jsm: JetStreamManager, n: Names) {
   }
   await ensureConsumer(jsm, n.streams.journal, schedulerConsumer(n));
   await ensureConsumer(jsm, n.streams.timers, consumerConfig('timers', n.timerSubject, -1, 30_000));
+  await ensureConsumer(
+    jsm,
+    n.streams.events,
+    consumerConfig('router', `${n.ns}.ev.>`, 10_000, 30_000),
+  );
 }
 
 export async function ensureBuckets(

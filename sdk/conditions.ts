@@ -87,9 +87,20 @@ export function conditionExpr(
       return { kind: 'parent', id, parent: name, expression: checkCel(c.expression, where) };
     }
     if (c instanceof UserEventCondition || 'eventKey' in c) {
-      throw new ValidationError(
-        `${where}: event conditions are not supported yet (they come with events)`,
-      );
+      if (typeof c.eventKey !== 'string' || c.eventKey.length === 0) {
+        throw new ValidationError(`${where}: an event condition needs a non-empty event key`);
+      }
+      const since = c instanceof UserEventCondition ? c.options?.since : undefined;
+      if (since !== undefined && !(since instanceof Date && !Number.isNaN(since.getTime()))) {
+        throw new ValidationError(`${where}: since must be a valid Date`);
+      }
+      return {
+        kind: 'event',
+        id,
+        eventKey: c.eventKey,
+        expression: checkCel(c.expression, where),
+        sinceMs: since?.getTime(),
+      };
     }
     throw new ValidationError(`${where}: not a condition: ${JSON.stringify(c)}`);
   };

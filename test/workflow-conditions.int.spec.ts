@@ -97,7 +97,43 @@ describe('workflow conditions', () => {
       ValidationError,
     );
     expect(() =>
-      wf.task({ name: 'e', waitFor: new UserEventCondition('order:paid'), fn: () => 1 }),
-    ).toThrow(/event conditions are not supported yet/);
+      wf.task({ name: 'e', waitFor: new UserEventCondition('order:paid', 'input.'), fn: () => 1 }),
+    ).toThrow(/task 'e', waitFor: bad CEL expression/);
+  });
+
+  it('holds an approval step until a matching event is pushed, ignoring others', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow<{ orderId: number }>({ name: 'needs-approval' });
+    const prepare = wf.task({ name: 'prepare', fn: (input) => input.orderId });
+    wf.task({
+      name: 'ship',
+      parents: [prepare],
+      waitFor: new UserEventCondition('order:approved', 'input.approved == true'),
+      fn: () => 'shipped',
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    const ref = await wf.runNoWait({ orderId: 7 });
+    const waiting = async () =>
+      (await skein.runs.history(ref.runId)).some((e) => e.type === 'TaskWaiting');
+    await expect.poll(waiting, { timeout: 5000 }).toBe(true);
+    await skein.events.push('order:approved', { approved: false });
+    await skein.events.push('order:other', { approved: true });
+    expect((await skein.runs.get(ref.runId)).status).not.toBe('COMPLETED');
+    await skein.events.push('order:approved', { approved: true });
+    expect(await ref.result()).toEqual({ prepare: 7, ship: 'shipped' });
+  });
+
+  it('sees an event pushed before the task waited, given a look-back since', async () => {
+    const { skein } = await env.client();
+    const since = new Date(Date.now() - 1000);
+    await skein.events.push('config:ready', { v: 2 });
+    const wf = skein.workflow({ name: 'look-back' });
+    wf.task({
+      name: 'go',
+      waitFor: new UserEventCondition('config:ready', '', undefined, { since }),
+      fn: () => 'went',
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    expect(await wf.run({})).toEqual({ go: 'went' });
   });
 });

@@ -5,7 +5,7 @@ import { queueKey, type QueuedTask } from '../scheduler/queued-task.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
 import { retryDelayMs, type TaskSpec } from './spec.js';
-import { holds, sleepsOf } from './conditions.js';
+import { eventMatches, eventsOf, holds, sleepsOf } from './conditions.js';
 import { evolveRun, isDone, isTerminal, type RunState } from './state.js';
 
 /** Collects events while applying them, so later decisions in one turn see earlier ones. */
@@ -84,8 +84,25 @@ function queueReady(turn: Turn, now: number) {
   }
 }
 
+const waitKey = (s: RunState, taskName: string, conditionId: string) =>
+  `wait:${s.runId}:${taskName}:${s.generation}:${conditionId}`;
+
+/** A task that stops waiting no longer needs to hear about events. */
+function endWaits(turn: Turn, spec: TaskSpec | undefined) {
+  if (!spec) return;
+  for (const event of eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf)) {
+    turn.effects.push({ type: 'endWait', key: waitKey(turn.state, spec.name, event.id) });
+  }
+}
+
 /** A ready or waiting task: cancel the run, skip it, queue it, or wait, as its conditions say. */
 function advance(turn: Turn, spec: TaskSpec, now: number) {
+  const wasWaiting = turn.state.tasks[spec.name]?.status === 'WAITING';
+  decideTask(turn, spec, now);
+  if (wasWaiting && turn.state.tasks[spec.name]?.status !== 'WAITING') endWaits(turn, spec);
+}
+
+function decideTask(turn: Turn, spec: TaskSpec, now: number) {
   const s = turn.state;
   const task = s.tasks[spec.name];
   const met = task.met ?? [];
@@ -102,7 +119,8 @@ function advance(turn: Turn, spec: TaskSpec, now: number) {
     return;
   }
   const sleeps = sleepsOf(spec.waitFor, spec.skipIf, spec.cancelIf);
-  if (sleeps.length === 0) {
+  const events = eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf);
+  if (sleeps.length === 0 && events.length === 0) {
     // Only parent conditions, and they are final: waitFor can never hold.
     turn.record({
       type: 'TaskSkipped',
@@ -114,6 +132,20 @@ function advance(turn: Turn, spec: TaskSpec, now: number) {
   }
   if (task.status === 'WAITING') return;
   turn.record({ type: 'TaskWaiting', taskName: spec.name, at: now });
+  for (const event of events) {
+    turn.effects.push({
+      type: 'awaitEvent',
+      wait: {
+        key: waitKey(s, spec.name, event.id),
+        runId: s.runId,
+        taskName: spec.name,
+        conditionId: event.id,
+        generation: s.generation,
+        eventKey: event.eventKey,
+        sinceMs: event.sinceMs ?? now,
+      },
+    });
+  }
   for (const sleep of sleeps) {
     const timerId = `sleep:${s.runId}:${spec.name}:${s.generation}:${sleep.id}`;
     turn.effects.push({
@@ -189,6 +221,7 @@ function finish(turn: Turn, now: number) {
 function cancelUnfinished(turn: Turn, reason: string, now: number, except?: string) {
   for (const task of Object.values(turn.state.tasks)) {
     if (isTerminal(task.status) || task.name === except) continue;
+    if (task.status === 'WAITING') endWaits(turn, taskSpec(turn.state, task.name));
     if (task.status === 'QUEUED' || task.status === 'RUNNING') {
       turn.effects.push({ type: 'abortTask', key: task.key, reason });
     }
@@ -360,6 +393,27 @@ export function decideRun(
         return turn.done();
       }
       turn.record({ type: 'ChildLinked', childRunId: message.childRunId, at: now });
+      return turn.done();
+    }
+    case 'EventReceived': {
+      const spec = taskSpec(state, message.taskName);
+      const task = state.tasks[message.taskName];
+      if (!spec || task?.status !== 'WAITING' || message.generation !== state.generation)
+        return noDecision;
+      if (isTerminal(state.status) || task.met?.includes(message.conditionId)) return noDecision;
+      const condition = eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf).find(
+        (c) => c.id === message.conditionId,
+      );
+      if (!condition || !eventMatches(condition.expression, message.payload)) return noDecision;
+      turn.record({
+        type: 'ConditionMet',
+        taskName: message.taskName,
+        conditionId: message.conditionId,
+        at: now,
+      });
+      advance(turn, spec, now);
+      queueReady(turn, now);
+      finish(turn, now);
       return turn.done();
     }
     case 'SleepElapsed': {

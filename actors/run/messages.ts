@@ -41,6 +41,16 @@ export type RunMessage =
   | { type: 'WorkerLost'; id: string; key: string; taskName: string; workerId: string }
   | { type: 'TimeoutRefreshed'; id: string; key: string; taskName: string; byMs: number }
   | { type: 'Replay'; id: string }
+  /** An event a waiting task's condition asked for was pushed. */
+  | {
+      type: 'EventReceived';
+      id: string;
+      taskName: string;
+      conditionId: string;
+      generation: number;
+      eventId: string;
+      payload: unknown;
+    }
   /** A sleep condition of a waiting task elapsed (from its timer). */
   | { type: 'SleepElapsed'; id: string; taskName: string; conditionId: string; generation: number }
   /** A run started by one of this run's tasks: cancelling this run cancels it too. */
