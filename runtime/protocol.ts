@@ -234,6 +234,9 @@ export const registeredTaskSchema = z.object({
   spec: runSpecSchema,
   defaultPriority: z.number().int().min(1).max(3),
   defaultAdditionalMetadata: z.record(z.string(), z.string()).optional(),
+  /** Declared triggers, stored now; acted on by the events and crons work. */
+  onEvents: z.array(z.string()).optional(),
+  onCrons: z.array(z.string()).optional(),
 });
 export type RegisteredTask = z.infer<typeof registeredTaskSchema>;
 

@@ -113,6 +113,23 @@ export async function validateInput<I>(
   return result.value;
 }
 
+/** Checks declared `onEvents` / `onCrons` (acted on by the events and crons work). */
+export function checkTriggers(o: { onEvents?: unknown; onCrons?: unknown }, where: string) {
+  for (const option of ['onEvents', 'onCrons'] as const) {
+    const value = o[option];
+    if (
+      value !== undefined &&
+      (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0))
+    ) {
+      throw new ValidationError(`${where}: ${option} must be a list of non-empty strings`);
+    }
+  }
+  return {
+    onEvents: o.onEvents as string[] | undefined,
+    onCrons: o.onCrons as string[] | undefined,
+  };
+}
+
 /** Triggering, shared by tasks and workflows. */
 export class Runnable<I, O> implements TaskLike<O> {
   declare readonly __output?: O;
@@ -166,6 +183,7 @@ export class Runnable<I, O> implements TaskLike<O> {
 
 export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
   readonly kind = 'task' as const;
+  readonly triggers: { onEvents?: string[]; onCrons?: string[] };
 
   constructor(
     readonly options: TaskOptions<I, O>,
@@ -187,6 +205,7 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
       defaultAdditionalMetadata: { ...options.defaultAdditionalMetadata },
     };
     super(name, spec, defaults, options.inputValidator, triggerer);
+    this.triggers = checkTriggers(options, `task '${name}'`);
   }
 
   /** What a worker runs for this declaration, by task name. */

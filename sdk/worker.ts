@@ -23,6 +23,8 @@ import type { TriggerDefaults } from './trigger.js';
 export interface Declaration {
   readonly spec: RunSpec;
   readonly defaults: TriggerDefaults;
+  /** Declared event and cron triggers, registered with the task. */
+  readonly triggers: { onEvents?: string[]; onCrons?: string[] };
   functions(): Map<string, TaskFunction>;
 }
 
@@ -82,7 +84,7 @@ export class Worker {
     }
     for (const decl of opts.workflows) {
       for (const [taskName, f] of decl.functions()) this.fns.set(taskName, f);
-      this.registrations.push({ spec: decl.spec, ...decl.defaults });
+      this.registrations.push({ spec: decl.spec, ...decl.defaults, ...decl.triggers });
     }
   }
 

@@ -6,7 +6,7 @@ import type { Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
 import { conditionExpr, type Conditions } from './conditions.js';
-import { checkName, Runnable, taskSpecOf, type TaskFunction } from './task.js';
+import { checkName, checkTriggers, Runnable, taskSpecOf, type TaskFunction } from './task.js';
 import { checkPriority, type Triggerer } from './trigger.js';
 
 /** Options every task of a workflow takes, and `taskDefaults` gives them all. */
@@ -61,6 +61,7 @@ const ON_SUCCESS = 'on_success';
 
 export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable<I, O> {
   readonly kind = 'workflow' as const;
+  readonly triggers: { onEvents?: string[]; onCrons?: string[] };
   private readonly fns = new Map<string, TaskFunction>();
 
   constructor(
@@ -77,6 +78,7 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
       defaultAdditionalMetadata: { ...options.defaultAdditionalMetadata },
     };
     super(name, spec, defaults, options.inputValidator, triggerer);
+    this.triggers = checkTriggers(options, `workflow '${name}'`);
   }
 
   task<T>(options: WorkflowTaskOptions<I, T>): WorkflowTask<T> {

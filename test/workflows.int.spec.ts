@@ -1,6 +1,11 @@
 /** Workflows: DAGs of tasks, parent outputs, onFailure / onSuccess, declaration errors. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunCancelledError, RunFailedError, ValidationError } from 'skein';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { decode } from '../runtime/codec.js';
+import { names } from '../runtime/protocol.js';
+import { registryKey } from '../sdk/worker.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
 let env: SkeinEnv;
@@ -118,5 +123,47 @@ describe('workflow', () => {
     expect(() => wf.task({ name: 'c', parents: [a], retries: -1, fn: () => 1 })).toThrow(/retries/);
     wf.onFailure({ fn: () => undefined });
     expect(() => wf.onFailure({ fn: () => undefined })).toThrow(/onFailure: declared twice/);
+  });
+
+  it('applies taskDefaults, lets a task override them, and stores declared triggers', async () => {
+    const { skein, namespace } = await env.client();
+    const attempts: Record<string, number> = { flaky: 0, strict: 0 };
+    const wf = skein.workflow({
+      name: 'defaults',
+      onEvents: ['order:*'],
+      onCrons: ['0 2 * * *'],
+      taskDefaults: { retries: 2 },
+    });
+    const flaky = wf.task({
+      name: 'flaky',
+      fn: () => {
+        if (++attempts.flaky < 3) throw new Error('again');
+        return 'ok';
+      },
+    });
+    wf.task({
+      name: 'strict',
+      parents: [flaky],
+      retries: 0,
+      fn: () => {
+        attempts.strict++;
+        throw new Error('no');
+      },
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    const err = await wf.run({}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailedError);
+    expect(attempts).toEqual({ flaky: 3, strict: 1 });
+
+    const kv = await new Kvm(await connect({ servers: env.url })).open(
+      names(namespace).buckets.registry,
+    );
+    const stored = decode<{ onEvents?: string[]; onCrons?: string[] }>(
+      (await kv.get(registryKey('defaults')))!.value,
+    );
+    expect(stored).toMatchObject({ onEvents: ['order:*'], onCrons: ['0 2 * * *'] });
+    expect(() => skein.workflow({ name: 'x', onEvents: [''] })).toThrow(
+      /onEvents must be a list of non-empty strings/,
+    );
   });
 });
