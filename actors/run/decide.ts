@@ -1,257 +1,44 @@
 /** The run actor's decisions: given its state, a message and the time, what happens. */
 import { assertNever, noDecision, type Decision } from '../actor.js';
-import type { Effect } from '../effects.js';
-import { queueKey, type QueuedTask } from '../scheduler/queued-task.js';
+import { queueKey } from '../scheduler/queued-task.js';
+import { eventMatches, eventsOf } from './conditions.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
+import {
+  advance,
+  cancelChild,
+  cancelRun,
+  finish,
+  queueReady,
+  queueTask,
+  taskSpec,
+  Turn,
+} from './progress.js';
 import { retryDelayMs, type TaskSpec } from './spec.js';
-import { eventMatches, eventsOf, holds, sleepsOf } from './conditions.js';
-import { evolveRun, isDone, isTerminal, type RunState } from './state.js';
+import { isTerminal, type RunState } from './state.js';
 
-/** Collects events while applying them, so later decisions in one turn see earlier ones. */
-class Turn {
-  events: RunEvent[] = [];
-  effects: Effect[] = [];
-  constructor(public state: RunState) {}
-  record(event: RunEvent) {
-    this.events.push(event);
-    this.state = evolveRun(this.state, event);
-  }
-  done(): Decision<RunEvent, RunState> {
-    return { events: this.events, effects: this.effects, state: this.state };
-  }
+/** The spec of the task a condition message is for, if that task still waits for that condition. */
+function waitingSpec(
+  state: RunState,
+  m: { taskName: string; conditionId: string; generation: number },
+) {
+  const task = state.tasks[m.taskName];
+  if (isTerminal(state.status) || task?.status !== 'WAITING' || m.generation !== state.generation)
+    return undefined;
+  return task.met?.includes(m.conditionId) ? undefined : taskSpec(state, m.taskName);
 }
 
-const taskSpec = (state: RunState, name: string): TaskSpec | undefined =>
-  state.spec.tasks.find((t) => t.name === name);
-
-/** Tasks that run after the others and stay out of the run's output. */
-const isRole = (spec: TaskSpec | undefined) => spec?.role !== undefined;
-
-const roleTask = (state: RunState, role: TaskSpec['role']) =>
-  state.spec.tasks.find((t) => t.role === role);
-
-function failedErrors(state: RunState): Record<string, string> {
-  const failed = Object.values(state.tasks).filter((t) => t.status === 'FAILED');
-  return Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'failed']));
-}
-
-function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: number) {
-  const s = turn.state;
-  const ran = (spec.parents ?? []).filter((p) => s.tasks[p]?.status === 'COMPLETED');
-  const parentOutputs = ran.length
-    ? Object.fromEntries(ran.map((p) => [p, s.tasks[p].output ?? null]))
-    : undefined;
-  const key = queueKey(s.runId, spec.name, s.generation, attempt);
-  turn.record({ type: 'TaskQueued', taskName: spec.name, key, attempt, at: now });
-  const task: QueuedTask = {
-    key,
-    runId: s.runId,
-    workflowName: s.spec.name,
-    taskName: spec.name,
-    attempt,
-    maxAttempts: spec.retries + 1,
-    priority: s.priority,
-    enqueuedAt: now,
-    scheduleTimeoutMs: spec.scheduleTimeoutMs,
-    executionTimeoutMs: spec.executionTimeoutMs,
-    input: s.input,
-    unparsedInput: s.unparsedInput,
-    additionalMetadata: s.additionalMetadata,
-    parentOutputs,
-    taskRunErrors: spec.role === 'onFailure' ? failedErrors(s) : undefined,
-  };
-  turn.effects.push({ type: 'enqueue', task });
-}
-
-/** Moves on every pending task whose parents are all done (succeeded or skipped). */
-function queueReady(turn: Turn, now: number) {
-  for (const spec of turn.state.spec.tasks) {
-    if (isRole(spec) || turn.state.tasks[spec.name]?.status !== 'PENDING') continue;
-    const parents = (spec.parents ?? []).map((p) => turn.state.tasks[p]);
-    if (!parents.every((p) => p && isDone(p.status))) continue;
-    if (parents.length > 0 && parents.every((p) => p.status === 'SKIPPED')) {
-      turn.record({
-        type: 'TaskSkipped',
-        taskName: spec.name,
-        reason: 'its parents were skipped',
-        at: now,
-      });
-      continue;
-    }
-    advance(turn, spec, now);
-    if (isTerminal(turn.state.status)) return;
-  }
-}
-
-const waitKey = (s: RunState, taskName: string, conditionId: string) =>
-  `wait:${s.runId}:${taskName}:${s.generation}:${conditionId}`;
-
-/** A task that stops waiting no longer needs to hear about events. */
-function endWaits(turn: Turn, spec: TaskSpec | undefined) {
-  if (!spec) return;
-  for (const event of eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf)) {
-    turn.effects.push({ type: 'endWait', key: waitKey(turn.state, spec.name, event.id) });
-  }
-}
-
-/** A ready or waiting task: cancel the run, skip it, queue it, or wait, as its conditions say. */
-function advance(turn: Turn, spec: TaskSpec, now: number) {
-  const wasWaiting = turn.state.tasks[spec.name]?.status === 'WAITING';
-  decideTask(turn, spec, now);
-  if (wasWaiting && turn.state.tasks[spec.name]?.status !== 'WAITING') endWaits(turn, spec);
-}
-
-function decideTask(turn: Turn, spec: TaskSpec, now: number) {
-  const s = turn.state;
-  const task = s.tasks[spec.name];
-  const met = task.met ?? [];
-  if (holds(spec.cancelIf, s, met)) {
-    cancelRun(turn, 'cancelled by condition', now);
-    return;
-  }
-  if (holds(spec.skipIf, s, met)) {
-    turn.record({ type: 'TaskSkipped', taskName: spec.name, reason: 'skipIf held', at: now });
-    return;
-  }
-  if (holds(spec.waitFor, s, met) !== false) {
-    queueTask(turn, spec, 1, now);
-    return;
-  }
-  const sleeps = sleepsOf(spec.waitFor, spec.skipIf, spec.cancelIf);
-  const events = eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf);
-  if (sleeps.length === 0 && events.length === 0) {
-    // Only parent conditions, and they are final: waitFor can never hold.
-    turn.record({
-      type: 'TaskSkipped',
-      taskName: spec.name,
-      reason: 'waitFor cannot hold',
-      at: now,
-    });
-    return;
-  }
-  if (task.status === 'WAITING') return;
-  turn.record({ type: 'TaskWaiting', taskName: spec.name, at: now });
-  for (const event of events) {
-    turn.effects.push({
-      type: 'awaitEvent',
-      wait: {
-        key: waitKey(s, spec.name, event.id),
-        runId: s.runId,
-        taskName: spec.name,
-        conditionId: event.id,
-        generation: s.generation,
-        eventKey: event.eventKey,
-        sinceMs: event.sinceMs ?? now,
-      },
-    });
-  }
-  for (const sleep of sleeps) {
-    const timerId = `sleep:${s.runId}:${spec.name}:${s.generation}:${sleep.id}`;
-    turn.effects.push({
-      type: 'startTimer',
-      timerId,
-      dueAt: now + sleep.ms,
-      to: { type: 'run', id: s.runId },
-      message: {
-        type: 'SleepElapsed',
-        id: timerId,
-        taskName: spec.name,
-        conditionId: sleep.id,
-        generation: s.generation,
-      },
-    });
-  }
-}
-
-/** Ends the run once its tasks allow it, running onFailure / onSuccess first when declared. */
-function finish(turn: Turn, now: number) {
-  const s = turn.state;
-  const main = s.spec.tasks.filter((t) => !isRole(t)).map((t) => s.tasks[t.name]);
-  const onFailure = roleTask(s, 'onFailure');
-  const onSuccess = roleTask(s, 'onSuccess');
-  if (main.some((t) => t.status === 'FAILED')) {
-    cancelUnfinished(turn, 'another task of the run failed', now, onFailure?.name);
-    if (onFailure && turn.state.tasks[onFailure.name].status === 'PENDING') {
-      queueTask(turn, onFailure, 1, now);
-      return;
-    }
-    if (onFailure && !isTerminal(turn.state.tasks[onFailure.name].status)) return;
-    cancelUnfinished(turn, 'the run failed', now);
-    const errors = failedErrors(turn.state);
-    turn.record({ type: 'RunFailed', errors, at: now });
-    turn.effects.push({
-      type: 'runFinished',
-      result: { runId: s.runId, status: 'FAILED', errors },
-      notify: s.notify,
-    });
-    return;
-  }
-  if (!main.every((t) => isDone(t.status))) return;
-  const after = onSuccess && turn.state.tasks[onSuccess.name];
-  if (after?.status === 'PENDING') {
-    queueTask(turn, onSuccess!, 1, now);
-    return;
-  }
-  if (after && !isTerminal(after.status)) return;
-  if (after?.status === 'FAILED') {
-    cancelUnfinished(turn, 'the run failed', now);
-    const errors = failedErrors(turn.state);
-    turn.record({ type: 'RunFailed', errors, at: now });
-    turn.effects.push({
-      type: 'runFinished',
-      result: { runId: s.runId, status: 'FAILED', errors },
-      notify: s.notify,
-    });
-    return;
-  }
-  const output =
-    s.spec.kind === 'task'
-      ? main[0]?.output
-      : Object.fromEntries(main.map((t) => [t.name, t.output]));
-  cancelUnfinished(turn, 'not needed: the run succeeded', now);
-  turn.record({ type: 'RunCompleted', output, at: now });
-  turn.effects.push({
-    type: 'runFinished',
-    result: { runId: s.runId, status: 'COMPLETED', output },
-    notify: s.notify,
-  });
-}
-
-function cancelUnfinished(turn: Turn, reason: string, now: number, except?: string) {
-  for (const task of Object.values(turn.state.tasks)) {
-    if (isTerminal(task.status) || task.name === except) continue;
-    if (task.status === 'WAITING') endWaits(turn, taskSpec(turn.state, task.name));
-    if (task.status === 'QUEUED' || task.status === 'RUNNING') {
-      turn.effects.push({ type: 'abortTask', key: task.key, reason });
-    }
-    turn.record({ type: 'TaskCancelled', taskName: task.name, reason, at: now });
-  }
-}
-
-/** Tells a child run to cancel because its parent was. */
-function cancelChild(turn: Turn, childRunId: string) {
-  const runId = turn.state.runId;
-  turn.effects.push({
-    type: 'send',
-    to: { type: 'run', id: childRunId },
-    message: {
-      type: 'Cancel',
-      id: `cancel:${childRunId}:parent:${runId}`,
-      reason: `parent run ${runId} was cancelled`,
-    },
-  });
-}
-
-function cancelRun(turn: Turn, reason: string, now: number) {
-  cancelUnfinished(turn, reason, now);
-  for (const child of turn.state.children) cancelChild(turn, child);
-  turn.record({ type: 'RunCancelled', reason, at: now });
-  turn.effects.push({
-    type: 'runFinished',
-    result: { runId: turn.state.runId, status: 'CANCELLED', reason },
-    notify: turn.state.notify,
-  });
+function conditionMet(
+  turn: Turn,
+  spec: TaskSpec,
+  conditionId: string,
+  now: number,
+): Decision<RunEvent, RunState> {
+  turn.record({ type: 'ConditionMet', taskName: spec.name, conditionId, at: now });
+  advance(turn, spec, now);
+  queueReady(turn, now);
+  finish(turn, now);
+  return turn.done();
 }
 
 /** The task named by a message about attempt `key`, if that attempt is still the live one. */
@@ -396,42 +183,19 @@ export function decideRun(
       return turn.done();
     }
     case 'EventReceived': {
-      const spec = taskSpec(state, message.taskName);
-      const task = state.tasks[message.taskName];
-      if (!spec || task?.status !== 'WAITING' || message.generation !== state.generation)
+      const spec = waitingSpec(state, message);
+      const condition =
+        spec &&
+        eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf).find(
+          (c) => c.id === message.conditionId,
+        );
+      if (!spec || !condition || !eventMatches(condition.expression, message.payload))
         return noDecision;
-      if (isTerminal(state.status) || task.met?.includes(message.conditionId)) return noDecision;
-      const condition = eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf).find(
-        (c) => c.id === message.conditionId,
-      );
-      if (!condition || !eventMatches(condition.expression, message.payload)) return noDecision;
-      turn.record({
-        type: 'ConditionMet',
-        taskName: message.taskName,
-        conditionId: message.conditionId,
-        at: now,
-      });
-      advance(turn, spec, now);
-      queueReady(turn, now);
-      finish(turn, now);
-      return turn.done();
+      return conditionMet(turn, spec, message.conditionId, now);
     }
     case 'SleepElapsed': {
-      const spec = taskSpec(state, message.taskName);
-      const task = state.tasks[message.taskName];
-      if (!spec || task?.status !== 'WAITING' || message.generation !== state.generation)
-        return noDecision;
-      if (isTerminal(state.status)) return noDecision;
-      turn.record({
-        type: 'ConditionMet',
-        taskName: message.taskName,
-        conditionId: message.conditionId,
-        at: now,
-      });
-      advance(turn, spec, now);
-      queueReady(turn, now);
-      finish(turn, now);
-      return turn.done();
+      const spec = waitingSpec(state, message);
+      return spec ? conditionMet(turn, spec, message.conditionId, now) : noDecision;
     }
     case 'Replay': {
       if (!state.exists || !isTerminal(state.status)) return noDecision;
