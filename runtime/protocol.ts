@@ -66,6 +66,7 @@ export function names(ns: string) {
     /** Where one client hears about the end of the runs it triggered. */
     clientNotify: (clientId: string) => `${ns}.notify.${clientId}`,
     schedulerRejected: `${ns}.sched.rejected`,
+    schedulerFinished: `${ns}.sched.finished`,
     api: (op: string) => `${ns}.api.${op}`,
     leaderApi: (op: string) => `${ns}.leader.${op}`,
     workerKey: (workerId: string) => `w.${subjectToken(workerId)}`,

@@ -91,6 +91,14 @@ export class SchedulerHost {
       for await (const entry of watch) this.onWorkerEntry(entry);
     })();
     this.subs.push(
+      // A worker's word that it stored a result frees its slot at once; the outcome itself
+      // arrives through the journal, maybe behind a backlog of new runs.
+      this.nc.subscribe(n.schedulerFinished, {
+        callback: (_err, msg) =>
+          this.safely(() =>
+            this.apply({ type: 'TaskFinished', ...taskDoneSchema.parse(decode(msg.data)) }),
+          ),
+      }),
       this.nc.subscribe(n.schedulerRejected, {
         callback: (_err, msg) =>
           this.safely(() =>

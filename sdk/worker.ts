@@ -173,20 +173,30 @@ export class Worker {
     this.running.set(task.key, execution);
     this.executing++;
     execution.finished = this.execute(task, fn, controller)
-      .catch((err: unknown) =>
+      .then((stored) => {
+        this.running.delete(task.key);
+        // Frees the slot in the scheduler before the outcome reaches it through the journal.
+        if (stored)
+          this.c!.nc.publish(
+            this.conn.names.schedulerFinished,
+            encode({ key: task.key, workerId: this.id }),
+          );
+      })
+      .catch((err: unknown) => {
+        this.running.delete(task.key);
         this.logger.error(
           { err, runId: task.runId },
           'could not store a task result; the scheduler will queue the task again',
-        ),
-      )
-      .finally(() => this.running.delete(task.key));
+        );
+      });
   }
 
+  /** Runs the task and stores its result; false when it was handed back instead. */
   private async execute(
     task: QueuedTask,
     { fn, inputValidator }: TaskFunction,
     controller: AbortController,
-  ) {
+  ): Promise<boolean> {
     const startedAt = Date.now();
     let deadline = startedAt + task.executionTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
@@ -264,7 +274,7 @@ export class Worker {
     }
     await Promise.all(this.pendingLogs);
     // Handed back by stop(): no result, so the attempt is not spent; the scheduler queues it again.
-    if (controller.signal.reason instanceof HandedBack) return;
+    if (controller.signal.reason instanceof HandedBack) return false;
     await this.sendToRun(task.runId, {
       type: 'TaskResult',
       id: `result:${task.key}`,
@@ -275,6 +285,7 @@ export class Worker {
       finishedAt: Date.now(),
       ...(error ? { error } : { output }),
     });
+    return true;
   }
 
   /** Delivers a message to a run, retrying while NATS is unavailable. */

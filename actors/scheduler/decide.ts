@@ -30,7 +30,7 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
     for (let i = queue.head; i < queue.keys.length && total > 0; i++) {
       const key = queue.keys[i];
       const entry = state.entries.get(key);
-      const waiting = entry !== undefined && entry.workerId === undefined;
+      const waiting = entry !== undefined && entry.workerId === undefined && !entry.finished;
       const worker =
         waiting && !(holding && entry.redelivered)
           ? pickWorker(state, entry.task.taskName, free)
@@ -107,7 +107,7 @@ function onTick(state: SchedulerState, now: number, out: SchedulerDecision) {
     }
   }
   for (const [key, entry] of state.entries) {
-    if (entry.workerId !== undefined) continue;
+    if (entry.workerId !== undefined || entry.finished) continue;
     if (now - entry.queuedSince <= entry.task.scheduleTimeoutMs) continue;
     release(out, key);
     out.effects.push({
@@ -142,7 +142,7 @@ function onHeartbeat(
   const running = new Set(hb.running);
   for (const key of running) {
     const entry = state.entries.get(key);
-    if (entry && entry.workerId !== hb.workerId) {
+    if (entry && entry.workerId !== hb.workerId && !entry.finished) {
       out.events.push({ type: 'EntryClaimed', key, workerId: hb.workerId, at: now });
     }
   }
@@ -182,6 +182,12 @@ export function decideScheduler(
     case 'TaskDone':
       if (state.entries.has(msg.key)) release(out, msg.key);
       return out;
+    case 'TaskFinished': {
+      const entry = state.entries.get(msg.key);
+      if (entry?.workerId === msg.workerId)
+        out.events.push({ type: 'EntryFinished', key: msg.key });
+      return out;
+    }
     case 'DispatchRejected': {
       const entry = state.entries.get(msg.key);
       if (entry?.workerId !== msg.workerId) return out;

@@ -8,6 +8,8 @@ export type SchedulerEvent =
   | { type: 'EntryRequeued'; key: string; at: number }
   | { type: 'WorkerPaused'; workerId: string; until: number }
   | { type: 'EntryReleased'; key: string }
+  /** The worker finished the task run: its slot is free, its outcome not read yet. */
+  | { type: 'EntryFinished'; key: string }
   | {
       type: 'WorkerSeen';
       workerId: string;

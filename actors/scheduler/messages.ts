@@ -18,6 +18,8 @@ export type SchedulerMessage =
   | { type: 'WorkerLeft'; workerId: string }
   /** The attempt is over (its outcome is in the journal). */
   | { type: 'TaskDone'; key: string }
+  /** A worker stored a task run's result: its slot is free before the outcome reaches the scheduler. */
+  | { type: 'TaskFinished'; key: string; workerId: string }
   | { type: 'DispatchRejected'; key: string; workerId: string }
   | { type: 'Abort'; key: string; reason: string }
   | { type: 'Tick' };

@@ -409,3 +409,40 @@ describe('scheduler: requeued entries', () => {
       .then([dispatch('w2', 'k1')]);
   });
 });
+
+describe('scheduler: a worker that finished a task run', () => {
+  const finished = (key: string, workerId = 'w1'): SchedulerMessage => ({
+    type: 'TaskFinished',
+    key,
+    workerId,
+  });
+
+  it('frees the slot at once for the next entry, without dispatching the finished one again', () => {
+    const turn = spec
+      .given([heartbeat('w1', 1), enqueue('k1'), enqueue('k2')])
+      .when(finished('k1'), 0)
+      .then([dispatch('w1', 'k2')]);
+    expect(turn.state.entries.get('k1')?.finished).toBe(true);
+  });
+
+  it('releases the finished entry (acknowledging it) when its outcome arrives', () => {
+    spec
+      .given([heartbeat('w1', 1), enqueue('k1'), finished('k1')])
+      .when(done('k1'), 0)
+      .then([{ type: 'ack', key: 'k1' }]);
+  });
+
+  it('ignores the word of a worker that does not hold the entry', () => {
+    spec
+      .given([heartbeat('w1', 1), enqueue('k1'), enqueue('k2')])
+      .when(finished('k1', 'w2'), 0)
+      .thenNothing();
+  });
+
+  it('does not requeue a finished entry when the worker is lost before its outcome arrives', () => {
+    spec
+      .given([heartbeat('w1', 1), enqueue('k1'), finished('k1')])
+      .when(tick, 20_000)
+      .thenMatches((turn) => expect(dispatched(turn)).toEqual([]));
+  });
+});

@@ -30,6 +30,8 @@ export interface Entry {
   dispatchedAt?: number;
   /** Delivered again after a scheduler change: it may be running on a worker already. */
   redelivered: boolean;
+  /** The worker is done with it (its slot is free); the journal entry that ends it is on its way. */
+  finished?: boolean;
 }
 
 export interface SchedulerConfig {
@@ -148,6 +150,13 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       entry.redelivered = false;
       entry.queuedSince = event.at;
       requeueInOrder(state, state.queues[priorityIndex(entry.task.priority)], event.key, entry.seq);
+      return state;
+    }
+    case 'EntryFinished': {
+      const entry = state.entries.get(event.key);
+      if (!entry) return state;
+      unassign(state, event.key);
+      entry.finished = true;
       return state;
     }
     case 'EntryReleased':
