@@ -46,6 +46,8 @@ export interface RunManyOpts {
 }
 
 const DEFAULT_SCHEDULE_TIMEOUT = '5m';
+/** Triggers of one runMany sent per event-loop turn. */
+const SEND_SLICE = 100;
 const DEFAULT_EXECUTION_TIMEOUT = '60s';
 
 export function checkName(name: unknown, what: string): string {
@@ -168,7 +170,13 @@ export class Runnable<I, O> implements TaskLike<O> {
   /** Every item is checked before any run is stored: one bad item rejects the call and starts nothing. */
   async runManyNoWait(items: BulkRunItem<I>[]): Promise<RunRef<O>[]> {
     const prepared = await Promise.all(items.map((item) => this.prepare(item.input, item.options)));
-    return Promise.all(prepared.map((p) => this.triggerer.send<O>(p)));
+    const refs: Promise<RunRef<O>>[] = [];
+    for (let i = 0; i < prepared.length; i += SEND_SLICE) {
+      // Let other work in this process (a worker, say) run between slices of a big batch.
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (const p of prepared.slice(i, i + SEND_SLICE)) refs.push(this.triggerer.send<O>(p));
+    }
+    return Promise.all(refs);
   }
 
   private async start(input: I, opts: RunOpts | undefined): Promise<RunRef<O>> {
