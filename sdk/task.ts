@@ -14,7 +14,8 @@ import {
   type Triggerer,
 } from './trigger.js';
 
-export interface TaskOptions<I, O> {
+/** Options of anything that can be run: a standalone task or a workflow. */
+export interface RunnableOptions<I> {
   name: string;
   description?: string;
   version?: string;
@@ -24,13 +25,21 @@ export interface TaskOptions<I, O> {
   sticky?: StickyStrategy;
   defaultPriority?: number;
   concurrency?: number | ConcurrencyExpression | ConcurrencyExpression[];
+  defaultAdditionalMetadata?: Record<string, string>;
+}
+
+/** How one task runs: timeouts, retries and placement (a workflow's `taskDefaults` too). */
+export interface TaskSettings {
   scheduleTimeout?: Duration;
   executionTimeout?: Duration;
   retries?: number;
   backoff?: { factor?: number; maxSeconds?: number };
   rateLimits?: RateLimitRef[];
   desiredWorkerLabels?: Record<string, DesiredLabel>;
-  defaultAdditionalMetadata?: Record<string, string>;
+  concurrency?: number | ConcurrencyExpression | ConcurrencyExpression[];
+}
+
+export interface TaskOptions<I, O> extends RunnableOptions<I>, TaskSettings {
   fn: (input: I, ctx: Context<I>) => O | Promise<O>;
 }
 

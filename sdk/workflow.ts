@@ -1,36 +1,23 @@
 /** `skein.workflow({...})`: a DAG of tasks run as one run, its result keyed by task name. */
-import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
 import type { Context, TaskLike } from './context.js';
-import type { Duration } from './duration.js';
-import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
 import { conditionExpr, type Conditions } from './conditions.js';
-import { checkName, checkTriggers, Runnable, taskSpecOf, type TaskFunction } from './task.js';
+import {
+  checkName,
+  checkTriggers,
+  Runnable,
+  taskSpecOf,
+  type RunnableOptions,
+  type TaskFunction,
+  type TaskSettings,
+} from './task.js';
 import { checkPriority, type Triggerer } from './trigger.js';
 
 /** Options every task of a workflow takes, and `taskDefaults` gives them all. */
-export interface WorkflowTaskDefaults {
-  scheduleTimeout?: Duration;
-  executionTimeout?: Duration;
-  retries?: number;
-  backoff?: { factor?: number; maxSeconds?: number };
-  rateLimits?: RateLimitRef[];
-  desiredWorkerLabels?: Record<string, DesiredLabel>;
-  concurrency?: number | ConcurrencyExpression | ConcurrencyExpression[];
-}
+export type WorkflowTaskDefaults = TaskSettings;
 
-export interface WorkflowOptions<I> {
-  name: string;
-  description?: string;
-  version?: string;
-  inputValidator?: StandardSchemaV1<unknown, I>;
-  onEvents?: string[];
-  onCrons?: string[];
-  sticky?: StickyStrategy;
-  defaultPriority?: number;
-  concurrency?: number | ConcurrencyExpression | ConcurrencyExpression[];
-  defaultAdditionalMetadata?: Record<string, string>;
+export interface WorkflowOptions<I> extends RunnableOptions<I> {
   taskDefaults?: WorkflowTaskDefaults;
 }
 

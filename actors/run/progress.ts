@@ -179,14 +179,7 @@ export function finish(turn: Turn, now: number) {
       return;
     }
     if (onFailure && !isTerminal(turn.state.tasks[onFailure.name].status)) return;
-    cancelUnfinished(turn, 'the run failed', now);
-    const errors = failedErrors(turn.state);
-    turn.record({ type: 'RunFailed', errors, at: now });
-    turn.effects.push({
-      type: 'runFinished',
-      result: { runId: s.runId, status: 'FAILED', errors },
-      notify: s.notify,
-    });
+    failRun(turn, now);
     return;
   }
   if (!main.every((t) => isDone(t.status))) return;
@@ -197,14 +190,7 @@ export function finish(turn: Turn, now: number) {
   }
   if (after && !isTerminal(after.status)) return;
   if (after?.status === 'FAILED') {
-    cancelUnfinished(turn, 'the run failed', now);
-    const errors = failedErrors(turn.state);
-    turn.record({ type: 'RunFailed', errors, at: now });
-    turn.effects.push({
-      type: 'runFinished',
-      result: { runId: s.runId, status: 'FAILED', errors },
-      notify: s.notify,
-    });
+    failRun(turn, now);
     return;
   }
   const output =
@@ -217,6 +203,17 @@ export function finish(turn: Turn, now: number) {
     type: 'runFinished',
     result: { runId: s.runId, status: 'COMPLETED', output },
     notify: s.notify,
+  });
+}
+
+function failRun(turn: Turn, now: number) {
+  cancelUnfinished(turn, 'the run failed', now);
+  const errors = failedErrors(turn.state);
+  turn.record({ type: 'RunFailed', errors, at: now });
+  turn.effects.push({
+    type: 'runFinished',
+    result: { runId: turn.state.runId, status: 'FAILED', errors },
+    notify: turn.state.notify,
   });
 }
 
