@@ -587,7 +587,7 @@ export async function startNatsServer(
 
 /**
  * Start `n` nats-server processes on loopback, clustered (`--cluster_name skein-test`, full
- * mesh `--routes`) with JetStream, and wait until every node answers JetStream account info
+ * mesh `--routes`) with JetStream, and wait until every node answers JetStream account info and an R<n> stream can be placed
  * (i.e. a meta leader exists). Each server handle supports kill()/restart() for failover tests.
  */
 export async function startNatsCluster(n = 3): Promise<NatsClusterHandle> {
@@ -692,11 +692,41 @@ async function startClusterOnce(bin: string, n: number): Promise<NatsClusterHand
         ),
       ),
     );
+    await waitForPlacement(handles[0].url, n, deadline);
   } catch (err) {
     await cluster.stop();
     throw err;
   }
   return cluster;
+}
+
+/**
+ * A meta leader can exist before every peer has joined the meta group; until they have,
+ * streams with `replicas` replicas fail with "no suitable peers for placement". Wait for it
+ * by placing (and removing) a probe stream.
+ */
+async function waitForPlacement(url: string, replicas: number, deadline: number) {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (;;) {
+      try {
+        await jsm.streams.add({
+          name: 'SKEIN_TEST_PLACEMENT_PROBE',
+          subjects: ['skein-test-probe.>'],
+          num_replicas: replicas,
+        });
+        await jsm.streams.delete('SKEIN_TEST_PLACEMENT_PROBE');
+        return;
+      } catch (err) {
+        if (Date.now() > deadline)
+          throw new Error(`cluster could not place an R${replicas} stream: ${String(err)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
 }
 
 /** True when some way of running a NATS server exists (binary or Docker). */
