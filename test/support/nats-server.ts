@@ -587,8 +587,8 @@ export async function startNatsServer(
 
 /**
  * Start `n` nats-server processes on loopback, clustered (`--cluster_name skein-test`, full
- * mesh `--routes`) with JetStream, and wait until every node answers JetStream account info and an R<n> stream can be placed
- * (i.e. a meta leader exists). Each server handle supports kill()/restart() for failover tests.
+ * mesh `--routes`) with JetStream, and wait until every node answers JetStream account info
+ * and an R<n> stream can be placed (every peer has joined the meta group). Each server handle supports kill()/restart() for failover tests.
  */
 export async function startNatsCluster(n = 3): Promise<NatsClusterHandle> {
   if (!Number.isInteger(n) || n < 1) throw new Error(`startNatsCluster: n must be >= 1, got ${n}`);
