@@ -30,6 +30,7 @@ export class ApiError extends Error {
 }
 
 const runIdRequest = z.object({ runId: z.string().min(1) });
+const durableHistoryRequest = z.object({ runId: z.string().min(1), taskName: z.string().min(1) });
 const runIdsRequest = z.object({ runIds: z.array(z.string().min(1)).max(1000) });
 const listRequest = z.object({
   name: z.string().optional(),
@@ -89,6 +90,7 @@ export class EngineApi {
       'runs.logs': (req) => this.logs(runIdRequest.parse(req).runId),
       'runs.ended': (req) => this.ended(runIdsRequest.parse(req).runIds),
       'workers.list': () => this.listWorkers(),
+      'durable.history': (req) => this.durableHistory(durableHistoryRequest.parse(req)),
     };
     for (const [op, handler] of Object.entries(ops)) {
       this.subs.push(
@@ -166,6 +168,14 @@ export class EngineApi {
     const entries = await this.d.journal.read('run', runId);
     if (entries.length === 0) throw new ApiError('NotFoundError', `no run with id '${runId}'`);
     return historyOf(entries.map((e) => e.entry));
+  }
+
+  /** A durable task's recorded calls, for a worker about to replay it. */
+  private async durableHistory(q: z.infer<typeof durableHistoryRequest>) {
+    const { state } = await this.d.runs.read(q.runId);
+    const task = state.tasks[q.taskName];
+    if (!task) throw new ApiError('NotFoundError', `run '${q.runId}' has no task '${q.taskName}'`);
+    return { calls: task.calls ?? [] };
   }
 
   private async logs(runId: string) {

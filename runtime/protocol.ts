@@ -81,13 +81,21 @@ export type Names = ReturnType<typeof names>;
 const json = z.unknown();
 const metadata = z.record(z.string(), z.string());
 
+const readableDataKey = z.string().optional();
 const conditionSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('sleep'), id: z.string(), ms: z.number().min(0) }),
+  z.object({
+    kind: z.literal('sleep'),
+    id: z.string(),
+    ms: z.number().min(0),
+    untilMs: z.number().optional(),
+    readableDataKey,
+  }),
   z.object({
     kind: z.literal('parent'),
     id: z.string(),
     parent: z.string(),
     expression: z.string().optional(),
+    readableDataKey,
   }),
   z.object({
     kind: z.literal('event'),
@@ -95,8 +103,10 @@ const conditionSchema = z.discriminatedUnion('kind', [
     eventKey: z.string().min(1),
     expression: z.string().optional(),
     sinceMs: z.number().optional(),
+    readableDataKey,
   }),
 ]);
+const conditionExprSchema = z.array(z.array(conditionSchema));
 
 export const taskSpecSchema = z.object({
   name: z.string().min(1),
@@ -111,15 +121,34 @@ export const taskSpecSchema = z.object({
   scheduleTimeoutMs: z.number().positive(),
   parents: z.array(z.string()).optional(),
   role: z.enum(['onFailure', 'onSuccess']).optional(),
-  waitFor: z.array(z.array(conditionSchema)).optional(),
-  skipIf: z.array(z.array(conditionSchema)).optional(),
-  cancelIf: z.array(z.array(conditionSchema)).optional(),
+  waitFor: conditionExprSchema.optional(),
+  skipIf: conditionExprSchema.optional(),
+  cancelIf: conditionExprSchema.optional(),
+  durable: z.boolean().optional(),
 });
 
 export const runSpecSchema = z.object({
   name: z.string().min(1),
   kind: z.enum(['task', 'workflow']),
   tasks: z.array(taskSpecSchema).min(1),
+});
+
+const durableCallBase = {
+  id: z.string().min(1),
+  key: z.string().min(1),
+  taskName: z.string().min(1),
+  workerId: z.string().min(1),
+  position: z.number().int().min(0),
+  kind: z.enum(['sleep', 'waitForEvent', 'waitFor', 'memo', 'now', 'uuid', 'child', 'spawn']),
+  callKey: z.string(),
+};
+
+const runFinishedSchema = z.object({
+  runId: z.string().min(1),
+  status: z.enum(['COMPLETED', 'FAILED', 'CANCELLED']),
+  output: json.optional(),
+  errors: z.record(z.string(), z.string()).optional(),
+  reason: z.string().optional(),
 });
 
 const taskError = z.object({
@@ -140,6 +169,9 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     parentRunId: z.string().optional(),
     key: z.string().optional(),
     unparsedInput: z.boolean().optional(),
+    parentCall: z
+      .object({ taskName: z.string().min(1), position: z.number().int().min(0) })
+      .optional(),
     notify: z
       .string()
       .regex(/^[A-Za-z0-9_-]+\.notify\.[A-Za-z0-9_-]+$/)
@@ -198,6 +230,20 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     eventId: z.string(),
     payload: json,
   }),
+  z.object({ type: z.literal('DurableCall'), result: json, ...durableCallBase }),
+  z.object({
+    type: z.literal('DurableWait'),
+    conditions: conditionExprSchema.optional(),
+    childRunId: z.string().min(1).optional(),
+    ...durableCallBase,
+  }),
+  z.object({
+    type: z.literal('ChildFinished'),
+    id: z.string().min(1),
+    taskName: z.string().min(1),
+    position: z.number().int().min(0),
+    result: runFinishedSchema,
+  }),
   z.object({
     type: z.literal('SleepElapsed'),
     id: z.string().min(1),
@@ -219,6 +265,7 @@ export const heartbeatSchema = z.object({
   workerId: z.string().min(1),
   name: z.string(),
   slots: z.number().int().min(0),
+  durableSlots: z.number().int().min(0).optional(),
   taskNames: z.array(z.string()),
   running: z.array(z.string()),
   stopping: z.boolean(),

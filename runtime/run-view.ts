@@ -50,7 +50,12 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
   let status: string = state.status;
   const tasks = Object.values(state.tasks).map((t): TaskView => {
     const running = live.find((l) => l.taskName === t.name && l.key === t.key && l.workerId);
-    const shown = t.status === 'RETRYING' || t.status === 'WAITING' ? 'QUEUED' : t.status;
+    const shown =
+      t.status === 'RETRYING' || t.status === 'WAITING'
+        ? 'QUEUED'
+        : t.status === 'SUSPENDED'
+          ? 'RUNNING'
+          : t.status;
     if (running && t.status === 'QUEUED') {
       if (status === 'QUEUED') status = 'RUNNING';
       return {

@@ -38,7 +38,8 @@ const TICK_MS = 500;
 /** Entries kept for the scheduler to read without decoding; past this it decodes. */
 const MAX_NOTED = 20_000;
 /** Events that end an attempt: its queue entry is done with. */
-const ENDS_ATTEMPT = new Set(['TaskSucceeded', 'TaskFailed']);
+/** Events after which a task run attempt no longer needs a worker slot. */
+const ENDS_ATTEMPT = new Set(['TaskSucceeded', 'TaskFailed', 'TaskSuspended']);
 
 export interface LiveTask {
   key: string;

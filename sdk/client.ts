@@ -10,10 +10,11 @@ import { NotFoundError, ValidationError } from './errors.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
 import { RunsClient, WorkersClient } from './runs.js';
-import { Task, type TaskOptions } from './task.js';
+import { Task, type DurableTaskOptions, type TaskOptions } from './task.js';
 import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
-import { currentRun, registryKey, Worker, type WorkerOptions } from './worker.js';
+import { currentRun } from './current-run.js';
+import { registryKey, Worker, type WorkerOptions } from './worker.js';
 
 export interface SkeinOptions {
   /** Default: env SKEIN_NATS_URL, else nats://127.0.0.1:4222. */
@@ -59,6 +60,11 @@ export class Skein {
 
   task<I = unknown, O = unknown>(options: TaskOptions<I, O>): Task<I, O> {
     return new Task<I, O>(options, this.triggerer);
+  }
+
+  /** A task whose durable calls (sleeps, event waits, memo, child runs) are recorded and replayed. */
+  durableTask<I = unknown, O = unknown>(options: DurableTaskOptions<I, O>): Task<I, O> {
+    return new Task<I, O>(options, this.triggerer, true);
   }
 
   workflow<I = unknown, O = Record<string, unknown>>(options: WorkflowOptions<I>): Workflow<I, O> {

@@ -73,7 +73,15 @@ export function conditionExpr(
   if (value === undefined) return undefined;
   let next = 0;
   const one = (c: ConditionLike): ConditionSpec => {
-    const id = `c${next++}`;
+    const spec = described(c, `c${next++}`);
+    const key = c.readableDataKey;
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0))
+      throw new ValidationError(`${where}: readableDataKey must be a non-empty string`);
+    return key === undefined ? spec : { ...spec, readableDataKey: key };
+  };
+  const described = (c: ConditionLike, id: string): ConditionSpec => {
+    if (typeof c !== 'object' || c === null)
+      throw new ValidationError(`${where}: not a condition: ${JSON.stringify(c)}`);
     if (c instanceof SleepCondition || 'sleepFor' in c) {
       const duration = c instanceof SleepCondition ? c.duration : c.sleepFor;
       return { kind: 'sleep', id, ms: toMs(duration, `${where}: sleep condition`) };

@@ -1,5 +1,7 @@
 export { Skein, type SkeinOptions } from './client.js';
 export type { Context, TaskLike } from './context.js';
+export type { DurableContext } from './durable-context.js';
+export type { EvictionPolicy } from './suspended-tasks.js';
 export type { Duration } from './duration.js';
 export {
   Priority,
@@ -31,13 +33,14 @@ export type {
   ListRunsQuery,
   WorkerInfo,
 } from './runs.js';
-export type { Task, TaskOptions, RunManyOpts } from './task.js';
+export type { Task, TaskOptions, DurableTaskOptions, RunManyOpts } from './task.js';
 export type { RunOpts, BulkRunItem } from './trigger.js';
 export type { Worker, WorkerOptions, Declaration } from './worker.js';
 export type {
   Workflow,
   WorkflowOptions,
   WorkflowTaskOptions,
+  WorkflowDurableTaskOptions,
   WorkflowTask,
   WorkflowTaskDefaults,
 } from './workflow.js';

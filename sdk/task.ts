@@ -2,10 +2,13 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
 import type { Context, TaskLike } from './context.js';
+import type { DurableContext } from './durable-context.js';
+import type { EvictionPolicy } from './suspended-tasks.js';
 import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
 import type { RunRef } from './run-ref.js';
+import { currentRun, type ChildLink } from './current-run.js';
 import {
   checkPriority,
   type BulkRunItem,
@@ -43,10 +46,30 @@ export interface TaskOptions<I, O> extends RunnableOptions<I>, TaskSettings {
   fn: (input: I, ctx: Context<I>) => O | Promise<O>;
 }
 
+export interface DurableTaskOptions<I, O> extends RunnableOptions<I>, TaskSettings {
+  evictionPolicy?: EvictionPolicy;
+  fn: (input: I, ctx: DurableContext<I>) => O | Promise<O>;
+}
+
+const DEFAULT_EVICTION_TTL = '15m';
+
+/** A durable task's eviction policy, checked at declaration. */
+export function durableOf(policy: EvictionPolicy | undefined, where: string) {
+  if (policy !== undefined && (typeof policy !== 'object' || policy === null))
+    throw new ValidationError(`${where}: evictionPolicy must be an object`);
+  const ttlMs = toMs(policy?.ttl ?? DEFAULT_EVICTION_TTL, `${where}: evictionPolicy.ttl`);
+  const allow = policy?.allowCapacityEviction ?? true;
+  if (typeof allow !== 'boolean')
+    throw new ValidationError(`${where}: evictionPolicy.allowCapacityEviction must be a boolean`);
+  return { ttlMs, allowCapacityEviction: allow };
+}
+
 /** A task's code and the validator its input goes through. */
 export interface TaskFunction {
   fn: (input: unknown, ctx: Context) => unknown;
   inputValidator?: StandardSchemaV1<unknown, unknown>;
+  /** A durable task, and how long it may wait in a worker's memory. */
+  durable?: { ttlMs: number; allowCapacityEviction: boolean };
 }
 
 export interface RunManyOpts {
@@ -154,11 +177,23 @@ export class Runnable<I, O> implements TaskLike<O> {
   ) {}
 
   async run(input: I, opts?: RunOpts): Promise<O> {
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return durable.child<O>(
+        this.name,
+        (link) => this.start(input, opts, link),
+        true,
+      ) as Promise<O>;
     const ref = await this.start(input, opts);
     return ref.result();
   }
 
   runNoWait(input: I, opts?: RunOpts): Promise<RunRef<O>> {
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return durable.child<O>(this.name, (link) => this.start(input, opts, link), false) as Promise<
+        RunRef<O>
+      >;
     return this.start(input, opts);
   }
 
@@ -188,31 +223,35 @@ export class Runnable<I, O> implements TaskLike<O> {
     return Promise.all(refs);
   }
 
-  private async start(input: I, opts: RunOpts | undefined): Promise<RunRef<O>> {
-    return this.triggerer.send<O>(await this.prepare(input, opts));
+  private async start(input: I, opts: RunOpts | undefined, link?: ChildLink): Promise<RunRef<O>> {
+    return this.triggerer.send<O>(await this.prepare(input, opts, link));
   }
 
-  private async prepare(input: I, opts: RunOpts | undefined) {
+  private async prepare(input: I, opts: RunOpts | undefined, link?: ChildLink) {
     const parsed = await validateInput(this.validator, input, this.name);
-    return this.triggerer.prepare(this.spec, this.defaults, parsed, opts);
+    return this.triggerer.prepare(this.spec, this.defaults, parsed, opts, false, link);
   }
 }
 
 export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
   readonly kind = 'task' as const;
   readonly triggers: { onEvents?: string[]; onCrons?: string[] };
+  private readonly durable?: TaskFunction['durable'];
 
   constructor(
-    readonly options: TaskOptions<I, O>,
+    readonly options: TaskOptions<I, O> | DurableTaskOptions<I, O>,
     triggerer: Triggerer,
+    durable = false,
   ) {
-    const name = checkName(options.name, 'task');
+    const name = checkName(options.name, durable ? 'durable task' : 'task');
     if (typeof options.fn !== 'function')
       throw new ValidationError(`task '${name}': fn must be a function`);
+    const where = `task '${name}'`;
+    const taskSpec = taskSpecOf(name, options as TaskOptions<unknown, unknown>, where);
     const spec: RunSpec = {
       name,
       kind: 'task',
-      tasks: [taskSpecOf(name, options as TaskOptions<unknown, unknown>, `task '${name}'`)],
+      tasks: [durable ? { ...taskSpec, durable: true } : taskSpec],
     };
     const defaults: TriggerDefaults = {
       defaultPriority: checkPriority(
@@ -222,7 +261,9 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
       defaultAdditionalMetadata: { ...options.defaultAdditionalMetadata },
     };
     super(name, spec, defaults, options.inputValidator, triggerer);
-    this.triggers = checkTriggers(options, `task '${name}'`);
+    this.triggers = checkTriggers(options, where);
+    if (durable)
+      this.durable = durableOf((options as DurableTaskOptions<I, O>).evictionPolicy, where);
   }
 
   /** What a worker runs for this declaration, by task name. */
@@ -230,7 +271,11 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
     return new Map([
       [
         this.name,
-        { fn: this.options.fn as TaskFunction['fn'], inputValidator: this.options.inputValidator },
+        {
+          fn: this.options.fn as TaskFunction['fn'],
+          inputValidator: this.options.inputValidator,
+          durable: this.durable,
+        },
       ],
     ]);
   }

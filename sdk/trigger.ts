@@ -8,6 +8,7 @@ import { ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
 import { makeRunRef, type RunRef } from './run-ref.js';
 import type { RunWaiter } from './run-waiter.js';
+import type { ChildLink } from './current-run.js';
 
 export interface RunOpts {
   additionalMetadata?: Record<string, string>;
@@ -69,7 +70,7 @@ export function checkPriority(priority: unknown, option: string): number {
 }
 
 /** Run ids derived from an idempotency key, so every trigger with that key names the same run. */
-function keyedRunId(name: string, key: string): string {
+export function keyedRunId(name: string, key: string): string {
   const h = createHash('sha256').update(`${name}\u0000${key}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
@@ -99,6 +100,7 @@ export class Triggerer {
     input: unknown,
     opts: RunOpts = {},
     unparsedInput = false,
+    link?: ChildLink,
   ): Promise<PreparedTrigger> {
     const c = await this.conn.ready();
     const additionalMetadata = {
@@ -117,7 +119,7 @@ export class Triggerer {
       'input',
       'inputs are stored twice in one message, so at most half of it',
     );
-    const runId = opts.key ? keyedRunId(spec.name, opts.key) : randomUUID();
+    const runId = link?.runId ?? (opts.key ? keyedRunId(spec.name, opts.key) : randomUUID());
     const message: TriggerMessage = {
       type: 'Trigger',
       id: `trigger:${runId}`,
@@ -130,8 +132,9 @@ export class Triggerer {
       key: opts.key,
       notify: this.waiter.notifySubject,
       unparsedInput: unparsedInput || undefined,
+      parentCall: link?.parentCall,
     };
-    return { runId, keyed: opts.key !== undefined, message };
+    return { runId, keyed: opts.key !== undefined || link !== undefined, message };
   }
 
   async send<O>(prepared: PreparedTrigger): Promise<RunRef<O>> {

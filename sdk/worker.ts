@@ -3,7 +3,6 @@
  * runs task code and stores each result durably in the run's mailbox.
  */
 import { randomUUID } from 'node:crypto';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Msg, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { TaskError } from '../actors/run/messages.js';
@@ -11,8 +10,14 @@ import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { decode, encode } from '../runtime/codec.js';
 import type { RegisteredTask, WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
-import { ContextImpl, type LogLine } from './context-impl.js';
-import { NonRetryableError, TimeoutError, ValidationError } from './errors.js';
+import { ContextImpl, type ContextHost, type LogLine } from './context-impl.js';
+import { currentRun } from './current-run.js';
+import { Deadline } from './deadline.js';
+import { DurableCalls, type DurableIo } from './durable-calls.js';
+import { DurableContextImpl } from './durable-context-impl.js';
+import { NonDeterminismError, NonRetryableError, ValidationError } from './errors.js';
+import { Replayer, type RecordedCall } from './replayer.js';
+import { SuspendedTasks } from './suspended-tasks.js';
 import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
 import { validateInput, type TaskFunction } from './task.js';
@@ -39,16 +44,19 @@ export interface WorkerOptions {
 }
 
 interface Execution {
+  /** Changes when a suspended durable task resumes under a new queue key. */
   task: QueuedTask;
   controller: AbortController;
   finished: Promise<void>;
+  /** Suspended: a durable task waiting on a durable call, its slot given back. */
+  phase: 'active' | 'suspended' | 'done';
 }
 
 const HEARTBEAT_MS = 2000;
 const RESULT_PUBLISH_ATTEMPTS = 10;
 
-/** The run a piece of task code belongs to, so runs it triggers become its children. */
-export const currentRun = new AsyncLocalStorage<{ runId: string }>();
+const DEFAULT_DURABLE_SLOTS = 1000;
+const HISTORY_FETCH_ATTEMPTS = 5;
 
 export class Worker {
   readonly id: string;
@@ -58,7 +66,12 @@ export class Worker {
   private readonly running = new Map<string, Execution>();
   /** Task runs whose code is running: what counts against the slots. */
   private executing = 0;
+  /** The same, for durable tasks (they count against durableSlots). */
+  private durableExecuting = 0;
+  /** Durable tasks waiting in memory on a durable call. */
+  private readonly suspended = new SuspendedTasks();
   private readonly slots: number;
+  private readonly durableSlots: number;
   private subs: Subscription[] = [];
   private heartbeat?: NodeJS.Timeout;
   private stopping = false;
@@ -77,6 +90,9 @@ export class Worker {
     this.slots = opts.slots ?? 100;
     if (!Number.isInteger(this.slots) || this.slots < 1)
       throw new ValidationError(`worker '${name}': slots must be a whole number >= 1`);
+    this.durableSlots = opts.durableSlots ?? DEFAULT_DURABLE_SLOTS;
+    if (!Number.isInteger(this.durableSlots) || this.durableSlots < 1)
+      throw new ValidationError(`worker '${name}': durableSlots must be a whole number >= 1`);
     if (!Array.isArray(opts.workflows) || opts.workflows.length === 0) {
       throw new ValidationError(
         `worker '${name}': workflows must list at least one task or workflow`,
@@ -115,6 +131,8 @@ export class Worker {
   async stop() {
     if (!this.c || this.stopping) return;
     this.stopping = true;
+    // Waiting durable tasks go back at once: whoever is free resumes them by replay.
+    this.suspended.dropAll('the worker is stopping');
     await this.beat().catch(() => undefined);
     const grace = new Promise((resolve) =>
       setTimeout(resolve, this.opts.stopGraceMs ?? 30_000).unref(),
@@ -134,6 +152,7 @@ export class Worker {
       workerId: this.id,
       name: this.name,
       slots: this.slots,
+      durableSlots: this.durableSlots,
       taskNames: [...this.fns.keys()],
       running: [...this.running.keys()],
       stopping: this.stopping,
@@ -160,30 +179,35 @@ export class Worker {
 
   private accept(task: QueuedTask) {
     if (this.running.has(task.key)) return;
+    if (task.durable && !this.stopping && this.suspended.resume(task)) return;
     const fn = this.fns.get(task.taskName);
-    if (this.stopping || !fn || this.executing >= this.slots) {
+    if (this.stopping || !fn || !this.hasRoomFor(task)) {
       this.c!.nc.publish(
         this.conn.names.schedulerRejected,
         encode({ key: task.key, workerId: this.id }),
       );
       return;
     }
-    const controller = new AbortController();
-    const execution: Execution = { task, controller, finished: Promise.resolve() };
+    const execution: Execution = {
+      task,
+      controller: new AbortController(),
+      finished: Promise.resolve(),
+      phase: 'active',
+    };
     this.running.set(task.key, execution);
-    this.executing++;
-    execution.finished = this.execute(task, fn, controller)
+    this.count(execution, +1);
+    execution.finished = this.execute(execution, fn)
       .then((stored) => {
-        this.running.delete(task.key);
+        this.running.delete(execution.task.key);
         // Frees the slot in the scheduler before the outcome reaches it through the journal.
         if (stored)
           this.c!.nc.publish(
             this.conn.names.schedulerFinished,
-            encode({ key: task.key, workerId: this.id }),
+            encode({ key: execution.task.key, workerId: this.id }),
           );
       })
       .catch((err: unknown) => {
-        this.running.delete(task.key);
+        this.running.delete(execution.task.key);
         this.logger.error(
           { err, runId: task.runId },
           'could not store a task result; the scheduler will queue the task again',
@@ -191,94 +215,103 @@ export class Worker {
       });
   }
 
+  private hasRoomFor(task: QueuedTask) {
+    if (!task.durable) return this.executing < this.slots;
+    const full = () => this.durableExecuting + this.suspended.size >= this.durableSlots;
+    return !full() || (this.suspended.evictOne() && !full());
+  }
+
+  /** Counts an execution that starts or stops running code against its kind of slots. */
+  private count(execution: Execution, delta: 1 | -1) {
+    if (execution.task.durable) this.durableExecuting += delta;
+    else this.executing += delta;
+  }
+
   /** Runs the task and stores its result; false when it was handed back instead. */
-  private async execute(
-    task: QueuedTask,
-    { fn, inputValidator }: TaskFunction,
-    controller: AbortController,
-  ): Promise<boolean> {
-    const startedAt = Date.now();
-    let deadline = startedAt + task.executionTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    let refresh: (byMs: number) => void = () => undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(
-          () => {
-            const err = new TimeoutError(
-              `task '${task.taskName}' timed out after ${deadline - startedAt} ms (executionTimeout)`,
-            );
-            controller.abort(err);
-            reject(err);
-          },
-          Math.max(0, deadline - Date.now()),
-        );
-      };
-      arm();
-      refresh = (byMs: number) => {
-        deadline += byMs;
-        arm();
-      };
-    });
+  private async execute(execution: Execution, { fn, inputValidator, durable }: TaskFunction) {
+    const { controller } = execution;
+    const task = execution.task;
+    let startedAt = Date.now();
+    const deadline = new Deadline(task.executionTimeoutMs, task.taskName, (err) =>
+      controller.abort(err),
+    );
+    deadline.start();
     const cancelled = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
         once: true,
       });
     });
-    const ctx = new ContextImpl<unknown>(
-      task,
-      {
-        workerId: this.id,
-        storeLog: (line) => this.storeLog(task.runId, line),
-        refreshTimeout: async (byMs) => {
-          refresh(byMs);
-          await this.sendToRun(task.runId, {
-            type: 'TimeoutRefreshed',
-            id: `refresh:${task.key}:${randomUUID()}`,
-            key: task.key,
-            taskName: task.taskName,
-            byMs,
-          });
-        },
-        cancelRun: async () => {
-          await this.sendToRun(task.runId, {
-            type: 'Cancel',
-            id: `cancel:${task.runId}:${randomUUID()}`,
-            reason: 'cancelled by ctx.cancel()',
-          });
-          controller.abort(new Error('cancelled by ctx.cancel()'));
-        },
+    const host: ContextHost = {
+      workerId: this.id,
+      storeLog: (line) => this.storeLog(task.runId, line),
+      refreshTimeout: async (byMs) => {
+        deadline.extend(byMs);
+        await this.sendToRun(task.runId, {
+          type: 'TimeoutRefreshed',
+          id: `refresh:${execution.task.key}:${randomUUID()}`,
+          key: execution.task.key,
+          taskName: task.taskName,
+          byMs,
+        });
       },
-      controller.signal,
-    );
+      cancelRun: async () => {
+        await this.sendToRun(task.runId, {
+          type: 'Cancel',
+          id: `cancel:${task.runId}:${randomUUID()}`,
+          reason: 'cancelled by ctx.cancel()',
+        });
+        controller.abort(new Error('cancelled by ctx.cancel()'));
+      },
+    };
     let output: unknown;
     let error: TaskError | undefined;
+    let calls: DurableCalls | undefined;
     try {
+      if (durable) {
+        const history = await this.durableHistory(task);
+        if (!history) return false;
+        const io = this.durableIo(execution, deadline, durable, () => (startedAt = Date.now()));
+        calls = new DurableCalls(
+          new Replayer(history, task.taskName),
+          io,
+          historyScope(task.key),
+          task.taskName,
+        );
+      }
+      const ctx = calls
+        ? new DurableContextImpl<unknown>(task, host, controller.signal, calls)
+        : new ContextImpl<unknown>(task, host, controller.signal);
       if (task.unparsedInput && inputValidator)
         task.input = await parsedOrFatal(inputValidator, task);
-      const work = currentRun.run({ runId: task.runId }, () =>
+      const work = currentRun.run({ runId: task.runId, durable: calls }, () =>
         Promise.resolve().then(() => fn(task.input, ctx)),
       );
       output = toJson(
-        await Promise.race([work, timedOut, cancelled]),
+        await Promise.race([work, deadline.expired, cancelled]),
         `output of task '${task.taskName}'`,
       );
       assertOutputFits(output, task.taskName, this.c!.maxPayload);
+      // Code that caught a NonDeterminismError still took another path: the attempt fails.
+      if (calls?.diverged) throw calls.diverged;
     } catch (err) {
       error = toTaskError(err);
     } finally {
-      clearTimeout(timer);
+      deadline.pause();
       // The slot is free once the code is done; the task run stays held until its result is stored.
-      this.executing--;
+      if (execution.phase === 'active') this.count(execution, -1);
+      // Code that returned without awaiting its wait: the resumed task replays instead.
+      if (execution.phase === 'suspended') this.suspended.drop(task, 'its code returned');
+      execution.phase = 'done';
     }
     await Promise.all(this.pendingLogs);
-    // Handed back by stop(): no result, so the attempt is not spent; the scheduler queues it again.
-    if (controller.signal.reason instanceof HandedBack) return false;
+    // Handed back by stop() or dropped while waiting: no result, so the attempt is not spent;
+    // the scheduler or the wait's end queues it again.
+    const reason: unknown = controller.signal.reason;
+    if (reason instanceof HandedBack || reason instanceof Evicted) return false;
     await this.sendToRun(task.runId, {
       type: 'TaskResult',
-      id: `result:${task.key}`,
-      key: task.key,
+      id: `result:${execution.task.key}`,
+      key: execution.task.key,
       taskName: task.taskName,
       workerId: this.id,
       startedAt,
@@ -286,6 +319,92 @@ export class Worker {
       ...(error ? { error } : { output }),
     });
     return true;
+  }
+
+  /** The durable task's recorded calls, read from its run; undefined hands the task back. */
+  private async durableHistory(task: QueuedTask): Promise<RecordedCall[] | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { calls } = await this.conn.api<{ calls: RecordedCall[] }>('durable.history', {
+          runId: task.runId,
+          taskName: task.taskName,
+        });
+        return calls;
+      } catch (err) {
+        if (attempt >= HISTORY_FETCH_ATTEMPTS) {
+          this.logger.warn(
+            { err, runId: task.runId },
+            'could not read a durable task history; handing the task back',
+          );
+          return undefined;
+        }
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** How a durable execution records its calls and waits: suspended in memory, resumed by dispatch. */
+  private durableIo(
+    execution: Execution,
+    deadline: Deadline,
+    policy: NonNullable<TaskFunction['durable']>,
+    onResume: () => void,
+  ): DurableIo {
+    const { runId, taskName } = execution.task;
+    return {
+      record: (call) =>
+        this.sendToRun(runId, {
+          type: 'DurableCall',
+          id: `durable:${historyScope(execution.task.key)}:${call.position}`,
+          key: execution.task.key,
+          taskName,
+          workerId: this.id,
+          ...call,
+        }),
+      wait: (call) =>
+        new Promise((resolve, reject) => {
+          const key = execution.task.key;
+          // Held before the wait is sent: the resume may be dispatched before the send returns.
+          deadline.pause();
+          this.running.delete(key);
+          this.count(execution, -1);
+          execution.phase = 'suspended';
+          this.suspended.hold(
+            execution.task,
+            {
+              position: call.position,
+              allowCapacityEviction: policy.allowCapacityEviction,
+              resume: (task) => {
+                execution.task = task;
+                execution.phase = 'active';
+                this.running.set(task.key, execution);
+                this.count(execution, +1);
+                deadline.start();
+                onResume();
+                resolve(task.resume?.result);
+              },
+              evict: (reason) => {
+                execution.phase = 'done';
+                const err = new Evicted(reason);
+                execution.controller.abort(err);
+                reject(err);
+              },
+            },
+            policy.ttlMs,
+          );
+          this.sendToRun(runId, {
+            type: 'DurableWait',
+            id: `durable-wait:${key}:${call.position}:${randomUUID()}`,
+            key,
+            taskName,
+            workerId: this.id,
+            ...call,
+          }).catch((err: unknown) => {
+            this.logger.warn({ err, runId }, 'could not store a durable wait');
+            this.suspended.drop(execution.task, 'its wait could not be stored');
+          });
+        }),
+    };
   }
 
   /** Delivers a message to a run, retrying while NATS is unavailable. */
@@ -353,6 +472,18 @@ class HandedBack extends Error {
   }
 }
 
+/** Why a waiting durable task's signal aborts when the worker drops it from memory. */
+class Evicted extends Error {
+  constructor(reason: string) {
+    super(`the waiting durable task was dropped from memory (${reason}); it resumes by replay`);
+  }
+}
+
+/** Names a durable task's history within its run: `<runId>:<task>:<generation>`. */
+function historyScope(key: string) {
+  return key.slice(0, key.lastIndexOf('.'));
+}
+
 export function registryKey(name: string) {
   return `t.${Buffer.from(name).toString('hex')}`;
 }
@@ -362,7 +493,8 @@ function toTaskError(err: unknown): TaskError {
     return {
       name: err.name,
       message: err.message || err.name,
-      nonRetryable: err instanceof NonRetryableError || undefined,
+      nonRetryable:
+        err instanceof NonRetryableError || err instanceof NonDeterminismError || undefined,
     };
   }
   return {

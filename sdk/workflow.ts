@@ -1,11 +1,14 @@
 /** `skein.workflow({...})`: a DAG of tasks run as one run, its result keyed by task name. */
 import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
 import type { Context, TaskLike } from './context.js';
+import type { DurableContext } from './durable-context.js';
+import type { EvictionPolicy } from './suspended-tasks.js';
 import { ValidationError } from './errors.js';
 import { conditionExpr, type Conditions } from './conditions.js';
 import {
   checkName,
   checkTriggers,
+  durableOf,
   Runnable,
   taskSpecOf,
   type RunnableOptions,
@@ -31,6 +34,11 @@ export interface WorkflowTaskOptions<I, O> extends WorkflowTaskDefaults {
   /** Cancel the run if these hold. */
   cancelIf?: Conditions;
   fn: (input: I, ctx: Context<I>) => O | Promise<O>;
+}
+
+export interface WorkflowDurableTaskOptions<I, O> extends Omit<WorkflowTaskOptions<I, O>, 'fn'> {
+  evictionPolicy?: EvictionPolicy;
+  fn: (input: I, ctx: DurableContext<I>) => O | Promise<O>;
 }
 
 export type WorkflowHookOptions<I> = Omit<
@@ -69,6 +77,19 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
   }
 
   task<T>(options: WorkflowTaskOptions<I, T>): WorkflowTask<T> {
+    return this.declareTask(options);
+  }
+
+  /** A durable task in the DAG: its durable calls are recorded and replayed (see DurableContext). */
+  durableTask<T>(options: WorkflowDurableTaskOptions<I, T>): WorkflowTask<T> {
+    const where = `workflow '${this.name}', durable task '${options?.name}'`;
+    return this.declareTask(options, durableOf(options?.evictionPolicy, where));
+  }
+
+  private declareTask<T>(
+    options: WorkflowTaskOptions<I, T> | WorkflowDurableTaskOptions<I, T>,
+    durable?: TaskFunction['durable'],
+  ): WorkflowTask<T> {
     const where = `workflow '${this.name}', task '${options?.name}'`;
     const name = checkName(options?.name, `${where}:`);
     const parents = (options.parents ?? []).map((p) => {
@@ -83,12 +104,19 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
       }
       return parent.name;
     });
-    return this.declare(name, options, where, {
-      parents: parents.length ? parents : undefined,
-      waitFor: conditionExpr(options.waitFor, `${where}, waitFor`, parents),
-      skipIf: conditionExpr(options.skipIf, `${where}, skipIf`, parents),
-      cancelIf: conditionExpr(options.cancelIf, `${where}, cancelIf`, parents),
-    });
+    return this.declare(
+      name,
+      options,
+      where,
+      {
+        parents: parents.length ? parents : undefined,
+        waitFor: conditionExpr(options.waitFor, `${where}, waitFor`, parents),
+        skipIf: conditionExpr(options.skipIf, `${where}, skipIf`, parents),
+        cancelIf: conditionExpr(options.cancelIf, `${where}, cancelIf`, parents),
+        durable: durable ? true : undefined,
+      },
+      durable,
+    );
   }
 
   /** Runs once when a task of the run fails for good; `ctx.taskRunErrors` says which and why. */
@@ -118,20 +146,28 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
 
   private declare<T>(
     name: string,
-    options: WorkflowTaskDefaults & { fn: WorkflowTaskOptions<I, T>['fn'] },
+    options: WorkflowTaskDefaults & { fn: (input: I, ctx: never) => T | Promise<T> },
     where: string,
-    shape: Pick<TaskSpec, 'parents' | 'role' | 'waitFor' | 'skipIf' | 'cancelIf'>,
+    shape: Pick<TaskSpec, 'parents' | 'role' | 'waitFor' | 'skipIf' | 'cancelIf' | 'durable'>,
+    durable?: TaskFunction['durable'],
   ): WorkflowTask<T> {
     if (this.fns.has(name))
       throw new ValidationError(`${where}: a task named '${name}' is declared already`);
     if (typeof options.fn !== 'function')
       throw new ValidationError(`${where}: fn must be a function`);
-    const { fn: _fn, ...taskOptions } = options;
+    const {
+      fn: _fn,
+      evictionPolicy: _policy,
+      ...taskOptions
+    } = options as typeof options & {
+      evictionPolicy?: unknown;
+    };
     const spec = taskSpecOf(name, { ...this.options.taskDefaults, ...taskOptions }, where);
     this.spec.tasks.push({ ...spec, ...shape });
     this.fns.set(name, {
       fn: options.fn as TaskFunction['fn'],
       inputValidator: this.options.inputValidator,
+      durable,
     });
     return { name };
   }

@@ -2,6 +2,13 @@
 import { assertNever, noDecision, type Decision } from '../actor.js';
 import { queueKey } from '../scheduler/queued-task.js';
 import { eventMatches, eventsOf } from './conditions.js';
+import {
+  childFinished,
+  conditionHeld,
+  isForDurableWait,
+  recordCall,
+  startWait,
+} from './durable.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
 import {
@@ -66,7 +73,8 @@ export function decideRun(
     case 'TaskResult': {
       const task = liveTask(state, message.key, message.taskName);
       const spec = taskSpec(state, message.taskName);
-      if (!task || !spec || task.status === 'RETRYING') return noDecision;
+      if (!task || !spec || task.status === 'RETRYING' || task.status === 'SUSPENDED')
+        return noDecision;
       const { key, taskName } = message;
       turn.record({
         type: 'TaskStarted',
@@ -183,6 +191,7 @@ export function decideRun(
       return turn.done();
     }
     case 'EventReceived': {
+      if (isForDurableWait(state, message)) return conditionHeld(state, message, now);
       const spec = waitingSpec(state, message);
       const condition =
         spec &&
@@ -194,9 +203,16 @@ export function decideRun(
       return conditionMet(turn, spec, message.conditionId, now);
     }
     case 'SleepElapsed': {
+      if (isForDurableWait(state, message)) return conditionHeld(state, message, now);
       const spec = waitingSpec(state, message);
       return spec ? conditionMet(turn, spec, message.conditionId, now) : noDecision;
     }
+    case 'DurableCall':
+      return recordCall(state, message, now);
+    case 'DurableWait':
+      return startWait(state, message, now);
+    case 'ChildFinished':
+      return childFinished(state, message, now);
     case 'Replay': {
       if (!state.exists || !isTerminal(state.status)) return noDecision;
       turn.record({ type: 'RunReplayed', at: now });

@@ -1,9 +1,19 @@
 /** What the run actor records: the story of a run, as `skein.runs.history(id)` shows it. */
-import type { RunCreation, TaskError } from './messages.js';
+import type { RunFinished } from '../effects.js';
+import type { DurableCallKind, RunCreation, TaskError } from './messages.js';
+import type { ConditionExpr } from './spec.js';
 
 export type RunEvent =
   | ({ type: 'RunTriggered'; at: number } & RunCreation)
-  | { type: 'TaskQueued'; taskName: string; key: string; attempt: number; at: number }
+  | {
+      type: 'TaskQueued';
+      taskName: string;
+      key: string;
+      attempt: number;
+      at: number;
+      /** A durable task queued again after a wait resolved (1, 2, …). */
+      resume?: number;
+    }
   | {
       type: 'TaskStarted';
       taskName: string;
@@ -38,7 +48,33 @@ export type RunEvent =
   | { type: 'RunReplayed'; at: number }
   | { type: 'ChildLinked'; childRunId: string; at: number }
   | { type: 'TaskWaiting'; taskName: string; at: number }
-  | { type: 'ConditionMet'; taskName: string; conditionId: string; at: number }
-  | { type: 'TaskSkipped'; taskName: string; reason: string; at: number };
+  /** `data`: what a durable waitFor returns for it (an event's payload, a sleep's duration). */
+  | { type: 'ConditionMet'; taskName: string; conditionId: string; data?: unknown; at: number }
+  | { type: 'TaskSkipped'; taskName: string; reason: string; at: number }
+  /** A durable call's result: on replay, the call at `position` returns it. */
+  | {
+      type: 'DurableCallRecorded';
+      taskName: string;
+      position: number;
+      kind: DurableCallKind;
+      callKey: string;
+      result: unknown;
+      at: number;
+    }
+  /** A durable task waits at `position`: for its conditions, or for a child run. */
+  | {
+      type: 'DurableWaitStarted';
+      taskName: string;
+      position: number;
+      kind: DurableCallKind;
+      callKey: string;
+      conditions?: ConditionExpr;
+      childRunId?: string;
+      at: number;
+    }
+  /** The waiting durable task gave its worker slot back (attempt `key` stays live). */
+  | { type: 'TaskSuspended'; taskName: string; key: string; workerId: string; at: number }
+  /** A child run started by a durable call ended, maybe before its parent waited for it. */
+  | { type: 'ChildFinished'; childRunId: string; result: RunFinished; at: number };
 
 export type RunEventType = RunEvent['type'];

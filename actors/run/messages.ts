@@ -1,5 +1,6 @@
 /** What the run actor receives. Every message has an `id`, unique per sender intent. */
-import type { RunSpec } from './spec.js';
+import type { RunFinished } from '../effects.js';
+import type { ConditionExpr, RunSpec } from './spec.js';
 
 export interface TaskError {
   name: string;
@@ -20,6 +21,24 @@ export interface RunCreation {
   notify?: string;
   /** The input was not parsed by the task's inputValidator yet (a trigger by name): the worker parses it. */
   unparsedInput?: boolean;
+  /** Started by a durable task's `child.run()`: the parent run hears how this run ended. */
+  parentCall?: { taskName: string; position: number };
+}
+
+/** What a durable call does, recorded with each call so replay can tell when code changed. */
+export type DurableCallKind =
+  'sleep' | 'waitForEvent' | 'waitFor' | 'memo' | 'now' | 'uuid' | 'child' | 'spawn';
+
+/** A durable call of the task run attempt `key`, at `position` (0-based) in the task's history. */
+interface DurableCallBase {
+  id: string;
+  key: string;
+  taskName: string;
+  workerId: string;
+  position: number;
+  kind: DurableCallKind;
+  /** What the call was about (a memo's function, an event key, a child's name): checked on replay. */
+  callKey: string;
 }
 
 export type RunMessage =
@@ -54,6 +73,22 @@ export type RunMessage =
   /** A sleep condition of a waiting task elapsed (from its timer). */
   | { type: 'SleepElapsed'; id: string; taskName: string; conditionId: string; generation: number }
   /** A run started by one of this run's tasks: cancelling this run cancels it too. */
-  | { type: 'ChildStarted'; id: string; childRunId: string };
+  | { type: 'ChildStarted'; id: string; childRunId: string }
+  /** A durable call that completed on the worker (memo, now, uuid, spawn): record its result. */
+  | ({ type: 'DurableCall'; result: unknown } & DurableCallBase)
+  /** A durable call that waits (sleep, events, a child run): the task suspends until it resolves. */
+  | ({
+      type: 'DurableWait';
+      conditions?: ConditionExpr;
+      childRunId?: string;
+    } & DurableCallBase)
+  /** A child run started by a durable call ended. */
+  | {
+      type: 'ChildFinished';
+      id: string;
+      taskName: string;
+      position: number;
+      result: RunFinished;
+    };
 
 export type RunMessageType = RunMessage['type'];

@@ -3,12 +3,12 @@
  * and ending the run (after onFailure / onSuccess). `decide.ts` calls these per message.
  */
 import type { Decision } from '../actor.js';
-import type { Effect } from '../effects.js';
+import type { Effect, RunFinished } from '../effects.js';
 import { queueKey, type QueuedTask } from '../scheduler/queued-task.js';
 import { eventsOf, holds, sleepsOf } from './conditions.js';
 import type { RunEvent } from './events.js';
 import type { TaskSpec } from './spec.js';
-import { evolveRun, isDone, isTerminal, type RunState } from './state.js';
+import { evolveRun, isDone, isTerminal, type DurableWaitState, type RunState } from './state.js';
 
 /** Collects events while applying them, so later decisions in one turn see earlier ones. */
 export class Turn {
@@ -38,14 +38,28 @@ function failedErrors(state: RunState): Record<string, string> {
   return Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'failed']));
 }
 
-export function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: number) {
+/** How a durable task comes back after a wait: which call resolved, and who may still hold it. */
+export interface Resumption {
+  position: number;
+  result: unknown;
+  preferredWorkerId?: string;
+}
+
+export function queueTask(
+  turn: Turn,
+  spec: TaskSpec,
+  attempt: number,
+  now: number,
+  resumption?: Resumption,
+) {
   const s = turn.state;
   const ran = (spec.parents ?? []).filter((p) => s.tasks[p]?.status === 'COMPLETED');
   const parentOutputs = ran.length
     ? Object.fromEntries(ran.map((p) => [p, s.tasks[p].output ?? null]))
     : undefined;
-  const key = queueKey(s.runId, spec.name, s.generation, attempt);
-  turn.record({ type: 'TaskQueued', taskName: spec.name, key, attempt, at: now });
+  const resume = resumption ? (s.tasks[spec.name]?.resumes ?? 0) + 1 : undefined;
+  const key = queueKey(s.runId, spec.name, s.generation, attempt, resume);
+  turn.record({ type: 'TaskQueued', taskName: spec.name, key, attempt, at: now, resume });
   const task: QueuedTask = {
     key,
     runId: s.runId,
@@ -62,6 +76,9 @@ export function queueTask(turn: Turn, spec: TaskSpec, attempt: number, now: numb
     additionalMetadata: s.additionalMetadata,
     parentOutputs,
     taskRunErrors: spec.role === 'onFailure' ? failedErrors(s) : undefined,
+    durable: spec.durable || undefined,
+    resume: resumption && { position: resumption.position, result: resumption.result },
+    preferredWorkerId: resumption?.preferredWorkerId,
   };
   turn.effects.push({ type: 'enqueue', task });
 }
@@ -86,8 +103,15 @@ export function queueReady(turn: Turn, now: number) {
   }
 }
 
-const waitKey = (s: RunState, taskName: string, conditionId: string) =>
+export const waitKey = (s: RunState, taskName: string, conditionId: string) =>
   `wait:${s.runId}:${taskName}:${s.generation}:${conditionId}`;
+
+/** A durable wait that ends no longer needs to hear about events. */
+export function endDurableWaits(turn: Turn, taskName: string, waiting: DurableWaitState) {
+  for (const event of eventsOf(waiting.conditions)) {
+    turn.effects.push({ type: 'endWait', key: waitKey(turn.state, taskName, event.id) });
+  }
+}
 
 /** A task that stops waiting no longer needs to hear about events. */
 function endWaits(turn: Turn, spec: TaskSpec | undefined) {
@@ -199,28 +223,40 @@ export function finish(turn: Turn, now: number) {
       : Object.fromEntries(main.map((t) => [t.name, t.output]));
   cancelUnfinished(turn, 'not needed: the run succeeded', now);
   turn.record({ type: 'RunCompleted', output, at: now });
-  turn.effects.push({
-    type: 'runFinished',
-    result: { runId: s.runId, status: 'COMPLETED', output },
-    notify: s.notify,
-  });
+  ended(turn, { runId: s.runId, status: 'COMPLETED', output });
+}
+
+/** Tells whoever waits for this run how it ended, and a durable parent durably. */
+function ended(turn: Turn, result: RunFinished) {
+  const s = turn.state;
+  turn.effects.push({ type: 'runFinished', result, notify: s.notify });
+  if (s.parentRunId && s.parentCall) {
+    turn.effects.push({
+      type: 'send',
+      to: { type: 'run', id: s.parentRunId },
+      message: {
+        type: 'ChildFinished',
+        id: `child-finished:${s.runId}:${s.generation}`,
+        taskName: s.parentCall.taskName,
+        position: s.parentCall.position,
+        result,
+      },
+    });
+  }
 }
 
 function failRun(turn: Turn, now: number) {
   cancelUnfinished(turn, 'the run failed', now);
   const errors = failedErrors(turn.state);
   turn.record({ type: 'RunFailed', errors, at: now });
-  turn.effects.push({
-    type: 'runFinished',
-    result: { runId: turn.state.runId, status: 'FAILED', errors },
-    notify: turn.state.notify,
-  });
+  ended(turn, { runId: turn.state.runId, status: 'FAILED', errors });
 }
 
 function cancelUnfinished(turn: Turn, reason: string, now: number, except?: string) {
   for (const task of Object.values(turn.state.tasks)) {
     if (isTerminal(task.status) || task.name === except) continue;
     if (task.status === 'WAITING') endWaits(turn, taskSpec(turn.state, task.name));
+    if (task.waiting) endDurableWaits(turn, task.name, task.waiting);
     if (task.status === 'QUEUED' || task.status === 'RUNNING') {
       turn.effects.push({ type: 'abortTask', key: task.key, reason });
     }
@@ -246,9 +282,5 @@ export function cancelRun(turn: Turn, reason: string, now: number) {
   cancelUnfinished(turn, reason, now);
   for (const child of turn.state.children) cancelChild(turn, child);
   turn.record({ type: 'RunCancelled', reason, at: now });
-  turn.effects.push({
-    type: 'runFinished',
-    result: { runId: turn.state.runId, status: 'CANCELLED', reason },
-    notify: turn.state.notify,
-  });
+  ended(turn, { runId: turn.state.runId, status: 'CANCELLED', reason });
 }

@@ -1,12 +1,17 @@
 /** The shape of what a run executes, copied into the run when it is triggered. */
 
 /** One condition of a workflow task; `id` is unique within the task. */
-export type ConditionSpec =
-  | { kind: 'sleep'; id: string; ms: number }
-  /** CEL over the parent's `output`; an empty expression holds once the parent succeeded. */
+export type ConditionSpec = (
+  | /** Holds `ms` after the wait started, or at `untilMs` when given (a durable `sleepUntil`). */
+    { kind: 'sleep'; id: string; ms: number; untilMs?: number }
+    /** CEL over the parent's `output`; an empty expression holds once the parent succeeded. */
   | { kind: 'parent'; id: string; parent: string; expression?: string }
   /** An event pushed with `eventKey` (since `sinceMs`, else since the task started waiting), CEL over its payload as `input`. */
-  | { kind: 'event'; id: string; eventKey: string; expression?: string; sinceMs?: number };
+  | { kind: 'event'; id: string; eventKey: string; expression?: string; sinceMs?: number }
+) & {
+  /** Where a durable `waitFor` puts this condition's data in its result (default: the id). */
+  readableDataKey?: string;
+};
 
 /** AND over the groups, OR within a group. */
 export type ConditionExpr = ConditionSpec[][];
@@ -27,6 +32,8 @@ export interface TaskSpec {
   skipIf?: ConditionExpr;
   /** Cancel the run if these hold. */
   cancelIf?: ConditionExpr;
+  /** A durable task: its durable calls are recorded, and it is resumed by replay. */
+  durable?: boolean;
 }
 
 export interface RunSpec {

@@ -2,7 +2,27 @@
 import { assertNever } from '../actor.js';
 import type { RunEvent } from './events.js';
 import type { RunSpec } from './spec.js';
-import type { RunCreation } from './messages.js';
+import type { DurableCallKind, RunCreation } from './messages.js';
+import type { RunFinished } from '../effects.js';
+import type { ConditionExpr } from './spec.js';
+
+export interface DurableCallRecord {
+  kind: DurableCallKind;
+  callKey: string;
+  result: unknown;
+}
+
+/** The durable call a durable task waits on. */
+export interface DurableWaitState {
+  position: number;
+  kind: DurableCallKind;
+  callKey: string;
+  conditions?: ConditionExpr;
+  childRunId?: string;
+  startedAt: number;
+  /** Conditions that held, with their data (an event's payload). */
+  met: Record<string, unknown>;
+}
 import { queueKey } from '../scheduler/queued-task.js';
 
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
@@ -11,6 +31,8 @@ export type TaskStatus =
   | 'WAITING'
   | 'QUEUED'
   | 'RUNNING'
+  /** A durable task waiting on a durable call, its slot given back. */
+  | 'SUSPENDED'
   | 'RETRYING'
   | 'COMPLETED'
   | 'SKIPPED'
@@ -30,6 +52,12 @@ export interface TaskRunState {
   error?: string;
   /** Conditions of a waiting task that held (sleeps that elapsed). */
   met?: string[];
+  /** A durable task's recorded calls by position; kept across attempts of this generation. */
+  calls?: DurableCallRecord[];
+  /** The durable call it waits on, until that resolves. */
+  waiting?: DurableWaitState;
+  /** How often it was queued again after a wait (part of the queue key). */
+  resumes?: number;
 }
 
 export interface RunState extends RunCreation {
@@ -46,6 +74,8 @@ export interface RunState extends RunCreation {
   tasks: Record<string, TaskRunState>;
   /** Runs started by this run's tasks. */
   children: string[];
+  /** How children started by durable calls ended. */
+  childResults?: Record<string, RunFinished>;
 }
 
 export function initialRunState(runId: string): RunState {
@@ -110,6 +140,8 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         attempt: event.attempt,
         key: event.key,
         workerId: undefined,
+        waiting: undefined,
+        resumes: event.resume ?? state.tasks[event.taskName]?.resumes,
       });
     case 'TaskStarted':
       return {
@@ -154,16 +186,51 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
       return { ...state, status: 'CANCELLED', cancelReason: event.reason, finishedAt: event.at };
     case 'TaskWaiting':
       return withTask(state, event.taskName, { status: 'WAITING', met: [] });
-    case 'ConditionMet':
-      return withTask(state, event.taskName, {
-        met: [...(state.tasks[event.taskName]?.met ?? []), event.conditionId],
-      });
+    case 'ConditionMet': {
+      const task = state.tasks[event.taskName];
+      if (task?.waiting) {
+        const met = { ...task.waiting.met, [event.conditionId]: event.data ?? null };
+        return withTask(state, event.taskName, { waiting: { ...task.waiting, met } });
+      }
+      return withTask(state, event.taskName, { met: [...(task?.met ?? []), event.conditionId] });
+    }
     case 'TaskSkipped':
       return withTask(state, event.taskName, {
         status: 'SKIPPED',
         output: { skipped: true },
         finishedAt: event.at,
       });
+    case 'DurableCallRecorded': {
+      const task = state.tasks[event.taskName];
+      const calls = [...(task?.calls ?? [])];
+      calls[event.position] = { kind: event.kind, callKey: event.callKey, result: event.result };
+      return withTask(state, event.taskName, {
+        calls,
+        waiting: task?.waiting?.position === event.position ? undefined : task?.waiting,
+      });
+    }
+    case 'DurableWaitStarted':
+      return withTask(state, event.taskName, {
+        waiting: {
+          position: event.position,
+          kind: event.kind,
+          callKey: event.callKey,
+          conditions: event.conditions,
+          childRunId: event.childRunId,
+          startedAt: event.at,
+          met: {},
+        },
+      });
+    case 'TaskSuspended':
+      return {
+        ...withTask(state, event.taskName, { status: 'SUSPENDED', workerId: event.workerId }),
+        status: isTerminal(state.status) ? state.status : 'RUNNING',
+      };
+    case 'ChildFinished':
+      return {
+        ...state,
+        childResults: { ...state.childResults, [event.childRunId]: event.result },
+      };
     case 'ChildLinked':
       return { ...state, children: [...state.children, event.childRunId] };
     case 'RunReplayed': {

@@ -2,7 +2,14 @@
 import { assertNever } from '../actor.js';
 import type { SchedulerEvent } from './events.js';
 import type { SchedulerEffect, SchedulerMessage } from './messages.js';
-import { freeSlots, PRIORITIES, type SchedulerState, type WorkerSlots } from './state.js';
+import type { QueuedTask } from './queued-task.js';
+import {
+  DEFAULT_DURABLE_SLOTS,
+  freeSlots,
+  PRIORITIES,
+  type SchedulerState,
+  type WorkerSlots,
+} from './state.js';
 
 /** How long a worker that refused a dispatch gets nothing more. */
 export const REFUSAL_PAUSE_MS = 200;
@@ -12,32 +19,49 @@ export interface SchedulerDecision {
   effects: SchedulerEffect[];
 }
 
+/** Free slots per worker, durable and other, and their totals. */
+class FreeSlots {
+  readonly regular = new Map<string, number>();
+  readonly durable = new Map<string, number>();
+  total = 0;
+  constructor(state: SchedulerState, now: number) {
+    for (const w of state.workers.values()) {
+      for (const durable of [false, true]) {
+        const n = freeSlots(w, now, durable);
+        if (n > 0) (durable ? this.durable : this.regular).set(w.id, n);
+        this.total += Math.max(0, n);
+      }
+    }
+  }
+  of(durable: boolean | undefined) {
+    return durable ? this.durable : this.regular;
+  }
+  take(workerId: string, durable: boolean | undefined) {
+    const map = this.of(durable);
+    map.set(workerId, (map.get(workerId) ?? 0) - 1);
+    this.total--;
+  }
+}
+
 /** Highest priority first, oldest first within one; each to the capable worker with most free slots. */
 function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
-  const free = new Map<string, number>();
-  let total = 0;
-  for (const w of state.workers.values()) {
-    const n = freeSlots(w, now);
-    if (n > 0) free.set(w.id, n);
-    total += Math.max(0, n);
-  }
-  if (total === 0) return;
+  const free = new FreeSlots(state, now);
+  if (free.total === 0) return;
   const holding = now < state.holdRedeliveredUntil;
-  for (let p = PRIORITIES - 1; p >= 0 && total > 0; p--) {
+  for (let p = PRIORITIES - 1; p >= 0 && free.total > 0; p--) {
     const queue = state.queues[p];
     let head = queue.head;
     let prefixConsumed = true;
-    for (let i = queue.head; i < queue.keys.length && total > 0; i++) {
+    for (let i = queue.head; i < queue.keys.length && free.total > 0; i++) {
       const key = queue.keys[i];
       const entry = state.entries.get(key);
       const waiting = entry !== undefined && entry.workerId === undefined && !entry.finished;
       const worker =
         waiting && !(holding && entry.redelivered)
-          ? pickWorker(state, entry.task.taskName, free)
+          ? pickWorker(state, entry.task, free.of(entry.task.durable))
           : undefined;
       if (waiting && worker) {
-        free.set(worker.id, (free.get(worker.id) ?? 0) - 1);
-        total--;
+        free.take(worker.id, entry.task.durable);
         out.events.push({ type: 'EntryDispatched', key, workerId: worker.id, at: now });
         out.effects.push({ type: 'dispatch', workerId: worker.id, task: entry.task });
       }
@@ -48,17 +72,21 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
   }
 }
 
+/** The worker a durable task prefers (it may hold it in memory), else the one with most free slots. */
 function pickWorker(
   state: SchedulerState,
-  taskName: string,
+  task: QueuedTask,
   free: Map<string, number>,
 ): WorkerSlots | undefined {
+  const preferred = task.preferredWorkerId && state.workers.get(task.preferredWorkerId);
+  if (preferred && (free.get(preferred.id) ?? 0) > 0 && preferred.taskNames.has(task.taskName))
+    return preferred;
   let best: WorkerSlots | undefined;
   let bestFree = 0;
   for (const [id, n] of free) {
     if (n <= bestFree) continue;
     const w = state.workers.get(id);
-    if (w && w.taskNames.has(taskName)) {
+    if (w && w.taskNames.has(task.taskName)) {
       best = w;
       bestFree = n;
     }
@@ -135,6 +163,7 @@ function onHeartbeat(
     workerId: hb.workerId,
     name: hb.name,
     slots: hb.slots,
+    durableSlots: hb.durableSlots ?? DEFAULT_DURABLE_SLOTS,
     taskNames: hb.taskNames,
     stopping: hb.stopping,
     at: now,

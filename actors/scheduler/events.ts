@@ -15,6 +15,7 @@ export type SchedulerEvent =
       workerId: string;
       name: string;
       slots: number;
+      durableSlots: number;
       taskNames: string[];
       stopping: boolean;
       at: number;

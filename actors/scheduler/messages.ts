@@ -4,6 +4,8 @@ export interface Heartbeat {
   workerId: string;
   name: string;
   slots: number;
+  /** Slots for durable tasks, apart from `slots` (default 1000). */
+  durableSlots?: number;
   taskNames: string[];
   /** Queue keys of the task runs the worker holds right now. */
   running: string[];

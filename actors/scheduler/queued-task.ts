@@ -18,8 +18,22 @@ export interface QueuedTask {
   parentOutputs?: Record<string, unknown>;
   /** For an onFailure task: the last error of each failed task. */
   taskRunErrors?: Record<string, string>;
+  /** A durable task: counts against durable slots, and its worker replays its recorded calls. */
+  durable?: boolean;
+  /** Queued again after the durable call at `position` resolved with `result`. */
+  resume?: { position: number; result: unknown };
+  /** The worker that may still hold this durable task in memory (it resumes without replay). */
+  preferredWorkerId?: string;
 }
 
-export function queueKey(runId: string, taskName: string, generation: number, attempt: number) {
-  return `${runId}:${taskName}:${generation}.${attempt}`;
+/** `<runId>:<task>:<generation>.<attempt>`, plus `~<n>` for a durable task's n-th resumption. */
+export function queueKey(
+  runId: string,
+  taskName: string,
+  generation: number,
+  attempt: number,
+  resume = 0,
+) {
+  const key = `${runId}:${taskName}:${generation}.${attempt}`;
+  return resume > 0 ? `${key}~${resume}` : key;
 }

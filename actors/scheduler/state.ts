@@ -12,8 +12,11 @@ export interface WorkerSlots {
   id: string;
   name: string;
   slots: number;
+  durableSlots: number;
   taskNames: Set<string>;
   running: Set<string>;
+  /** How many of `running` are durable tasks (they count against durableSlots). */
+  durableRunning: number;
   lastHeartbeatAt: number;
   status: 'ACTIVE' | 'STOPPING' | 'LOST';
   /** After a refused dispatch, no more until then (the worker's slots are fuller than we knew). */
@@ -81,13 +84,21 @@ export function initialSchedulerState(
 export const priorityIndex = (priority: number) =>
   Math.min(PRIORITIES, Math.max(1, Math.round(priority))) - 1;
 
-export const freeSlots = (w: WorkerSlots, now: number) =>
-  w.status === 'ACTIVE' && now >= w.pausedUntil ? w.slots - w.running.size : 0;
+export const DEFAULT_DURABLE_SLOTS = 1000;
+
+/** Free slots of a worker, for durable tasks or for the others. */
+export function freeSlots(w: WorkerSlots, now: number, durable = false) {
+  if (w.status !== 'ACTIVE' || now < w.pausedUntil) return 0;
+  return durable
+    ? w.durableSlots - w.durableRunning
+    : w.slots - (w.running.size - w.durableRunning);
+}
 
 function unassign(state: SchedulerState, key: string) {
   const entry = state.entries.get(key);
   if (!entry?.workerId) return;
-  state.workers.get(entry.workerId)?.running.delete(key);
+  const worker = state.workers.get(entry.workerId);
+  if (worker?.running.delete(key) && entry.task.durable) worker.durableRunning--;
   entry.workerId = undefined;
   entry.dispatchedAt = undefined;
 }
@@ -99,7 +110,11 @@ function assign(state: SchedulerState, key: string, workerId: string, at: number
   entry.workerId = workerId;
   entry.dispatchedAt = at;
   entry.redelivered = false;
-  state.workers.get(workerId)?.running.add(key);
+  const worker = state.workers.get(workerId);
+  if (worker && !worker.running.has(key)) {
+    worker.running.add(key);
+    if (entry.task.durable) worker.durableRunning++;
+  }
 }
 
 /** Puts `key` back among the waiting keys in arrival order, leaving no other copy of it behind. */
@@ -167,6 +182,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       const known = state.workers.get(event.workerId);
       if (known) {
         known.slots = event.slots;
+        known.durableSlots = event.durableSlots;
         known.taskNames = new Set(event.taskNames);
         known.lastHeartbeatAt = event.at;
         known.status = event.stopping ? 'STOPPING' : 'ACTIVE';
@@ -175,8 +191,10 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
           id: event.workerId,
           name: event.name,
           slots: event.slots,
+          durableSlots: event.durableSlots,
           taskNames: new Set(event.taskNames),
           running: new Set(),
+          durableRunning: 0,
           lastHeartbeatAt: event.at,
           status: event.stopping ? 'STOPPING' : 'ACTIVE',
           pausedUntil: 0,

@@ -1,0 +1,240 @@
+/**
+ * Durable tasks in the run actor: recording durable calls, suspending a task on a wait, and
+ * queueing it again (to be resumed or replayed) once the wait resolves.
+ */
+import { noDecision, type Decision } from '../actor.js';
+import { eventMatches, eventsOf, holds, sleepsOf } from './conditions.js';
+import type { RunEvent } from './events.js';
+import type { RunMessage } from './messages.js';
+import { endDurableWaits, queueTask, taskSpec, Turn, waitKey } from './progress.js';
+import type { ConditionExpr } from './spec.js';
+import { isTerminal, type DurableWaitState, type RunState, type TaskRunState } from './state.js';
+
+type DurableCall = Extract<RunMessage, { type: 'DurableCall' }>;
+type DurableWait = Extract<RunMessage, { type: 'DurableWait' }>;
+type ConditionMessage = Extract<RunMessage, { type: 'SleepElapsed' | 'EventReceived' }>;
+
+/** The durable task a durable call message is about, if that attempt is live and running. */
+function runningDurable(state: RunState, m: DurableCall | DurableWait) {
+  const task = state.tasks[m.taskName];
+  const spec = taskSpec(state, m.taskName);
+  if (!task || !spec?.durable || task.key !== m.key || isTerminal(state.status)) return undefined;
+  if (task.status !== 'QUEUED' && task.status !== 'RUNNING') return undefined;
+  return { task, spec };
+}
+
+function markStarted(turn: Turn, task: TaskRunState, workerId: string, now: number) {
+  if (task.status !== 'QUEUED') return;
+  turn.record({
+    type: 'TaskStarted',
+    taskName: task.name,
+    key: task.key,
+    attempt: task.attempt,
+    workerId,
+    at: now,
+  });
+}
+
+export function recordCall(state: RunState, m: DurableCall, now: number) {
+  const found = runningDurable(state, m);
+  if (!found || found.task.waiting || m.position !== (found.task.calls?.length ?? 0))
+    return noDecision;
+  const turn = new Turn(state);
+  markStarted(turn, found.task, m.workerId, now);
+  turn.record({
+    type: 'DurableCallRecorded',
+    taskName: m.taskName,
+    position: m.position,
+    kind: m.kind,
+    callKey: m.callKey,
+    result: m.result,
+    at: now,
+  });
+  return turn.done();
+}
+
+/** Condition ids are unique per position, so timers and event waits of two waits never mix. */
+function positioned(conditions: ConditionExpr | undefined, position: number) {
+  return conditions?.map((group) =>
+    group.map((c) => ({ ...c, id: `d${position}.${c.id}`, readableDataKey: c.readableDataKey })),
+  );
+}
+
+export function startWait(state: RunState, m: DurableWait, now: number) {
+  const found = runningDurable(state, m);
+  if (!found) return noDecision;
+  const { task, spec } = found;
+  const recorded = task.calls ?? [];
+  if (m.position > recorded.length) return noDecision;
+  if (task.waiting && task.waiting.position !== m.position) return noDecision;
+  const turn = new Turn(state);
+  markStarted(turn, task, m.workerId, now);
+  if (m.position < recorded.length) {
+    // Resolved while this execution was away: hand the result straight back.
+    suspend(turn, m, now);
+    queueTask(turn, spec, task.attempt, now, {
+      position: m.position,
+      result: recorded[m.position].result,
+      preferredWorkerId: m.workerId,
+    });
+    return turn.done();
+  }
+  if (!task.waiting) {
+    const conditions = positioned(m.conditions, m.position);
+    turn.record({
+      type: 'DurableWaitStarted',
+      taskName: m.taskName,
+      position: m.position,
+      kind: m.kind,
+      callKey: m.callKey,
+      conditions,
+      childRunId: m.childRunId,
+      at: now,
+    });
+    listen(turn, m.taskName, conditions, now);
+  }
+  suspend(turn, m, now);
+  resolveIfDone(turn, m.taskName, now);
+  return turn.done();
+}
+
+function suspend(turn: Turn, m: DurableWait, now: number) {
+  turn.record({
+    type: 'TaskSuspended',
+    taskName: m.taskName,
+    key: m.key,
+    workerId: m.workerId,
+    at: now,
+  });
+}
+
+/** Timers for the wait's sleeps, and the event router's attention for its events. */
+function listen(turn: Turn, taskName: string, conditions: ConditionExpr | undefined, now: number) {
+  const s = turn.state;
+  for (const event of eventsOf(conditions)) {
+    turn.effects.push({
+      type: 'awaitEvent',
+      wait: {
+        key: waitKey(s, taskName, event.id),
+        runId: s.runId,
+        taskName,
+        conditionId: event.id,
+        generation: s.generation,
+        eventKey: event.eventKey,
+        sinceMs: event.sinceMs ?? now,
+      },
+    });
+  }
+  for (const sleep of sleepsOf(conditions)) {
+    const timerId = `dsleep:${s.runId}:${taskName}:${s.generation}:${sleep.id}`;
+    turn.effects.push({
+      type: 'startTimer',
+      timerId,
+      dueAt: sleep.untilMs ?? now + sleep.ms,
+      to: { type: 'run', id: s.runId },
+      message: {
+        type: 'SleepElapsed',
+        id: timerId,
+        taskName,
+        conditionId: sleep.id,
+        generation: s.generation,
+      },
+    });
+  }
+}
+
+/** What the resolved call returns to the task code. */
+function waitResult(w: DurableWaitState, now: number): unknown {
+  if (w.kind === 'sleep') return { durationMs: now - w.startedAt };
+  const held = (w.conditions ?? []).flat().filter((c) => c.id in w.met);
+  if (w.kind === 'waitForEvent') return held[0] ? w.met[held[0].id] : null;
+  return Object.fromEntries(
+    held.map((c) => [c.readableDataKey ?? c.id.slice(c.id.indexOf('.') + 1), w.met[c.id]]),
+  );
+}
+
+/** Records the wait's result and queues the task again, once its child ended or its conditions hold. */
+function resolveIfDone(turn: Turn, taskName: string, now: number) {
+  const task = turn.state.tasks[taskName];
+  const spec = taskSpec(turn.state, taskName);
+  const w = task?.waiting;
+  if (!w || !spec || task.status !== 'SUSPENDED') return;
+  let result: unknown;
+  if (w.childRunId !== undefined) {
+    result = turn.state.childResults?.[w.childRunId];
+    if (result === undefined) return;
+  } else {
+    if (!holds(w.conditions, turn.state, Object.keys(w.met))) return;
+    result = waitResult(w, now);
+  }
+  endDurableWaits(turn, taskName, w);
+  turn.record({
+    type: 'DurableCallRecorded',
+    taskName,
+    position: w.position,
+    kind: w.kind,
+    callKey: w.callKey,
+    result,
+    at: now,
+  });
+  queueTask(turn, spec, task.attempt, now, {
+    position: w.position,
+    result,
+    preferredWorkerId: task.workerId,
+  });
+}
+
+/** Whether a condition message is for a durable wait (rather than a workflow task's conditions). */
+export function isForDurableWait(state: RunState, m: ConditionMessage): boolean {
+  return state.tasks[m.taskName]?.waiting !== undefined && m.conditionId.startsWith('d');
+}
+
+export function conditionHeld(
+  state: RunState,
+  m: ConditionMessage,
+  now: number,
+): Decision<RunEvent, RunState> {
+  const task = state.tasks[m.taskName];
+  const w = task?.waiting;
+  const condition = (w?.conditions ?? []).flat().find((c) => c.id === m.conditionId);
+  if (
+    !w ||
+    !condition ||
+    task.status !== 'SUSPENDED' ||
+    m.generation !== state.generation ||
+    isTerminal(state.status) ||
+    m.conditionId in w.met
+  )
+    return noDecision;
+  if (
+    m.type === 'EventReceived' &&
+    (condition.kind !== 'event' || !eventMatches(condition.expression, m.payload))
+  )
+    return noDecision;
+  const data = m.type === 'EventReceived' ? m.payload : { durationMs: now - w.startedAt };
+  const turn = new Turn(state);
+  turn.record({
+    type: 'ConditionMet',
+    taskName: m.taskName,
+    conditionId: m.conditionId,
+    data,
+    at: now,
+  });
+  resolveIfDone(turn, m.taskName, now);
+  return turn.done();
+}
+
+export function childFinished(
+  state: RunState,
+  m: Extract<RunMessage, { type: 'ChildFinished' }>,
+  now: number,
+): Decision<RunEvent, RunState> {
+  const childRunId = m.result.runId;
+  if (!state.exists || isTerminal(state.status) || state.childResults?.[childRunId])
+    return noDecision;
+  const turn = new Turn(state);
+  turn.record({ type: 'ChildFinished', childRunId, result: m.result, at: now });
+  if (turn.state.tasks[m.taskName]?.waiting?.childRunId === childRunId)
+    resolveIfDone(turn, m.taskName, now);
+  return turn.done();
+}

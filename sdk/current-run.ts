@@ -1,0 +1,25 @@
+/** The run a piece of task code belongs to, so runs it triggers become its children. */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { RunRef } from './run-ref.js';
+
+/** How a child run is tied to the durable call that starts it. */
+export interface ChildLink {
+  runId: string;
+  parentCall?: { taskName: string; position: number };
+}
+
+/** Starting child runs as durable calls, inside a durable task. */
+export interface DurableChildren {
+  child<O>(
+    name: string,
+    start: (link: ChildLink) => Promise<RunRef<O>>,
+    wait: boolean,
+  ): Promise<O | RunRef<O>>;
+}
+
+export interface CurrentRun {
+  runId: string;
+  durable?: DurableChildren;
+}
+
+export const currentRun = new AsyncLocalStorage<CurrentRun>();

@@ -1,0 +1,86 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { ConditionExpr } from '../actors/run/spec.js';
+import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import { conditionExpr, type Conditions } from './conditions.js';
+import { ContextImpl, type ContextHost } from './context-impl.js';
+import type { DurableCalls } from './durable-calls.js';
+import type { DurableContext } from './durable-context.js';
+import { toMs, type Duration } from './duration.js';
+import { ValidationError } from './errors.js';
+import { toJson } from './json.js';
+
+/** What a durable waitFor returns each condition's data under, unless told otherwise. */
+function withDataKeys(expr: ConditionExpr): ConditionExpr {
+  return expr.map((group) =>
+    group.map((c) => ({
+      ...c,
+      readableDataKey: c.readableDataKey ?? (c.kind === 'event' ? c.eventKey : c.kind),
+    })),
+  );
+}
+
+/** What a waitFor is about, for checking on replay that the code still asks for it. */
+const describeConditions = (expr: ConditionExpr) =>
+  expr
+    .map((group) =>
+      group.map((c) => (c.kind === 'event' ? `event:${c.eventKey}` : c.kind)).join('|'),
+    )
+    .join('&');
+
+export class DurableContextImpl<I> extends ContextImpl<I> implements DurableContext<I> {
+  constructor(
+    task: QueuedTask,
+    host: ContextHost,
+    signal: AbortSignal,
+    private readonly calls: DurableCalls,
+  ) {
+    super(task, host, signal);
+  }
+
+  async sleepFor(duration: Duration) {
+    const ms = toMs(duration, 'sleepFor');
+    const conditions: ConditionExpr = [[{ kind: 'sleep', id: 'c0', ms }]];
+    return (await this.calls.wait('sleep', 'sleepFor', { conditions })) as { durationMs: number };
+  }
+
+  async sleepUntil(date: Date) {
+    if (!(date instanceof Date) || Number.isNaN(date.getTime()))
+      throw new ValidationError(`sleepUntil needs a valid Date, got ${String(date)}`);
+    const conditions: ConditionExpr = [
+      [{ kind: 'sleep', id: 'c0', ms: 0, untilMs: date.getTime() }],
+    ];
+    return (await this.calls.wait('sleep', 'sleepUntil', { conditions })) as { durationMs: number };
+  }
+
+  async waitForEvent<T = unknown>(key: string, expression?: string): Promise<T> {
+    const conditions = conditionExpr({ eventKey: key, expression }, 'waitForEvent', [])!;
+    return (await this.calls.wait('waitForEvent', key, { conditions })) as T;
+  }
+
+  async waitFor(conditions: Conditions): Promise<Record<string, unknown>> {
+    const expr = conditionExpr(conditions, 'waitFor', []);
+    if (!expr || expr.length === 0)
+      throw new ValidationError('waitFor needs at least one condition');
+    const callKey = describeConditions(expr);
+    return (await this.calls.wait('waitFor', callKey, {
+      conditions: withDataKeys(expr),
+    })) as Record<string, unknown>;
+  }
+
+  memo<T, A extends unknown[]>(fn: (...args: A) => T | Promise<T>, ...args: A): Promise<T> {
+    if (typeof fn !== 'function') throw new ValidationError('memo needs a function');
+    const argsHash = createHash('sha256')
+      .update(JSON.stringify(toJson(args, 'memo arguments')) ?? '')
+      .digest('hex')
+      .slice(0, 12);
+    return this.calls.call('memo', `${fn.name || 'anonymous'}:${argsHash}`, () => fn(...args));
+  }
+
+  async now(): Promise<Date> {
+    return new Date(await this.calls.call('now', 'now', () => Date.now()));
+  }
+
+  uuid(): Promise<string> {
+    return this.calls.call('uuid', 'uuid', () => randomUUID());
+  }
+}

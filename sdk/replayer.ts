@@ -1,0 +1,55 @@
+/**
+ * The durable replayer: every durable call of a task takes the next position, and a position
+ * that is recorded returns its result, provided the code asks for the same call there.
+ * No I/O: the worker and `replayHistory` feed it histories and act on its answers.
+ */
+import type { DurableCallKind } from '../actors/run/messages.js';
+import { NonDeterminismError } from './errors.js';
+
+export interface RecordedCall {
+  kind: DurableCallKind;
+  callKey: string;
+  result: unknown;
+}
+
+export type ReplayStep =
+  { recorded: true; position: number; result: unknown } | { recorded: false; position: number };
+
+const describe = (kind: string, callKey: string) => `${kind}(${callKey})`;
+
+export class Replayer {
+  private next = 0;
+  /** The first divergence found, even if the code caught it. */
+  diverged?: NonDeterminismError;
+
+  constructor(
+    private readonly history: readonly RecordedCall[],
+    private readonly taskName: string,
+  ) {}
+
+  /** How many calls the code has made so far. */
+  get position() {
+    return this.next;
+  }
+
+  /** Whether every recorded call has been replayed. */
+  get caughtUp() {
+    return this.next >= this.history.length;
+  }
+
+  /** The one entry point of every durable call: its recorded result, or its position to record. */
+  step(kind: DurableCallKind, callKey: string): ReplayStep {
+    const position = this.next++;
+    const recorded = this.history[position];
+    if (!recorded) return { recorded: false, position };
+    if (recorded.kind !== kind || recorded.callKey !== callKey) {
+      throw (this.diverged ??= new NonDeterminismError(
+        `durable task '${this.taskName}' took another path on replay: at position ${position} ` +
+          `the history has ${describe(recorded.kind, recorded.callKey)}, but the code now calls ` +
+          `${describe(kind, callKey)}. Code changed under a running task; let its runs finish ` +
+          `on the old code, or replay them from the start with skein.runs.replay.`,
+      ));
+    }
+    return { recorded: true, position, result: recorded.result };
+  }
+}

@@ -1,0 +1,160 @@
+/** Durable tasks: each durable call of DurableContext, recorded in the run and replayed. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Or, SleepCondition, UserEventCondition, RunFailedError } from 'skein';
+import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+
+let env: SkeinEnv;
+beforeAll(async () => {
+  env = await startSkeinEnv();
+});
+afterAll(async () => {
+  await env.stop();
+});
+
+describe('durable tasks', () => {
+  it('sleeps durably, for about the asked time, and returns the time slept', async () => {
+    const { skein } = await env.client();
+    const task = skein.durableTask({
+      name: 'napper',
+      fn: async (_input, ctx) => {
+        const before = Date.now();
+        const slept = await ctx.sleepFor('1s');
+        return { slept: slept.durationMs, wall: Date.now() - before };
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const out = await task.run({});
+    expect(out.slept).toBeGreaterThanOrEqual(1000);
+    expect(out.slept).toBeLessThan(3000);
+    expect(out.wall).toBeGreaterThanOrEqual(950);
+  });
+
+  it('waits for an event whose payload matches, and returns that payload', async () => {
+    const { skein } = await env.client();
+    const task = skein.durableTask<{ user: string }>({
+      name: 'approval-waiter',
+      fn: async (input, ctx) => {
+        const payload = await ctx.waitForEvent<{ user: string; ok: boolean }>(
+          'user:approved',
+          `input.user == '${input.user}'`,
+        );
+        return { approvedBy: payload.user, ok: payload.ok };
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const ref = await task.runNoWait({ user: 'ann' });
+    await expect.poll(async () => (await skein.runs.get(ref.runId)).status).toBe('RUNNING');
+    await expect
+      .poll(async () =>
+        (await skein.runs.history(ref.runId)).some((e) => e.type === 'DurableWaitStarted'),
+      )
+      .toBe(true);
+    await skein.events.push('user:approved', { user: 'bob', ok: false });
+    await skein.events.push('user:approved', { user: 'ann', ok: true });
+    expect(await ref.result()).toEqual({ approvedBy: 'ann', ok: true });
+  });
+
+  it('waitFor with Or(sleep, event) returns the data of the condition that held', async () => {
+    const { skein } = await env.client();
+    const task = skein.durableTask({
+      name: 'or-waiter',
+      fn: async (_input, ctx) =>
+        ctx.waitFor(
+          Or(new SleepCondition('30s', 'timeout'), new UserEventCondition('doc:signed', '', 'signed')),
+        ),
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const ref = await task.runNoWait({});
+    await expect
+      .poll(async () =>
+        (await skein.runs.history(ref.runId)).some((e) => e.type === 'DurableWaitStarted'),
+      )
+      .toBe(true);
+    await skein.events.push('doc:signed', { by: 'carol' });
+    expect(await ref.result()).toEqual({ signed: { by: 'carol' } });
+  });
+
+  it('memo, now and uuid are recorded once: a retried attempt gets the same values', async () => {
+    const { skein } = await env.client();
+    let calls = 0;
+    const task = skein.durableTask({
+      name: 'memo-retry',
+      retries: 1,
+      fn: async (_input, ctx) => {
+        const charged = await ctx.memo(async (amount: number) => {
+          calls++;
+          return { charged: amount, n: calls };
+        }, 42);
+        const at = await ctx.now();
+        const id = await ctx.uuid();
+        if (ctx.attemptNumber === 1) throw new Error('flaky after the charge');
+        return { charged, at: at.toISOString(), id };
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const ref = await task.runNoWait({});
+    const out = await ref.result();
+    expect(calls).toBe(1);
+    expect(out.charged).toEqual({ charged: 42, n: 1 });
+    const history = await skein.runs.history(ref.runId);
+    const recorded = history.filter((e) => e.type === 'DurableCallRecorded');
+    expect(recorded.map((e) => e.data.kind)).toEqual(['memo', 'now', 'uuid']);
+    expect(new Date(recorded[1].data.result as number).toISOString()).toBe(out.at);
+    expect(recorded[2].data.result).toBe(out.id);
+  });
+
+  it('a child run inside a durable task is journaled: its result returns on replay, it starts once', async () => {
+    const { skein } = await env.client();
+    let childRuns = 0;
+    const child = skein.task({
+      name: 'durable-child',
+      fn: (input: { n: number }) => {
+        childRuns++;
+        return { doubled: input.n * 2 };
+      },
+    });
+    const parent = skein.durableTask({
+      name: 'durable-parent',
+      retries: 1,
+      fn: async (_input, ctx) => {
+        const out = await child.run({ n: 21 });
+        if (ctx.attemptNumber === 1) throw new Error('fail after the child');
+        return out;
+      },
+    });
+    await (await skein.worker('w', { workflows: [child, parent] })).start();
+    const ref = await parent.runNoWait({});
+    expect(await ref.result()).toEqual({ doubled: 42 });
+    expect(childRuns).toBe(1);
+    const history = await skein.runs.history(ref.runId);
+    expect(history.filter((e) => e.type === 'ChildFinished')).toHaveLength(1);
+  });
+
+  it('fails the attempt with NonDeterminismError, without retry, when replay takes another path', async () => {
+    const { skein } = await env.client();
+    let attempt = 0;
+    const task = skein.durableTask({
+      name: 'changes-path',
+      retries: 3,
+      fn: async (_input, ctx) => {
+        attempt++;
+        if (attempt === 1) {
+          await ctx.memo(function first() {
+            return 1;
+          });
+          throw new Error('retry me');
+        }
+        await ctx.sleepFor('10ms');
+        return 'unreachable';
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const err = await task.run({}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailedError);
+    const message = Object.values((err as RunFailedError).errors)[0];
+    expect(message).toMatch(/position 0/);
+    expect(message).toMatch(/memo\(first/);
+    expect(message).toMatch(/sleep\(sleepFor\)/);
+    expect(attempt).toBe(2);
+  });
+});
