@@ -268,6 +268,7 @@ export const heartbeatSchema = z.object({
   durableSlots: z.number().int().min(0).optional(),
   taskNames: z.array(z.string()),
   running: z.array(z.string()),
+  pinned: z.array(z.string()).optional(),
   stopping: z.boolean(),
   sentAt: z.number(),
   labels: z.record(z.string(), z.union([z.string(), z.number()])).optional(),

@@ -3,7 +3,7 @@
  * its eviction TTL, less when the worker needs its slot or stops; a task dropped here is later
  * resumed by replay on whichever worker the scheduler picks.
  */
-import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import { heldId, type QueuedTask } from '../actors/scheduler/queued-task.js';
 
 export interface EvictionPolicy {
   /** How long a waiting durable task stays in memory. Default '15m'. */
@@ -20,12 +20,14 @@ interface Held {
   evict(reason: string): void;
 }
 
-const idOf = (task: Pick<QueuedTask, 'runId' | 'taskName'>) =>
-  `${task.runId}\u0000${task.taskName}`;
+const idOf = heldId;
 
 export class SuspendedTasks {
   /** Oldest first (a Map keeps insertion order). */
   private readonly held = new Map<string, Held>();
+
+  /** `onPinnedChange`: the scheduler should hear at once when a pinned slot is taken or freed. */
+  constructor(private readonly onPinnedChange: () => void) {}
 
   get size() {
     return this.held.size;
@@ -37,6 +39,12 @@ export class SuspendedTasks {
     const ttlTimer = setTimeout(() => this.dropById(id, 'its eviction TTL passed'), ttlMs);
     ttlTimer.unref();
     this.held.set(id, { ...held, ttlTimer });
+    if (!held.allowCapacityEviction) this.onPinnedChange();
+  }
+
+  /** Held tasks that may not be evicted for room: each keeps its durable slot. */
+  pinned(): string[] {
+    return [...this.held].filter(([, held]) => !held.allowCapacityEviction).map(([id]) => id);
   }
 
   /** Resumes the held execution this dispatch continues; false when none matches (replay instead). */
@@ -50,6 +58,7 @@ export class SuspendedTasks {
     }
     this.held.delete(id);
     clearTimeout(held.ttlTimer);
+    if (!held.allowCapacityEviction) this.onPinnedChange();
     held.resume(task);
     return true;
   }
@@ -77,6 +86,7 @@ export class SuspendedTasks {
     if (!held) return;
     this.held.delete(id);
     clearTimeout(held.ttlTimer);
+    if (!held.allowCapacityEviction) this.onPinnedChange();
     held.evict(reason);
   }
 }

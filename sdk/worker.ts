@@ -69,7 +69,7 @@ export class Worker {
   /** The same, for durable tasks (they count against durableSlots). */
   private durableExecuting = 0;
   /** Durable tasks waiting in memory on a durable call. */
-  private readonly suspended = new SuspendedTasks();
+  private readonly suspended = new SuspendedTasks(() => this.beatSoon());
   private readonly slots: number;
   private readonly durableSlots: number;
   private subs: Subscription[] = [];
@@ -155,10 +155,16 @@ export class Worker {
       durableSlots: this.durableSlots,
       taskNames: [...this.fns.keys()],
       running: [...this.running.keys()],
+      pinned: this.suspended.pinned(),
       stopping: this.stopping,
       sentAt: Date.now(),
       labels: this.opts.labels,
     };
+  }
+
+  private beatSoon() {
+    if (!this.c || this.stopping) return;
+    void this.beat().catch((err: unknown) => this.logger.warn({ err }, 'heartbeat failed'));
   }
 
   private async beat() {

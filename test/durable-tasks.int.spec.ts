@@ -60,7 +60,10 @@ describe('durable tasks', () => {
       name: 'or-waiter',
       fn: async (_input, ctx) =>
         ctx.waitFor(
-          Or(new SleepCondition('30s', 'timeout'), new UserEventCondition('doc:signed', '', 'signed')),
+          Or(
+            new SleepCondition('30s', 'timeout'),
+            new UserEventCondition('doc:signed', '', 'signed'),
+          ),
         ),
     });
     await (await skein.worker('w', { workflows: [task] })).start();

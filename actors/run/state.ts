@@ -140,7 +140,6 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         attempt: event.attempt,
         key: event.key,
         workerId: undefined,
-        waiting: undefined,
         resumes: event.resume ?? state.tasks[event.taskName]?.resumes,
       });
     case 'TaskStarted':

@@ -2,7 +2,7 @@
 import { assertNever } from '../actor.js';
 import type { SchedulerEvent } from './events.js';
 import type { SchedulerEffect, SchedulerMessage } from './messages.js';
-import type { QueuedTask } from './queued-task.js';
+import { heldId, type QueuedTask } from './queued-task.js';
 import {
   DEFAULT_DURABLE_SLOTS,
   freeSlots,
@@ -56,12 +56,13 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
       const key = queue.keys[i];
       const entry = state.entries.get(key);
       const waiting = entry !== undefined && entry.workerId === undefined && !entry.finished;
+      const dispatchable = waiting && !(holding && entry.redelivered);
+      const holder = dispatchable ? pinnedHolder(state, entry.task) : undefined;
       const worker =
-        waiting && !(holding && entry.redelivered)
-          ? pickWorker(state, entry.task, free.of(entry.task.durable))
-          : undefined;
+        holder ??
+        (dispatchable ? pickWorker(state, entry.task, free.of(entry.task.durable)) : undefined);
       if (waiting && worker) {
-        free.take(worker.id, entry.task.durable);
+        if (!holder) free.take(worker.id, entry.task.durable);
         out.events.push({ type: 'EntryDispatched', key, workerId: worker.id, at: now });
         out.effects.push({ type: 'dispatch', workerId: worker.id, task: entry.task });
       }
@@ -70,6 +71,12 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
     }
     if (head > queue.head) out.events.push({ type: 'QueueAdvanced', priorityIndex: p, head });
   }
+}
+
+/** The worker that keeps this durable task in memory on a slot of its own, if any. */
+function pinnedHolder(state: SchedulerState, task: QueuedTask): WorkerSlots | undefined {
+  const w = task.preferredWorkerId ? state.workers.get(task.preferredWorkerId) : undefined;
+  return w?.status === 'ACTIVE' && w.pinned.has(heldId(task)) ? w : undefined;
 }
 
 /** The worker a durable task prefers (it may hold it in memory), else the one with most free slots. */
@@ -164,6 +171,7 @@ function onHeartbeat(
     name: hb.name,
     slots: hb.slots,
     durableSlots: hb.durableSlots ?? DEFAULT_DURABLE_SLOTS,
+    pinned: hb.pinned ?? [],
     taskNames: hb.taskNames,
     stopping: hb.stopping,
     at: now,

@@ -16,6 +16,7 @@ export type SchedulerEvent =
       name: string;
       slots: number;
       durableSlots: number;
+      pinned: string[];
       taskNames: string[];
       stopping: boolean;
       at: number;

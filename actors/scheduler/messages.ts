@@ -9,6 +9,8 @@ export interface Heartbeat {
   taskNames: string[];
   /** Queue keys of the task runs the worker holds right now. */
   running: string[];
+  /** Waiting durable tasks it keeps in memory and may not evict: each holds a durable slot. */
+  pinned?: string[];
   stopping: boolean;
   sentAt: number;
 }

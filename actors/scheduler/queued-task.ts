@@ -26,6 +26,10 @@ export interface QueuedTask {
   preferredWorkerId?: string;
 }
 
+/** Names a durable task a worker holds in memory while it waits (one per run and task). */
+export const heldId = (task: Pick<QueuedTask, 'runId' | 'taskName'>) =>
+  `${task.runId}/${task.taskName}`;
+
 /** `<runId>:<task>:<generation>.<attempt>`, plus `~<n>` for a durable task's n-th resumption. */
 export function queueKey(
   runId: string,

@@ -1,74 +1,20 @@
 /** The scheduler: which queued task run goes to which worker slot, and what happens when things go wrong. */
 import { describe, expect, it } from 'vitest';
-import { at, schedulerSpec, type SchedulerTurn } from '../testing/decider-spec.js';
+import { at, schedulerSpec } from '../testing/decider-spec.js';
 import { REFUSAL_PAUSE_MS } from './decide.js';
-import type { Heartbeat, SchedulerEffect, SchedulerMessage } from './messages.js';
-import type { QueuedTask } from './queued-task.js';
-
-const LOW = 1;
-const MEDIUM = 2;
-const HIGH = 3;
-
-const task = (key: string, over: Partial<QueuedTask> = {}): QueuedTask => ({
-  key,
-  runId: `run-${key}`,
-  workflowName: 'wf',
-  taskName: 'a',
-  attempt: 1,
-  maxAttempts: 1,
-  priority: LOW,
-  enqueuedAt: 0,
-  scheduleTimeoutMs: 60_000,
-  executionTimeoutMs: 10_000,
-  input: null,
-  additionalMetadata: {},
-  ...over,
-});
-const enqueue = (
-  key: string,
-  over: Partial<QueuedTask> = {},
-  redelivered = false,
-): SchedulerMessage => ({
-  type: 'Enqueue',
-  task: task(key, over),
-  redelivered,
-});
-const heartbeat = (
-  workerId: string,
-  slots: number,
-  over: Partial<Heartbeat> = {},
-): SchedulerMessage => ({
-  type: 'Heartbeat',
-  heartbeat: {
-    workerId,
-    name: workerId,
-    slots,
-    taskNames: ['a'],
-    running: [],
-    stopping: false,
-    sentAt: 0,
-    ...over,
-  },
-});
-const dispatch = (
-  workerId: string,
-  key: string,
-  over: Partial<QueuedTask> = {},
-): SchedulerEffect => ({
-  type: 'dispatch',
-  workerId,
-  task: task(key, over),
-});
-const tellWorkerLost = (key: string, workerId: string): SchedulerEffect => ({
-  type: 'tellRun',
-  runId: `run-${key}`,
-  message: { type: 'WorkerLost', id: `lost:${key}:${workerId}`, key, taskName: 'a', workerId },
-});
-/** `worker:key` of every dispatch of a turn, in order. */
-const dispatched = (turn: SchedulerTurn) =>
-  turn.effects.flatMap((e) => (e.type === 'dispatch' ? [`${e.workerId}:${e.task.key}`] : []));
-const tick: SchedulerMessage = { type: 'Tick' };
-const done = (key: string): SchedulerMessage => ({ type: 'TaskDone', key });
+import type { SchedulerMessage } from './messages.js';
+import {
+  dispatch,
+  dispatched,
+  done,
+  enqueue,
+  heartbeat,
+  HIGH,
+  LOW,
+  MEDIUM,
+  tellWorkerLost,
+  tick,
+} from './fixtures.js';
 
 const spec = schedulerSpec({ config: { workerLostAfterMs: 10_000, reconcileAfterMs: 5_000 } });
 

@@ -17,6 +17,8 @@ export interface WorkerSlots {
   running: Set<string>;
   /** How many of `running` are durable tasks (they count against durableSlots). */
   durableRunning: number;
+  /** Waiting durable tasks held in the worker's memory, each on a durable slot (see heldId). */
+  pinned: Set<string>;
   lastHeartbeatAt: number;
   status: 'ACTIVE' | 'STOPPING' | 'LOST';
   /** After a refused dispatch, no more until then (the worker's slots are fuller than we knew). */
@@ -90,7 +92,7 @@ export const DEFAULT_DURABLE_SLOTS = 1000;
 export function freeSlots(w: WorkerSlots, now: number, durable = false) {
   if (w.status !== 'ACTIVE' || now < w.pausedUntil) return 0;
   return durable
-    ? w.durableSlots - w.durableRunning
+    ? w.durableSlots - w.durableRunning - w.pinned.size
     : w.slots - (w.running.size - w.durableRunning);
 }
 
@@ -183,6 +185,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       if (known) {
         known.slots = event.slots;
         known.durableSlots = event.durableSlots;
+        known.pinned = new Set(event.pinned);
         known.taskNames = new Set(event.taskNames);
         known.lastHeartbeatAt = event.at;
         known.status = event.stopping ? 'STOPPING' : 'ACTIVE';
@@ -195,6 +198,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
           taskNames: new Set(event.taskNames),
           running: new Set(),
           durableRunning: 0,
+          pinned: new Set(event.pinned),
           lastHeartbeatAt: event.at,
           status: event.stopping ? 'STOPPING' : 'ACTIVE',
           pausedUntil: 0,
