@@ -175,7 +175,7 @@ export class EngineApi {
     const { state } = await this.d.runs.read(q.runId);
     const task = state.tasks[q.taskName];
     if (!task) throw new ApiError('NotFoundError', `run '${q.runId}' has no task '${q.taskName}'`);
-    return { calls: task.calls ?? [] };
+    return { calls: task.calls ?? [], key: task.key, status: task.status };
   }
 
   private async logs(runId: string) {

@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { runActor, type RunMessage } from '../actors/run/index.js';
+import { runActor, type RunMessage, type RunState } from '../actors/run/index.js';
 import type { SchedulerConfig } from '../actors/scheduler/state.js';
 import { ActorHost, type TurnHooks } from './actor-host.js';
 import { EngineApi } from './api.js';
@@ -104,6 +104,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       if (mailbox.partitions.includes(partitionOf('run', runId))) runs.prime(runId, seq, entry);
     },
     events,
+    async (runId): Promise<RunState> => (await runs.read(runId)).state,
   );
   const timers = new TimerHost(js, n, clock, logger);
   const api = new EngineApi({

@@ -30,6 +30,7 @@ import type { JournalEntry } from './journal.js';
 import { restartSchedulerConsumer } from './setup.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { EventWait } from '../actors/effects.js';
+import type { RunState } from '../actors/run/index.js';
 import type { EventRouter } from './event-router.js';
 import { idFromToken } from './mailbox.js';
 import { heartbeatSchema, taskDoneSchema, type Names } from './protocol.js';
@@ -77,6 +78,8 @@ export class SchedulerHost {
     private readonly onRunCreated?: (runId: string, seq: number, entry: JournalEntry) => void,
     /** Where event waits read from the journal go. */
     private readonly events?: EventRouter,
+    /** A run's current state, to check entries a dead leader left unacknowledged. */
+    private readonly readRun?: (runId: string) => Promise<RunState>,
   ) {
     this.state = initialSchedulerState(clock.now(), 0, config);
     this.dispatcher = new DispatchBatcher(nc, names);
@@ -230,8 +233,8 @@ export class SchedulerHost {
     const waits = entry.fx.flatMap((effect) => (effect.type === 'awaitEvent' ? [effect.wait] : []));
     if (queued.length === 0 && waits.length === 0) return msg.ack();
     if (!this.isRedelivery(msg)) return this.hold(msg, queued, waits);
-    return this.runEndedAfter(msg).then((ended) =>
-      ended ? msg.ack() : this.hold(msg, queued, waits),
+    return this.stillQueued(msg, queued).then((live) =>
+      live.length === 0 && waits.length === 0 ? msg.ack() : this.hold(msg, live, waits),
     );
   }
 
@@ -255,17 +258,27 @@ export class SchedulerHost {
     return msg.info.redelivered || msg.seq <= this.recoverUpTo;
   }
 
-  /** Whether the run of a redelivered entry has ended since (its ack was lost with the old leader). */
-  private async runEndedAfter(msg: JsMsg): Promise<boolean> {
+  /**
+   * The task runs of a redelivered entry that are still queued or running: the old leader may
+   * have lost the ack of an entry whose task runs ended (or were suspended) since.
+   */
+  private async stillQueued(msg: JsMsg, queued: QueuedTask[]): Promise<QueuedTask[]> {
+    if (queued.length === 0) return queued;
     try {
       const last = await this.jsm.direct.getMessage(this.names.streams.journal, {
         last_by_subj: msg.subject,
       });
-      if (!last || last.seq <= msg.seq) return false;
+      if (!last || last.seq <= msg.seq) return queued;
       const status = (decode<JournalEntry>(last.data).s as { status?: string } | undefined)?.status;
-      return status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED';
+      if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') return [];
+      if (!this.readRun) return queued;
+      const run = await this.readRun(queued[0].runId);
+      return queued.filter((task) => {
+        const now = run.tasks[task.taskName];
+        return now?.key === task.key && (now.status === 'QUEUED' || now.status === 'RUNNING');
+      });
     } catch {
-      return false;
+      return queued;
     }
   }
 

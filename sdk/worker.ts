@@ -276,6 +276,15 @@ export class Worker {
       if (durable) {
         const history = await this.durableHistory(task);
         if (!history) return false;
+        if (history === 'stale') {
+          // A dispatch of an attempt the run has moved past: nothing to run, free the slot.
+          controller.abort(new Evicted('its dispatch was stale'));
+          this.c!.nc.publish(
+            this.conn.names.schedulerFinished,
+            encode({ key: task.key, workerId: this.id }),
+          );
+          return false;
+        }
         const io = this.durableIo(execution, deadline, durable, () => (startedAt = Date.now()));
         calls = new DurableCalls(
           new Replayer(history, task.taskName),
@@ -327,15 +336,19 @@ export class Worker {
     return true;
   }
 
-  /** The durable task's recorded calls, read from its run; undefined hands the task back. */
-  private async durableHistory(task: QueuedTask): Promise<RecordedCall[] | undefined> {
+  /**
+   * The durable task's recorded calls, read from its run; undefined hands the task back, and
+   * 'stale' means the run has moved past this attempt.
+   */
+  private async durableHistory(task: QueuedTask): Promise<RecordedCall[] | 'stale' | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const { calls } = await this.conn.api<{ calls: RecordedCall[] }>('durable.history', {
-          runId: task.runId,
-          taskName: task.taskName,
-        });
-        return calls;
+        const history = await this.conn.api<{ calls: RecordedCall[]; key: string; status: string }>(
+          'durable.history',
+          { runId: task.runId, taskName: task.taskName },
+        );
+        const live = history.status === 'QUEUED' || history.status === 'RUNNING';
+        return history.key === task.key && live ? history.calls : 'stale';
       } catch (err) {
         if (attempt >= HISTORY_FETCH_ATTEMPTS) {
           this.logger.warn(
