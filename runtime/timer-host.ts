@@ -22,6 +22,8 @@ export class TimerHost {
     private readonly names: Names,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Longest wait before a timer is looked at again (short in tests that move the clock). */
+    private readonly maxWaitMs = MAX_WAIT_MS,
   ) {}
 
   async start() {
@@ -53,7 +55,7 @@ export class TimerHost {
     }
     const decision = decideTimer(timer, this.clock.now());
     if (decision.type === 'wait') {
-      msg.nak(Math.min(decision.delayMs, MAX_WAIT_MS));
+      msg.nak(Math.min(decision.delayMs, this.maxWaitMs));
       return;
     }
     await this.js.publish(

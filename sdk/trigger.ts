@@ -76,7 +76,7 @@ function keyedRunId(name: string, key: string): string {
 
 export class Triggerer {
   constructor(
-    private readonly conn: SdkConnection,
+    readonly conn: SdkConnection,
     private readonly waiter: RunWaiter,
     private readonly parent: ParentLookup,
   ) {}
