@@ -144,7 +144,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     },
     events,
   );
-  const timers = new TimerHost(js, n, clock, logger, opts.timerRecheckMs);
+  const timers = new TimerHost(js, jsm, n, clock, logger, opts.timerRecheckMs);
   const api = new EngineApi({
     nc,
     js,

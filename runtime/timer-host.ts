@@ -3,13 +3,14 @@
  * server after `nak(delay)` until it is due; then its message goes to the target's mailbox.
  * The delay survives any restart because the server keeps it.
  */
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { decideTimer, type Timer } from '../actors/timer/timer.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import type { Names } from './protocol.js';
+import { restartTimersConsumer } from './setup.js';
 
 /** The server's nak delay is kept in memory per message; re-check long timers at least this often. */
 const MAX_WAIT_MS = 3_600_000;
@@ -19,6 +20,7 @@ export class TimerHost {
 
   constructor(
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly names: Names,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -27,6 +29,7 @@ export class TimerHost {
   ) {}
 
   async start() {
+    await restartTimersConsumer(this.jsm, this.names);
     this.loop = new ConsumerLoop(
       this.js,
       this.names.streams.timers,

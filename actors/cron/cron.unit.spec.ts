@@ -29,7 +29,7 @@ const timer = (dueAt: number) => ({
 const run = (tickAt: number, at: number) => ({
   type: 'startRun' as const,
   run: {
-    runId: `cron:c1:${tickAt}`,
+    runId: `cron-c1-${tickAt}`,
     spec,
     input: { full: true },
     additionalMetadata: {
@@ -76,7 +76,7 @@ describe('cron actor', () => {
       .given([defined(everyMinute, m1, t0)])
       .when({ type: 'CronDue', id: `cron-due:c1:${m1}`, dueAt: m1 }, m1 + 40)
       .then(
-        [{ type: 'CronTicked', tickAt: m1, runId: `cron:c1:${m1}`, nextDueAt: m2, at: m1 + 40 }],
+        [{ type: 'CronTicked', tickAt: m1, runId: `cron-c1-${m1}`, nextDueAt: m2, at: m1 + 40 }],
         [run(m1, m1 + 40), timer(m2)],
       );
   });
@@ -101,7 +101,7 @@ describe('cron actor', () => {
           {
             type: 'CronTicked',
             tickAt: m7,
-            runId: `cron:c1:${m7}`,
+            runId: `cron-c1-${m7}`,
             nextDueAt: T('2026-03-01T10:08:00Z'),
             at: late,
           },
@@ -114,7 +114,7 @@ describe('cron actor', () => {
     cron
       .given([
         defined(everyMinute, m1, t0),
-        { type: 'CronTicked', tickAt: m1, runId: `cron:c1:${m1}`, nextDueAt: m2, at: m1 },
+        { type: 'CronTicked', tickAt: m1, runId: `cron-c1-${m1}`, nextDueAt: m2, at: m1 },
       ])
       .when({ type: 'CronDue', id: 'again', dueAt: m1 }, m1 + 100)
       .thenNothing();

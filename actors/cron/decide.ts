@@ -13,7 +13,7 @@ import type { CronDefinition, CronMessage } from './messages.js';
 import type { CronState } from './state.js';
 import { sameValue } from '../same-value.js';
 
-export const cronRunId = (cronId: string, tickAt: number) => `cron:${cronId}:${tickAt}`;
+export const cronRunId = (cronId: string, tickAt: number) => `cron-${cronId}-${tickAt}`;
 
 function timerFor(cronId: string, dueAt: number): Effect {
   return {

@@ -9,7 +9,7 @@ import type { ScheduleEvent } from './events.js';
 import type { ScheduleDefinition, ScheduleMessage } from './messages.js';
 import type { ScheduleState } from './state.js';
 
-export const scheduleRunId = (scheduleId: string) => `schedule:${scheduleId}`;
+export const scheduleRunId = (scheduleId: string) => `schedule-${scheduleId}`;
 
 function runFor(id: string, schedule: ScheduleDefinition, now: number): Effect {
   return {

@@ -18,7 +18,7 @@ const created = (triggerAt: number, at: number): ScheduleEvent => ({
 const startRun = (at: number) => ({
   type: 'startRun' as const,
   run: {
-    runId: 'schedule:s1',
+    runId: 'schedule-s1',
     spec,
     input: { to: 'ada' },
     additionalMetadata: { source: 'test', skein__schedule_id: 's1' },
@@ -49,13 +49,13 @@ describe('schedule actor', () => {
     schedule
       .when({ type: 'CreateSchedule', id: 'c', schedule: def(500) }, 1000)
       .then(
-        [created(500, 1000), { type: 'ScheduleTriggered', runId: 'schedule:s1', at: 1000 }],
+        [created(500, 1000), { type: 'ScheduleTriggered', runId: 'schedule-s1', at: 1000 }],
         [startRun(1000)],
       );
   });
 
   it('given a schedule, when it is due, then its run starts; when due again, nothing', () => {
-    const triggered: ScheduleEvent = { type: 'ScheduleTriggered', runId: 'schedule:s1', at: 5001 };
+    const triggered: ScheduleEvent = { type: 'ScheduleTriggered', runId: 'schedule-s1', at: 5001 };
     schedule
       .given([created(5000, 1000)])
       .when({ type: 'ScheduleDue', id: 'schedule-due:s1' }, 5001)
