@@ -226,6 +226,10 @@ export class Worker {
         once: true,
       });
     });
+    // Either may reject after the task's code is done (a cancel while its result is stored):
+    // not an unhandled rejection, which would stop the worker's process.
+    timedOut.catch(() => undefined);
+    cancelled.catch(() => undefined);
     const ctx = new ContextImpl<unknown>(
       task,
       {
