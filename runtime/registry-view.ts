@@ -73,7 +73,8 @@ export class RegistryView {
   /** Resolves once every registration stored before this call is in the view. */
   fresh(): Promise<void> {
     if (this.queued) return this.queued;
-    const previous = this.running ?? Promise.resolve();
+    // A failed check (say, while the server restarts) fails its callers only, not later ones.
+    const previous = (this.running ?? Promise.resolve()).catch(() => undefined);
     const check: Promise<void> = previous.then(async () => {
       // From here on, new callers need a check of their own: this one may have started too early.
       this.queued = undefined;

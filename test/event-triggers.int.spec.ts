@@ -136,6 +136,14 @@ describe('onEvents', () => {
     await expect(skein.events.push('k', {}, { eventId: 'a b' })).rejects.toThrow(/eventId must/);
   });
 
+  it('keeps events as long as the engine is told to', async () => {
+    const { namespace } = await env.client({ engine: { eventRetentionDays: 2 } });
+    const nc = await connect({ servers: env.url });
+    const info = await (await jetstreamManager(nc)).streams.info(names(namespace).streams.events);
+    await nc.close();
+    expect(info.config.max_age).toBe(2 * 24 * 3600 * 1e9);
+  });
+
   it('refuses a bad onEvents pattern at declaration', async () => {
     const { skein } = await env.client();
     expect(() => skein.task({ name: 'bad', onEvents: ['order:*:paid'], fn: () => 1 })).toThrow(
