@@ -32,9 +32,9 @@ const ticksOf = async (skein: Skein, cronId: string) =>
     .map((r) => r.additionalMetadata.skein__cron_tick)
     .sort();
 
-const waitForTicks = (skein: Skein, cronId: string, ticks: string[]) =>
+const waitForTicks = (skein: Skein, cronId: string, ticks: string[], timeout = 10_000) =>
   vi.waitFor(async () => expect(await ticksOf(skein, cronId)).toEqual(ticks), {
-    timeout: 10_000,
+    timeout,
     interval: 100,
   });
 
@@ -183,4 +183,21 @@ describe('cron ticks', () => {
     expect(ran.output).toEqual({ input: {}, cron: '0 12 * * *' });
     expect(await skein.runs.list({ name: 'noon' })).toHaveLength(1);
   });
+
+  it(
+    'keeps its next tick across an engine stop and a nats-server restart',
+    { timeout: 60_000 },
+    async () => {
+      const clock = movableClock('2031-05-06T10:00:58.000Z');
+      const engine = { clock, timerRecheckMs: 100 };
+      const { skein, engine: first, startEngine } = await env.client({ engine });
+      const job = skein.task({ name: 'minutely', fn: () => 1 });
+      const cron = await job.createCron('every-minute', '* * * * *');
+      await first.stop();
+      await env.nats.restart();
+      await startEngine(engine);
+      // A query sent while the client reconnects can go unanswered (10 s): allow for one.
+      await waitForTicks(skein, cron.id, ['2031-05-06T10:01:00.000Z'], 25_000);
+    },
+  );
 });

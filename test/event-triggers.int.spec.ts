@@ -38,7 +38,7 @@ describe('onEvents', () => {
       name: 'on-created',
       onEvents: ['order:created'],
       fn: (input: { orderId: number }, ctx) => {
-        seen.push(ctx.additionalMetadata);
+        seen.push({ ...ctx.additionalMetadata, priority: String(ctx.priority) });
         return { charged: input.orderId };
       },
     });
@@ -50,7 +50,7 @@ describe('onEvents', () => {
     const { eventId } = await skein.events.push(
       'order:created',
       { orderId: 42 },
-      { additionalMetadata: { source: 'shop' } },
+      { additionalMetadata: { source: 'shop' }, priority: 3 },
     );
     const runs = await finished(skein, eventId, 2);
     const byName = Object.fromEntries(runs.map((r) => [r.name, r]));
@@ -61,7 +61,12 @@ describe('onEvents', () => {
     });
     expect(byName['audit']).toMatchObject({ status: 'COMPLETED', output: { log: 'order 42' } });
     expect(seen).toEqual([
-      { source: 'shop', skein__event_id: eventId, skein__event_key: 'order:created' },
+      {
+        source: 'shop',
+        skein__event_id: eventId,
+        skein__event_key: 'order:created',
+        priority: '3',
+      },
     ]);
 
     const paid = await skein.events.push('order:paid', { orderId: 43 });
