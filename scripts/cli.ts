@@ -34,6 +34,8 @@ Options:
   --http-port <n>   serve GET /healthz and GET /status on 127.0.0.1:<n>
   --replicas <n>    stream and bucket replicas when creating them (3 on a 3-node cluster;
                     default 1; also env SKEIN_REPLICAS)
+  --event-retention-days <n>
+                    how long pushed events are kept (default 7)
   -h, --help        show this help
 `;
 
@@ -111,6 +113,7 @@ async function engineCommand(args: string[]): Promise<number> {
     options: {
       'http-port': { type: 'string' },
       replicas: { type: 'string' },
+      'event-retention-days': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -124,6 +127,8 @@ async function engineCommand(args: string[]): Promise<number> {
   const replicas = wholeNumber(values.replicas ?? process.env.SKEIN_REPLICAS, '--replicas');
   if (replicas !== undefined && (replicas < 1 || replicas > 5))
     throw new UsageError(`--replicas must be 1 to 5, got ${replicas}`);
+  const eventRetentionDays = wholeNumber(values['event-retention-days'], '--event-retention-days');
+  if (eventRetentionDays === 0) throw new UsageError('--event-retention-days must be at least 1');
 
   const logger = pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' });
   let engine;
@@ -132,6 +137,7 @@ async function engineCommand(args: string[]): Promise<number> {
       logger,
       http: httpPort === undefined ? undefined : { port: httpPort },
       replicas,
+      eventRetentionDays,
     });
   } catch (err) {
     logger.error({ err }, 'engine failed to start');
