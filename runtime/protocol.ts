@@ -244,11 +244,6 @@ export const registeredTaskSchema = z.object({
 });
 export type RegisteredTask = z.infer<typeof registeredTaskSchema>;
 
-/** The registry key of a task or workflow name (sdk/worker.ts writes it). */
-export function registryKeyOf(name: string) {
-  return `t.${Buffer.from(name).toString('hex')}`;
-}
-
 // ---- Crons and schedules (actors/cron, actors/schedule) ----
 
 const runDefaults = {
