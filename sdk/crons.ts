@@ -8,7 +8,7 @@ import type { TriggerMessage } from '../runtime/run-creation.js';
 import type { SdkConnection } from './connection.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { derivedId } from './ids.js';
-import { lastSummary, listSummaries } from './schedules.js';
+import { lastSummary, listSummaries } from './actor-summaries.js';
 import type { Declaration } from './worker.js';
 
 export interface CronRef {

@@ -2,11 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ScheduleMessage, ScheduleSummary } from '../actors/schedule/index.js';
 import { scheduleRunId } from '../actors/schedule/index.js';
-import { decode, encode } from '../runtime/codec.js';
-import type { JournalEntry } from '../runtime/journal.js';
-import { idFromToken } from '../runtime/mailbox.js';
+import { encode } from '../runtime/codec.js';
 import type { TriggerMessage } from '../runtime/run-creation.js';
-import { readLastPerSubject } from '../runtime/stream-reads.js';
+import { lastSummary, listSummaries } from './actor-summaries.js';
 import type { SdkConnection } from './connection.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { derivedId } from './ids.js';
@@ -34,25 +32,6 @@ export function checkDate(date: unknown, what: string): number {
   if (!Number.isFinite(ms))
     throw new ValidationError(`${what} must be a valid Date, got ${JSON.stringify(date)}`);
   return ms;
-}
-
-async function lastSummary<S>(conn: SdkConnection, type: string, id: string) {
-  const { jsm } = await conn.ready();
-  const last = await jsm.direct.getMessage(conn.names.streams.journal, {
-    last_by_subj: conn.names.journalSubject(type, id),
-  });
-  return last ? (decode<JournalEntry>(last.data).s as S | undefined) : undefined;
-}
-
-/** Summaries stored with the last journal entry of every actor of `type`. */
-export async function listSummaries<S>(conn: SdkConnection, type: string) {
-  const { js, jsm } = await conn.ready();
-  const n = conn.names;
-  const last = await readLastPerSubject(js, jsm, n.streams.journal, n.journalAll(type));
-  return last.flatMap((m) => {
-    const s = decode<JournalEntry>(m.data).s as S | undefined;
-    return s ? [{ id: idFromToken(m.subject.split('.').slice(3).join('.')), s }] : [];
-  });
 }
 
 /** Stores a schedule for `trigger`'s run; resolves once it is durable. */
@@ -111,5 +90,3 @@ export class SchedulesClient {
     await c.deliverer.deliver('schedule', id, message, 100);
   }
 }
-
-export { lastSummary };

@@ -4,8 +4,7 @@
  * tick runs once however often its turn is repeated. A timer that went off late (no engine
  * was running) runs the latest tick due, once, and the missed ones not at all.
  */
-import { noDecision, type Decision } from '../actor.js';
-import { assertNever } from '../actor.js';
+import { assertNever, noDecision, type Decision } from '../actor.js';
 import type { Effect } from '../effects.js';
 import type { CronEvent } from './events.js';
 import { latestTick, nextTick } from './expression.js';
