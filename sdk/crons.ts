@@ -69,23 +69,37 @@ export class CronsClient {
     });
   }
 
-  /** The crons a worker's declarations list in `onCrons` (the same ones again change nothing). */
+  /**
+   * The crons a worker's declarations list in `onCrons`: the same ones again change nothing;
+   * declared crons of these tasks that they no longer list are deleted (the latest code wins).
+   */
   async declare(declarations: Declaration[]) {
-    const all = declarations.flatMap((d) =>
-      (d.triggers.onCrons ?? []).map((expression) =>
-        this.define(cronIdOf(d.spec.name, expression, true), {
-          name: expression,
-          spec: d.spec,
-          expression,
-          timezone: DEFAULT_TIMEZONE,
-          input: {},
-          additionalMetadata: d.defaults.defaultAdditionalMetadata,
-          declarative: true,
-          unparsedInput: true,
-        }),
-      ),
+    const declared = new Map<string, string[]>(
+      declarations.map((d) => [d.spec.name, d.triggers.onCrons ?? []]),
     );
-    await Promise.all(all);
+    const stale = (await listSummaries<CronSummary>(this.conn, 'cron')).filter(
+      ({ s }) => s.declarative && !s.deleted && declared.get(s.target)?.includes(s.name) === false,
+    );
+    const c = await this.conn.ready();
+    await Promise.all([
+      ...stale.map(({ id }) =>
+        c.deliverer.deliver('cron', id, { type: 'DeleteCron', id: `delete:${randomUUID()}` }, 100),
+      ),
+      ...declarations.flatMap((d) =>
+        (d.triggers.onCrons ?? []).map((expression) =>
+          this.define(cronIdOf(d.spec.name, expression, true), {
+            name: expression,
+            spec: d.spec,
+            expression,
+            timezone: DEFAULT_TIMEZONE,
+            input: {},
+            additionalMetadata: d.defaults.defaultAdditionalMetadata,
+            declarative: true,
+            unparsedInput: true,
+          }),
+        ),
+      ),
+    ]);
   }
 
   /** Crons not deleted, by name. */

@@ -184,6 +184,18 @@ describe('cron ticks', () => {
     expect(await skein.runs.list({ name: 'noon' })).toHaveLength(1);
   });
 
+  it('deletes a declared cron that a newly started worker no longer declares', async () => {
+    const { skein, newClient } = await env.client();
+    const v1 = skein.task({ name: 'report', onCrons: ['0 1 * * *', '0 2 * * *'], fn: () => 1 });
+    await (await skein.worker('v1', { workflows: [v1] })).start();
+    const manual = await v1.createCron('manual', '0 5 * * *');
+    const other = newClient();
+    const v2 = other.task({ name: 'report', onCrons: ['0 2 * * *'], fn: () => 2 });
+    await (await other.worker('v2', { workflows: [v2] })).start();
+    expect((await skein.crons.list()).map((c) => c.name).sort()).toEqual(['0 2 * * *', 'manual']);
+    expect((await skein.crons.list()).find((c) => c.name === 'manual')?.id).toBe(manual.id);
+  });
+
   it(
     'keeps its next tick across an engine stop and a nats-server restart',
     { timeout: 60_000 },
