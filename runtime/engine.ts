@@ -86,7 +86,8 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const journal = new Journal(requester, jsm, n);
   const registry = new RegistryView(buckets.registry, logger);
   await registry.start();
-  const effects = new EffectRunner(nc, requester, n, new RunStarter(requester, n, registry));
+  const runStarter = new RunStarter(requester, n, registry);
+  const effects = new EffectRunner(nc, requester, n, runStarter);
   const runs = new ActorHost(runActor, {
     journal,
     effects,
@@ -115,15 +116,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     },
     logger,
   );
-  const events = new EventRouter(
-    js,
-    jsm,
-    requester,
-    n,
-    logger,
-    registry,
-    new RunStarter(requester, n, registry),
-  );
+  const events = new EventRouter(js, jsm, requester, n, logger, registry, runStarter);
   const scheduler = new SchedulerHost(
     nc,
     js,

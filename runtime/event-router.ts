@@ -31,7 +31,7 @@ interface StoredEvent {
   at: number;
 }
 
-/** A failed routing comes back after this (the run creations already done are not repeated). */
+/** A failed routing comes back after this (runs it created already are not created again). */
 const RETRY_DELAY_MS = 1000;
 
 /** The run an event starts for one subscriber: a UUID made of the event id and the name. */
