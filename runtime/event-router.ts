@@ -18,6 +18,7 @@ import type { Names } from './protocol.js';
 import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
+import { restartRouterConsumer } from './setup.js';
 import { readSubject } from './stream-reads.js';
 
 /** An event as sdk/events.ts stores it. */
@@ -58,6 +59,7 @@ export class EventRouter {
   ) {}
 
   async start() {
+    await restartRouterConsumer(this.jsm, this.names);
     this.loop = new ConsumerLoop(
       this.js,
       this.names.streams.events,
