@@ -1,5 +1,6 @@
 /** What an actor asks the runtime to do after its events are stored. */
 import type { QueuedTask } from './scheduler/queued-task.js';
+import type { RunSpec } from './run/spec.js';
 
 export interface ActorRef {
   type: string;
@@ -34,7 +35,22 @@ export type Effect =
   /** Tell the run about events with this key (the leader reads it from the journal entry). */
   | { type: 'awaitEvent'; wait: EventWait }
   /** Stop telling the run about those events. */
-  | { type: 'endWait'; key: string };
+  | { type: 'endWait'; key: string }
+  /** Create a run (a cron tick, a schedule that came due); its id makes a repeat harmless. */
+  | { type: 'startRun'; run: RunStart };
+
+/** A run to create; the target's current registration, if any, supplies spec and defaults. */
+export interface RunStart {
+  runId: string;
+  spec: RunSpec;
+  input: unknown;
+  additionalMetadata: Record<string, string>;
+  /** Unset: the target's defaultPriority. */
+  priority?: number;
+  /** The input was not checked by the target's inputValidator: the worker checks it. */
+  unparsedInput?: boolean;
+  at: number;
+}
 
 /** A waiting task's interest in events with one key. */
 export interface EventWait {
@@ -47,4 +63,6 @@ export interface EventWait {
   eventKey: string;
   /** Events pushed at or after this time count. */
   sinceMs: number;
+  /** Only events pushed with this scope count (none: any scope). */
+  scope?: string;
 }

@@ -6,12 +6,15 @@ import { assertNever } from '../actors/actor.js';
 import { encode } from './codec.js';
 import type { Names } from './protocol.js';
 import type { Requester } from './requester.js';
+import type { RunStarter } from './run-starter.js';
 
 export class EffectRunner {
   constructor(
     private readonly nc: NatsConnection,
     private readonly requester: Requester,
     private readonly names: Names,
+    /** Creates the runs that crons and schedules start. */
+    private readonly runStarter?: RunStarter,
   ) {}
 
   /** `source` names the turn that asked for the effects; the i-th effect's msgID derives from it. */
@@ -54,6 +57,9 @@ export class EffectRunner {
         this.nc.publish(effect.notify ?? n.runFinished(effect.result.runId), encode(effect.result));
         return;
       }
+      case 'startRun':
+        if (!this.runStarter) throw new Error('this engine cannot start runs from effects');
+        return this.runStarter.start(effect.run);
       default:
         assertNever(effect, 'effect');
     }

@@ -3,7 +3,9 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
+import { cronActor } from '../actors/cron/index.js';
 import { runActor, type RunMessage, type RunState } from '../actors/run/index.js';
+import { scheduleActor } from '../actors/schedule/index.js';
 import type { SchedulerConfig } from '../actors/scheduler/state.js';
 import { ActorHost, type TurnHooks } from './actor-host.js';
 import { EngineApi } from './api.js';
@@ -15,13 +17,17 @@ import { EventRouter } from './event-router.js';
 import { Journal } from './journal.js';
 import { LEADER, Leases, partitionOfLease } from './leases.js';
 import { Mailbox } from './mailbox.js';
+import { RegistryView } from './registry-view.js';
 import { Requester } from './requester.js';
+import { RunStarter } from './run-starter.js';
 import {
   DEFAULT_NAMESPACE,
   PARTITIONS,
   names as namesOf,
+  cronMessageSchema,
   partitionOf,
   runMessageSchema,
+  scheduleMessageSchema,
   validateNamespace,
 } from './protocol.js';
 import { SchedulerHost } from './scheduler-host.js';
@@ -41,6 +47,10 @@ export interface EngineOptions {
   hooks?: TurnHooks;
   scheduler?: Partial<SchedulerConfig>;
   leaseRenewMs?: number;
+  /** Longest a durable timer waits before it is looked at again (tests moving `clock` set it low). */
+  timerRecheckMs?: number;
+  /** How long pushed events are kept (default 7 days). */
+  eventRetentionDays?: number;
 }
 
 export interface Engine {
@@ -65,13 +75,19 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const nc: NatsConnection = await connectNats(opts.natsUrl, opts.nats, id);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await ensureStreams(jsm, n, { replicas: opts.replicas });
+  await ensureStreams(jsm, n, {
+    replicas: opts.replicas,
+    eventRetentionDays: opts.eventRetentionDays,
+  });
   await ensureConsumers(jsm, n);
   const buckets = await ensureBuckets(nc, n, { replicas: opts.replicas });
 
   const requester = new Requester(nc);
   const journal = new Journal(requester, jsm, n);
-  const effects = new EffectRunner(nc, requester, n);
+  const registry = new RegistryView(buckets.registry, logger);
+  await registry.start();
+  const runStarter = new RunStarter(requester, n, registry);
+  const effects = new EffectRunner(nc, requester, n, runStarter);
   const runs = new ActorHost(runActor, {
     journal,
     effects,
@@ -83,8 +99,24 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     hooks: opts.hooks,
     onAppended: (seq, entry) => scheduler.noteAppended(seq, entry),
   });
-  const mailbox = new Mailbox(nc, js, n, { run: { host: runs, schema: runMessageSchema } }, logger);
-  const events = new EventRouter(js, jsm, requester, n, logger);
+  const actorOptions = { journal, effects, clock, logger, snapshots: buckets.snapshots };
+  const crons = new ActorHost(cronActor, { ...actorOptions, snapshotEvery: 100 });
+  const schedules = new ActorHost(scheduleActor, {
+    ...actorOptions,
+    createsActor: (m) => m.type === 'CreateSchedule',
+  });
+  const mailbox = new Mailbox(
+    nc,
+    js,
+    n,
+    {
+      run: { host: runs, schema: runMessageSchema },
+      cron: { host: crons, schema: cronMessageSchema },
+      schedule: { host: schedules, schema: scheduleMessageSchema },
+    },
+    logger,
+  );
+  const events = new EventRouter(js, jsm, requester, n, logger, registry, runStarter);
   const scheduler = new SchedulerHost(
     nc,
     js,
@@ -106,7 +138,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     events,
     async (runId): Promise<RunState> => (await runs.read(runId)).state,
   );
-  const timers = new TimerHost(js, n, clock, logger);
+  const timers = new TimerHost(js, jsm, n, clock, logger, opts.timerRecheckMs);
   const api = new EngineApi({
     nc,
     js,
@@ -165,6 +197,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       (stopping ??= (async () => {
         api.stop();
         await leases.stop();
+        registry.stop();
         await http?.close();
         requester.close();
         await nc.drain();

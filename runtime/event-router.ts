@@ -1,25 +1,48 @@
 /**
- * Tells waiting runs about the events they wait for (on the leader engine). Waits come from
+ * Routes each pushed event (on the leader engine): every task or workflow whose `onEvents`
+ * matches its key gets a run, and waiting runs hear of it. The run's id is derived from the
+ * event id and the target's name, so an event routed twice (redelivered, or pushed again
+ * with the same id) starts each run once. Waits come from
  * run journal entries (`awaitEvent` / `endWait` effects, read by the scheduler host); events
  * from the events stream. A new wait also looks back over the stored events of its key, so
  * an event pushed just before the wait was known, or while no leader ran, is not missed; the
  * run counts each condition once, whatever reaches it twice.
  */
+import { createHash } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { EventWait } from '../actors/effects.js';
 import { decode, encode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import type { Names } from './protocol.js';
+import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
+import type { RunStarter } from './run-starter.js';
+import { restartRouterConsumer } from './setup.js';
 import { readSubject } from './stream-reads.js';
 
+/** An event as sdk/events.ts stores it. */
 interface StoredEvent {
   eventId: string;
   key: string;
   payload: unknown;
+  additionalMetadata?: Record<string, string>;
+  priority?: number;
+  scope?: string;
   at: number;
 }
+
+/** A failed routing comes back after this (runs it created already are not created again). */
+const RETRY_DELAY_MS = 1000;
+
+/** The run an event starts for one subscriber: a UUID made of the event id and the name. */
+export function eventRunId(eventId: string, name: string): string {
+  const h = createHash('sha256').update(`event\u0000${eventId}\u0000${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+const matchesScope = (wait: EventWait, event: StoredEvent) =>
+  wait.scope === undefined || wait.scope === event.scope;
 
 export class EventRouter {
   private readonly waits = new Map<string, Map<string, EventWait>>();
@@ -31,9 +54,12 @@ export class EventRouter {
     private readonly requester: Requester,
     private readonly names: Names,
     private readonly logger: Logger,
+    private readonly registry: RegistryView,
+    private readonly starter: RunStarter,
   ) {}
 
   async start() {
+    await restartRouterConsumer(this.jsm, this.names);
     this.loop = new ConsumerLoop(
       this.js,
       this.names.streams.events,
@@ -74,7 +100,7 @@ export class EventRouter {
     );
     for (const m of stored) {
       const event = decode<StoredEvent>(m.data);
-      if (event.at >= wait.sinceMs) await this.tell(wait, event);
+      if (event.at >= wait.sinceMs && matchesScope(wait, event)) await this.tell(wait, event);
     }
   }
 
@@ -84,16 +110,53 @@ export class EventRouter {
       event = decode<StoredEvent>(msg.data);
       if (typeof event.key !== 'string' || typeof event.eventId !== 'string')
         throw new Error('not an event');
+      // Anyone may publish to the stream: keep only what a run may carry.
+      const meta = event.additionalMetadata;
+      if (
+        typeof meta !== 'object' ||
+        meta === null ||
+        Object.values(meta).some((v) => typeof v !== 'string')
+      )
+        event.additionalMetadata = {};
+      if (![1, 2, 3].includes(event.priority as number)) event.priority = undefined;
     } catch (err) {
       this.logger.warn({ reason: String(err) }, 'event router dropped a malformed event');
       msg.term();
       return;
     }
-    const waiting = [...(this.waits.get(event.key)?.values() ?? [])].filter(
-      (w) => event.at >= w.sinceMs,
+    return this.route(event).then(
+      () => msg.ack(),
+      (err: unknown) => {
+        this.logger.warn({ err, eventId: event.eventId }, 'event routing failed; will retry');
+        msg.nak(RETRY_DELAY_MS);
+      },
     );
-    if (waiting.length === 0) return msg.ack();
-    return Promise.all(waiting.map((w) => this.tell(w, event))).then(() => msg.ack());
+  }
+
+  private async route(event: StoredEvent) {
+    await this.registry.fresh();
+    const waiting = [...(this.waits.get(event.key)?.values() ?? [])].filter(
+      (w) => event.at >= w.sinceMs && matchesScope(w, event),
+    );
+    await Promise.all([
+      ...this.registry.subscribersOf(event.key).map((reg) =>
+        this.starter.start({
+          runId: eventRunId(event.eventId, reg.spec.name),
+          spec: reg.spec,
+          input: event.payload,
+          additionalMetadata: {
+            ...event.additionalMetadata,
+            skein__event_id: event.eventId,
+            skein__event_key: event.key,
+          },
+          priority: event.priority,
+          // The worker checks it with the target's inputValidator: bad input fails that run.
+          unparsedInput: true,
+          at: event.at,
+        }),
+      ),
+      ...waiting.map((w) => this.tell(w, event)),
+    ]);
   }
 
   private async tell(wait: EventWait, event: StoredEvent) {

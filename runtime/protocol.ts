@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import type { RunMessage } from '../actors/run/messages.js';
+import type { CronMessage } from '../actors/cron/messages.js';
+import type { ScheduleMessage } from '../actors/schedule/messages.js';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_NAMESPACE = 'skein';
@@ -104,6 +106,7 @@ const conditionSchema = z.discriminatedUnion('kind', [
     expression: z.string().optional(),
     sinceMs: z.number().optional(),
     readableDataKey,
+    scope: z.string().optional(),
   }),
 ]);
 const conditionExprSchema = z.array(z.array(conditionSchema));
@@ -288,6 +291,54 @@ export const registeredTaskSchema = z.object({
   onCrons: z.array(z.string()).optional(),
 });
 export type RegisteredTask = z.infer<typeof registeredTaskSchema>;
+
+// ---- Crons and schedules (actors/cron, actors/schedule) ----
+
+const runDefaults = {
+  spec: runSpecSchema,
+  input: json,
+  additionalMetadata: metadata,
+  priority: z.number().int().min(1).max(3).optional(),
+  unparsedInput: z.boolean().optional(),
+};
+
+export const cronMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('DefineCron'),
+    id: z.string().min(1),
+    cron: z.object({
+      ...runDefaults,
+      name: z.string().min(1),
+      expression: z.string().min(1),
+      timezone: z.string().min(1),
+      declarative: z.boolean(),
+    }),
+  }),
+  z.object({ type: z.literal('CronDue'), id: z.string().min(1), dueAt: z.number() }),
+  z.object({ type: z.literal('DeleteCron'), id: z.string().min(1) }),
+]);
+
+export const scheduleMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('CreateSchedule'),
+    id: z.string().min(1),
+    schedule: z.object({ ...runDefaults, triggerAt: z.number() }),
+  }),
+  z.object({ type: z.literal('ScheduleDue'), id: z.string().min(1) }),
+  z.object({ type: z.literal('DeleteSchedule'), id: z.string().min(1) }),
+]);
+
+/** Compile only while every cron and schedule message type has a schema above. */
+export const everyCronMessageHasASchema: [
+  Exclude<CronMessage['type'], z.infer<typeof cronMessageSchema>['type']>,
+] extends [never]
+  ? true
+  : never = true;
+export const everyScheduleMessageHasASchema: [
+  Exclude<ScheduleMessage['type'], z.infer<typeof scheduleMessageSchema>['type']>,
+] extends [never]
+  ? true
+  : never = true;
 
 /** A message handed straight to the engine that serves the actor's partition. */
 export interface DirectMessage {

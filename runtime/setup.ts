@@ -132,6 +132,39 @@ export async function restartSchedulerConsumer(jsm: JetStreamManager, n: Names):
   return info.delivered.stream_seq;
 }
 
+const timersConsumer = (n: Names) => consumerConfig('timers', n.timerSubject, -1, 30_000);
+
+/**
+ * Makes the timers consumer deliver every waiting timer again at once. A timer waits as a
+ * message the server redelivers after its nak delay; a restarted server forgets those delays
+ * and would hold each timer until ack_wait, so a new leader starts the consumer afresh (the
+ * stream is a work queue: what is left in it is exactly the timers not yet fired).
+ */
+export async function restartTimersConsumer(jsm: JetStreamManager, n: Names) {
+  const info = await jsm.consumers.info(n.streams.timers, 'timers');
+  if (info.num_ack_pending === 0) return;
+  await jsm.consumers.delete(n.streams.timers, 'timers');
+  await jsm.consumers.add(n.streams.timers, timersConsumer(n));
+}
+
+const routerConsumer = (n: Names) => consumerConfig('router', `${n.ns}.ev.>`, 10_000, 30_000);
+
+/**
+ * Makes the event router's consumer deliver again, at once, every event after its ack floor,
+ * the ones a dead leader held unacknowledged among them (rather than after ack_wait). Routing
+ * an event twice is harmless: its runs' ids derive from the event id.
+ */
+export async function restartRouterConsumer(jsm: JetStreamManager, n: Names) {
+  const info = await jsm.consumers.info(n.streams.events, 'router');
+  if (info.num_ack_pending === 0) return;
+  await jsm.consumers.delete(n.streams.events, 'router');
+  await jsm.consumers.add(n.streams.events, {
+    ...routerConsumer(n),
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: info.ack_floor.stream_seq + 1,
+  });
+}
+
 export async function ensureConsumers(jsm: JetStreamManager, n: Names) {
   for (let p = 0; p < PARTITIONS; p++) {
     await ensureConsumer(
@@ -141,12 +174,8 @@ export async function ensureConsumers(jsm: JetStreamManager, n: Names) {
     );
   }
   await ensureConsumer(jsm, n.streams.journal, schedulerConsumer(n));
-  await ensureConsumer(jsm, n.streams.timers, consumerConfig('timers', n.timerSubject, -1, 30_000));
-  await ensureConsumer(
-    jsm,
-    n.streams.events,
-    consumerConfig('router', `${n.ns}.ev.>`, 10_000, 30_000),
-  );
+  await ensureConsumer(jsm, n.streams.timers, timersConsumer(n));
+  await ensureConsumer(jsm, n.streams.events, routerConsumer(n));
 }
 
 export async function ensureBuckets(

@@ -3,13 +3,14 @@
  * server after `nak(delay)` until it is due; then its message goes to the target's mailbox.
  * The delay survives any restart because the server keeps it.
  */
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { decideTimer, type Timer } from '../actors/timer/timer.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import type { Names } from './protocol.js';
+import { restartTimersConsumer } from './setup.js';
 
 /** The server's nak delay is kept in memory per message; re-check long timers at least this often. */
 const MAX_WAIT_MS = 3_600_000;
@@ -19,12 +20,16 @@ export class TimerHost {
 
   constructor(
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly names: Names,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Longest wait before a timer is looked at again (short in tests that move the clock). */
+    private readonly maxWaitMs = MAX_WAIT_MS,
   ) {}
 
   async start() {
+    await restartTimersConsumer(this.jsm, this.names);
     this.loop = new ConsumerLoop(
       this.js,
       this.names.streams.timers,
@@ -53,7 +58,7 @@ export class TimerHost {
     }
     const decision = decideTimer(timer, this.clock.now());
     if (decision.type === 'wait') {
-      msg.nak(Math.min(decision.delayMs, MAX_WAIT_MS));
+      msg.nak(Math.min(decision.delayMs, this.maxWaitMs));
       return;
     }
     await this.js.publish(

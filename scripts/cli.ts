@@ -3,6 +3,7 @@
  *
  *   skein engine [--http-port N] [--replicas N]   run an engine until SIGINT/SIGTERM
  *   skein demo                                    the demo (same as npm run demo)
+ *   skein events push <key> <json> [options]      push an event
  *   skein --help
  */
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ const USAGE = `Usage: skein <command> [options]
 Commands:
   engine    Run a Skein engine until SIGINT/SIGTERM.
   demo      Run the demo: an engine and a worker in-process, the hello and retry examples.
+  events    Push an event: skein events push <key> <json>.
   help      Show this help (also: skein --help, skein <command> --help).
 
 Environment:
@@ -32,6 +34,8 @@ Options:
   --http-port <n>   serve GET /healthz and GET /status on 127.0.0.1:<n>
   --replicas <n>    stream and bucket replicas when creating them (3 on a 3-node cluster;
                     default 1; also env SKEIN_REPLICAS)
+  --event-retention-days <n>
+                    how long pushed events are kept (default 7)
   -h, --help        show this help
 `;
 
@@ -40,6 +44,19 @@ const DEMO_USAGE = `Usage: skein demo
 Starts an engine and a worker in this process, runs the hello and retry examples and
 prints the retry run's history and logs. NATS: SKEIN_NATS_URL, else 127.0.0.1:4222 if
 something listens there, else a nats-server child process (SKEIN_DEMO_START_NATS=1 forces it).
+`;
+
+const EVENTS_USAGE = `Usage: skein events push <key> <json> [options]
+
+Pushes an event to SKEIN_NATS_URL / SKEIN_NAMESPACE and prints its id once it is stored.
+Every task and workflow whose onEvents match <key> gets a run with <json> as its input.
+
+Options:
+  --metadata <k=v>   additional metadata (repeatable)
+  --scope <scope>    the event's scope (only waits with this scope, or none, see it)
+  --priority <n>     1, 2 or 3 for the runs it triggers
+  --id <eventId>     the event's id (pushing an id again triggers nothing new)
+  -h, --help         show this help
 `;
 
 class UsageError extends Error {}
@@ -61,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
         return await engineCommand(rest);
       case 'demo':
         return await demoCommand(rest);
+      case 'events':
+        return await eventsCommand(rest);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
@@ -94,6 +113,7 @@ async function engineCommand(args: string[]): Promise<number> {
     options: {
       'http-port': { type: 'string' },
       replicas: { type: 'string' },
+      'event-retention-days': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -107,6 +127,8 @@ async function engineCommand(args: string[]): Promise<number> {
   const replicas = wholeNumber(values.replicas ?? process.env.SKEIN_REPLICAS, '--replicas');
   if (replicas !== undefined && (replicas < 1 || replicas > 5))
     throw new UsageError(`--replicas must be 1 to 5, got ${replicas}`);
+  const eventRetentionDays = wholeNumber(values['event-retention-days'], '--event-retention-days');
+  if (eventRetentionDays === 0) throw new UsageError('--event-retention-days must be at least 1');
 
   const logger = pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' });
   let engine;
@@ -115,6 +137,7 @@ async function engineCommand(args: string[]): Promise<number> {
       logger,
       http: httpPort === undefined ? undefined : { port: httpPort },
       replicas,
+      eventRetentionDays,
     });
   } catch (err) {
     logger.error({ err }, 'engine failed to start');
@@ -169,4 +192,58 @@ async function demoCommand(args: string[]): Promise<number> {
   }
   const { runDemo } = await import('./demo.js');
   return runDemo();
+}
+
+async function eventsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      metadata: { type: 'string', multiple: true },
+      scope: { type: 'string' },
+      priority: { type: 'string' },
+      id: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(EVENTS_USAGE);
+    return 0;
+  }
+  const [sub, key, json, ...extra] = positionals;
+  if (sub !== 'push') throw new UsageError(`unknown events command '${sub ?? ''}': use 'push'`);
+  if (key === undefined || json === undefined || extra.length > 0)
+    throw new UsageError('events push takes a key and a JSON payload');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(json);
+  } catch (err) {
+    throw new UsageError(`the payload is not JSON: ${(err as Error).message}`);
+  }
+  const additionalMetadata: Record<string, string> = {};
+  for (const pair of values.metadata ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new UsageError(`--metadata takes key=value, got '${pair}'`);
+    additionalMetadata[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const priority = values.priority === undefined ? undefined : Number(values.priority);
+  const { Skein, SkeinError } = await import('skein');
+  const skein = Skein.init({ logger: pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'warn' }) });
+  try {
+    const { eventId } = await skein.events.push(key, payload, {
+      additionalMetadata,
+      scope: values.scope,
+      priority,
+      eventId: values.id,
+    });
+    process.stdout.write(`${JSON.stringify({ eventId })}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof SkeinError)) throw err;
+    process.stderr.write(`skein: ${err.message}\n`);
+    return 1;
+  } finally {
+    await skein.close();
+  }
 }

@@ -5,7 +5,9 @@ import type { RegisteredTask } from '../runtime/protocol.js';
 import { DEFAULT_NAMESPACE, names, validateNamespace } from '../runtime/protocol.js';
 import { decode } from '../runtime/codec.js';
 import { SdkConnection } from './connection.js';
+import { CronsClient } from './crons.js';
 import { EventsClient } from './events.js';
+import { SchedulesClient } from './schedules.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
@@ -30,6 +32,8 @@ export class Skein {
   readonly runs: RunsClient;
   readonly workers: WorkersClient;
   readonly events: EventsClient;
+  readonly schedules: SchedulesClient;
+  readonly crons: CronsClient;
   readonly namespace: string;
   private readonly conn: SdkConnection;
   private readonly triggerer: Triggerer;
@@ -56,6 +60,8 @@ export class Skein {
     this.runs = new RunsClient(this.conn, this.triggerer);
     this.workers = new WorkersClient(this.conn);
     this.events = new EventsClient(this.conn);
+    this.schedules = new SchedulesClient(this.conn);
+    this.crons = new CronsClient(this.conn);
   }
 
   task<I = unknown, O = unknown>(options: TaskOptions<I, O>): Task<I, O> {
@@ -100,6 +106,8 @@ export class Skein {
     worker.start = async () => {
       await start();
       this.started.add(worker);
+      // Declared crons exist once the worker that serves them has started.
+      await this.crons.declare(opts.workflows);
     };
     return worker;
   }

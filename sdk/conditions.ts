@@ -21,7 +21,8 @@ export class UserEventCondition {
     readonly eventKey: string,
     readonly expression?: string,
     readonly readableDataKey?: string,
-    readonly options?: { since?: Date },
+    /** `since`: also events pushed since then; `scope`: only events pushed with this scope. */
+    readonly options?: { since?: Date; scope?: string },
   ) {}
 }
 
@@ -42,7 +43,7 @@ export type ConditionLike =
   | UserEventCondition
   | ParentCondition
   | { sleepFor: Duration; readableDataKey?: string }
-  | { eventKey: string; expression?: string; readableDataKey?: string }
+  | { eventKey: string; expression?: string; readableDataKey?: string; scope?: string }
   | { parent: TaskLike; expression?: string; readableDataKey?: string };
 
 /** The first of these conditions to hold. */
@@ -99,6 +100,9 @@ export function conditionExpr(
         throw new ValidationError(`${where}: an event condition needs a non-empty event key`);
       }
       const since = c instanceof UserEventCondition ? c.options?.since : undefined;
+      const scope = c instanceof UserEventCondition ? c.options?.scope : c.scope;
+      if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0))
+        throw new ValidationError(`${where}: scope must be a non-empty string`);
       if (since !== undefined && !(since instanceof Date && !Number.isNaN(since.getTime()))) {
         throw new ValidationError(`${where}: since must be a valid Date`);
       }
@@ -108,6 +112,7 @@ export function conditionExpr(
         eventKey: c.eventKey,
         expression: checkCel(c.expression, where),
         sinceMs: since?.getTime(),
+        scope,
       };
     }
     throw new ValidationError(`${where}: not a condition: ${JSON.stringify(c)}`);

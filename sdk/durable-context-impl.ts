@@ -52,8 +52,16 @@ export class DurableContextImpl<I> extends ContextImpl<I> implements DurableCont
     return (await this.calls.wait('sleep', 'sleepUntil', { conditions })) as { durationMs: number };
   }
 
-  async waitForEvent<T = unknown>(key: string, expression?: string): Promise<T> {
-    const conditions = conditionExpr({ eventKey: key, expression }, 'waitForEvent', [])!;
+  async waitForEvent<T = unknown>(
+    key: string,
+    expression?: string,
+    opts?: { scope?: string },
+  ): Promise<T> {
+    const conditions = conditionExpr(
+      { eventKey: key, expression, scope: opts?.scope },
+      'waitForEvent',
+      [],
+    )!;
     return (await this.calls.wait('waitForEvent', key, { conditions })) as T;
   }
 

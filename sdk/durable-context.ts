@@ -14,8 +14,15 @@ export interface DurableContext<I = unknown> extends Context<I> {
   sleepFor(duration: Duration): Promise<{ durationMs: number }>;
   /** Sleeps durably until `date` (at once if it has passed). */
   sleepUntil(date: Date): Promise<{ durationMs: number }>;
-  /** Waits for an event with `key` pushed from now on (whose payload `expression`, CEL over `input`, accepts). */
-  waitForEvent<T = unknown>(key: string, expression?: string): Promise<T>;
+  /**
+   * Waits for an event with `key` pushed from now on (whose payload `expression`, CEL over
+   * `input`, accepts; with `scope`, only one pushed with that scope). Resolves with its payload.
+   */
+  waitForEvent<T = unknown>(
+    key: string,
+    expression?: string,
+    opts?: { scope?: string },
+  ): Promise<T>;
   /**
    * Waits until the conditions hold (a list: all; `Or(...)`: the first). Resolves with
    * `{ [readableDataKey]: data }` for each condition that held: a sleep's `{ durationMs }`, an

@@ -4,13 +4,18 @@ import { encode } from '../runtime/codec.js';
 import type { SdkConnection } from './connection.js';
 import { ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
-import { checkMetadata, checkPriority } from './trigger.js';
+import { checkMetadata, checkPriority, maxInputBytes } from './trigger.js';
 
 export interface PushOptions {
   additionalMetadata?: Record<string, string>;
   priority?: number;
   /** Narrows which waiters the event is for (e.g. a tenant or a user id). */
   scope?: string;
+  /**
+   * The event's id (default: a new UUID). Pushing an id again triggers nothing new: each
+   * subscriber's run is made from the event id, and a repeat within 2 minutes is not stored.
+   */
+  eventId?: string;
 }
 
 /** An event as stored. */
@@ -54,8 +59,15 @@ export class EventsClient {
       const where = items.length > 1 ? `event ${i}` : 'event';
       if (item.scope !== undefined && typeof item.scope !== 'string')
         throw new ValidationError(`${where}: scope must be a string`);
+      if (
+        item.eventId !== undefined &&
+        (typeof item.eventId !== 'string' || !/^[A-Za-z0-9_:.-]{1,128}$/.test(item.eventId))
+      )
+        throw new ValidationError(
+          `${where}: eventId must be 1-128 letters, digits, '_', ':', '.' or '-', got ${JSON.stringify(item.eventId)}`,
+        );
       return {
-        eventId: randomUUID(),
+        eventId: item.eventId ?? randomUUID(),
         key,
         payload: toJson(item.payload, `${where} payload`),
         additionalMetadata: checkMetadata(item.additionalMetadata),
@@ -67,15 +79,16 @@ export class EventsClient {
         at: Date.now(),
       };
     });
-    const encoded = events.map((e) => encode(e));
-    encoded.forEach((bytes, i) =>
+    // A payload becomes the input of the runs the event triggers, so the input limit applies.
+    events.forEach((e, i) =>
       assertSize(
-        bytes.length,
-        c.maxPayload - 1024,
-        `event ${i} payload`,
-        'one event is one message',
+        encode(e.payload).length,
+        maxInputBytes(c.maxPayload),
+        items.length > 1 ? `event ${i} payload` : 'event payload',
+        'it becomes the input of the runs it triggers, which may take at most half of it',
       ),
     );
+    const encoded = events.map((e) => encode(e));
     const subject = this.conn.names.eventSubject(key);
     await Promise.all(
       encoded.map((bytes, i) => c.requester.publish(subject, bytes, { msgID: events[i].eventId })),

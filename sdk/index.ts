@@ -33,7 +33,9 @@ export type {
   ListRunsQuery,
   WorkerInfo,
 } from './runs.js';
-export type { Task, TaskOptions, DurableTaskOptions, RunManyOpts } from './task.js';
+export type { Task, TaskOptions, DurableTaskOptions, RunManyOpts, CronOpts } from './task.js';
+export type { CronRef, CronInfo } from './crons.js';
+export type { ScheduledRef, ScheduleInfo } from './schedules.js';
 export type { RunOpts, BulkRunItem } from './trigger.js';
 export type { Worker, WorkerOptions, Declaration } from './worker.js';
 export type {

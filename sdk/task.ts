@@ -4,6 +4,9 @@ import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
 import type { Context, TaskLike } from './context.js';
 import type { DurableContext } from './durable-context.js';
 import type { EvictionPolicy } from './suspended-tasks.js';
+import { eventPatternProblem } from '../actors/events/match.js';
+import { checkCron, CronsClient, type CronRef } from './crons.js';
+import { checkDate, createSchedule, type ScheduledRef } from './schedules.js';
 import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
@@ -147,7 +150,13 @@ export async function validateInput<I>(
   return result.value;
 }
 
-/** Checks declared `onEvents` / `onCrons` (acted on by the events and crons work). */
+/** Options of `createCron`: a run's options and the timezone the expression is read in. */
+export interface CronOpts extends RunOpts {
+  /** IANA name such as 'Europe/Paris'; default 'UTC'. */
+  timezone?: string;
+}
+
+/** Checks declared `onEvents` patterns and `onCrons` expressions. */
 export function checkTriggers(o: { onEvents?: unknown; onCrons?: unknown }, where: string) {
   for (const option of ['onEvents', 'onCrons'] as const) {
     const value = o[option];
@@ -158,6 +167,12 @@ export function checkTriggers(o: { onEvents?: unknown; onCrons?: unknown }, wher
       throw new ValidationError(`${where}: ${option} must be a list of non-empty strings`);
     }
   }
+  for (const pattern of (o.onEvents as string[] | undefined) ?? []) {
+    const problem = eventPatternProblem(pattern);
+    if (problem) throw new ValidationError(`${where}: onEvents: ${problem}`);
+  }
+  for (const expression of (o.onCrons as string[] | undefined) ?? [])
+    checkCron(expression, undefined, `${where}: onCrons`);
   return {
     onEvents: o.onEvents as string[] | undefined,
     onCrons: o.onCrons as string[] | undefined,
@@ -221,6 +236,32 @@ export class Runnable<I, O> implements TaskLike<O> {
       for (const p of prepared.slice(i, i + SEND_SLICE)) refs.push(this.triggerer.send<O>(p));
     }
     return Promise.all(refs);
+  }
+
+  /** Runs it once at `date` (at once if that is past); durable when it resolves. */
+  async schedule(date: Date, input?: I, opts?: RunOpts): Promise<ScheduledRef> {
+    const triggerAt = checkDate(date, `schedule of '${this.name}': date`);
+    const prepared = await this.prepare((input ?? {}) as I, opts);
+    return createSchedule(this.triggerer.conn, prepared.message, triggerAt, opts?.key);
+  }
+
+  /**
+   * Runs it on every tick of a 5-field cron expression (or @yearly, @annually, @monthly,
+   * @weekly, @daily, @midnight, @hourly), in `opts.timezone` (default UTC). A cron of the same
+   * name for this task is replaced.
+   */
+  async createCron(name: string, expression: string, input?: I, opts?: CronOpts): Promise<CronRef> {
+    const where = `cron '${String(name)}' of '${this.name}'`;
+    checkName(name, 'cron');
+    checkCron(expression, opts?.timezone, where);
+    const { timezone, ...runOpts } = opts ?? {};
+    const prepared = await this.prepare((input ?? {}) as I, runOpts);
+    return new CronsClient(this.triggerer.conn).create(
+      name,
+      expression,
+      timezone,
+      prepared.message,
+    );
   }
 
   private async start(input: I, opts: RunOpts | undefined, link?: ChildLink): Promise<RunRef<O>> {

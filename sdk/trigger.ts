@@ -77,7 +77,7 @@ export function keyedRunId(name: string, key: string): string {
 
 export class Triggerer {
   constructor(
-    private readonly conn: SdkConnection,
+    readonly conn: SdkConnection,
     private readonly waiter: RunWaiter,
     private readonly parent: ParentLookup,
   ) {}

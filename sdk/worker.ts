@@ -247,6 +247,9 @@ export class Worker {
         once: true,
       });
     });
+    // It may reject after the task's code is done (a cancel while its result is stored):
+    // not an unhandled rejection, which would stop the worker's process.
+    cancelled.catch(() => undefined);
     const host: ContextHost = {
       workerId: this.id,
       storeLog: (line) => this.storeLog(task.runId, line),

@@ -54,6 +54,24 @@ describe('durable tasks', () => {
     expect(await ref.result()).toEqual({ approvedBy: 'ann', ok: true });
   });
 
+  it('waitForEvent with a scope takes only an event pushed with that scope', async () => {
+    const { skein } = await env.client();
+    const task = skein.durableTask({
+      name: 'scoped-waiter',
+      fn: async (_input, ctx) => ctx.waitForEvent('invoice:paid', '', { scope: 'tenant-a' }),
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const ref = await task.runNoWait({});
+    await expect
+      .poll(async () =>
+        (await skein.runs.history(ref.runId)).some((e) => e.type === 'DurableWaitStarted'),
+      )
+      .toBe(true);
+    await skein.events.push('invoice:paid', { for: 'b' }, { scope: 'tenant-b' });
+    await skein.events.push('invoice:paid', { for: 'a' }, { scope: 'tenant-a' });
+    expect(await ref.result()).toEqual({ for: 'a' });
+  });
+
   it('waitFor with Or(sleep, event) returns the data of the condition that held', async () => {
     const { skein } = await env.client();
     const task = skein.durableTask({

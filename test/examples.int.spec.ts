@@ -1,7 +1,9 @@
 /** The examples do what their comments say. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { branchAndApprovalExample } from '../examples/branch-and-approval.js';
 import { dagExamples } from '../examples/dag.js';
+import { nightlyCronExample } from '../examples/nightly-cron.js';
+import { orderPipelineExample } from '../examples/order-pipeline.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
 let env: SkeinEnv;
@@ -53,6 +55,66 @@ describe('examples/branch-and-approval.ts', () => {
     await (await skein.worker('w', { workflows: [refunds] })).start();
     expect(await refunds.run({ orderId: 'o-3', amount: 500 })).toMatchObject({
       refund: { refunded: 500 },
+    });
+  });
+});
+
+describe('examples/order-pipeline.ts', () => {
+  it('runs the pipeline and the audit for an order:created event, and fails a bad order visibly', async () => {
+    const { skein } = await env.client();
+    const { orderPipeline, orderAudit } = orderPipelineExample(skein);
+    await (await skein.worker('w', { workflows: [orderPipeline, orderAudit] })).start();
+    const { eventId } = await skein.events.push('order:created', {
+      orderId: 'o-1',
+      items: [
+        { sku: 'tea', price: 4, qty: 2 },
+        { sku: 'mug', price: 9, qty: 1 },
+      ],
+    });
+    const runsOf = (id: string, n: number) =>
+      vi.waitFor(
+        async () => {
+          const runs = await skein.runs.list({ additionalMetadata: { skein__event_id: id } });
+          expect(runs.map((r) => r.status)).toEqual(Array(n).fill(expect.stringMatching(/D$/)));
+          return Object.fromEntries(runs.map((r) => [r.name, r]));
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+    const runs = await runsOf(eventId, 2);
+    expect(runs['order-pipeline'].output).toMatchObject({
+      confirm: { orderId: 'o-1', total: 17, items: 2, event: eventId },
+    });
+    expect(runs['order-audit'].output).toMatchObject({ key: 'order:created' });
+
+    const bad = await skein.events.push('order:created', { orderId: 'o-2', items: [] });
+    const badRuns = await runsOf(bad.eventId, 2);
+    expect(badRuns['order-pipeline'].status).toBe('FAILED');
+    expect(badRuns['order-audit'].status).toBe('COMPLETED');
+  });
+});
+
+describe('examples/nightly-cron.ts', () => {
+  it('runs the declared nightly cron at its tick (engine clock set just before it)', async () => {
+    const offset = Date.parse('2031-01-01T01:59:58.800Z') - Date.now();
+    const { skein } = await env.client({
+      engine: { clock: { now: () => Date.now() + offset }, timerRecheckMs: 100 },
+    });
+    const { nightlyReport } = nightlyCronExample(skein);
+    await (await skein.worker('w', { workflows: [nightlyReport] })).start();
+    const [cron] = await skein.crons.list();
+    expect(cron).toMatchObject({ name: '0 2 * * *', workflowName: 'nightly-report' });
+    const run = await vi.waitFor(
+      async () => {
+        const [r] = await skein.runs.list({ name: 'nightly-report' });
+        expect(r?.status).toBe('COMPLETED');
+        return r;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    expect(run.output).toEqual({
+      scope: 'all',
+      tick: '2031-01-01T02:00:00.000Z',
+      cron: '0 2 * * *',
     });
   });
 });

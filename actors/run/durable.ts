@@ -122,6 +122,7 @@ function listen(turn: Turn, taskName: string, conditions: ConditionExpr | undefi
         generation: s.generation,
         eventKey: event.eventKey,
         sinceMs: event.sinceMs ?? now,
+        scope: event.scope,
       },
     });
   }

@@ -169,6 +169,7 @@ function decideTask(turn: Turn, spec: TaskSpec, now: number) {
         generation: s.generation,
         eventKey: event.eventKey,
         sinceMs: event.sinceMs ?? now,
+        scope: event.scope,
       },
     });
   }

@@ -6,8 +6,15 @@ export type ConditionSpec = (
     { kind: 'sleep'; id: string; ms: number; untilMs?: number }
     /** CEL over the parent's `output`; an empty expression holds once the parent succeeded. */
   | { kind: 'parent'; id: string; parent: string; expression?: string }
-  /** An event pushed with `eventKey` (since `sinceMs`, else since the task started waiting), CEL over its payload as `input`. */
-  | { kind: 'event'; id: string; eventKey: string; expression?: string; sinceMs?: number }
+  /** An event pushed with `eventKey` (since `sinceMs`, else since the task started waiting), CEL over its payload as `input`; with `scope`, only events pushed with that scope. */
+  | {
+      kind: 'event';
+      id: string;
+      eventKey: string;
+      expression?: string;
+      sinceMs?: number;
+      scope?: string;
+    }
 ) & {
   /** Where a durable `waitFor` puts this condition's data in its result (default: the id). */
   readableDataKey?: string;
