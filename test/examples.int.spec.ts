@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { branchAndApprovalExample } from '../examples/branch-and-approval.js';
 import { dagExamples } from '../examples/dag.js';
+import { durableExamples } from '../examples/durable.js';
 import { nightlyCronExample } from '../examples/nightly-cron.js';
 import { orderPipelineExample } from '../examples/order-pipeline.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
@@ -116,5 +117,67 @@ describe('examples/nightly-cron.ts', () => {
       tick: '2031-01-01T02:00:00.000Z',
       cron: '0 2 * * *',
     });
+  });
+});
+
+describe('examples/durable.ts', () => {
+  it('the seed task sleeps, then waits for user:approved', async () => {
+    const { skein } = await env.client();
+    const { approval } = durableExamples(skein, { sleep: '300ms' });
+    await (await skein.worker('w', { workflows: [approval] })).start();
+    const ref = await approval.runNoWait({});
+    await expect
+      .poll(
+        async () =>
+          (await skein.runs.history(ref.runId)).filter((e) => e.type === 'DurableWaitStarted')
+            .length,
+        { timeout: 5000 },
+      )
+      .toBe(2);
+    await skein.events.push('user:approved', { user_id: 'ann' });
+    expect(await ref.result()).toEqual({ approved_by: 'ann' });
+  });
+
+  it('an expense is decided by its event, or escalated after the timeout', async () => {
+    const { skein } = await env.client();
+    const { expense } = durableExamples(skein, { decisionTimeout: '1s' });
+    await (await skein.worker('w', { workflows: [expense] })).start();
+    const decided = await expense.runNoWait({ expenseId: 'e-1', amount: 80 });
+    await expect
+      .poll(async () =>
+        (await skein.runs.history(decided.runId)).some((e) => e.type === 'DurableWaitStarted'),
+      )
+      .toBe(true);
+    await skein.events.push('expense:decided', { expenseId: 'e-0', approved: false, by: 'x' });
+    await skein.events.push('expense:decided', { expenseId: 'e-1', approved: true, by: 'bo' });
+    expect(await decided.result()).toEqual({ status: 'approved', by: 'bo' });
+    expect(await expense.run({ expenseId: 'e-2', amount: 5 })).toMatchObject({
+      status: 'escalated',
+    });
+  });
+
+  it('a memoized charge happens once, though another worker replays the task', async () => {
+    const { skein } = await env.client();
+    const charged: string[] = [];
+    const { charge } = durableExamples(skein, {
+      settle: '2s',
+      chargeCard: async (orderId, cents) => {
+        charged.push(orderId);
+        return { receiptId: `r-${orderId}-${cents}` };
+      },
+    });
+    const first = await skein.worker('first', { workflows: [charge] });
+    await first.start();
+    const ref = await charge.runNoWait({ orderId: 'o-9', cents: 1250 });
+    await expect
+      .poll(async () =>
+        (await skein.runs.history(ref.runId)).some((e) => e.type === 'TaskSuspended'),
+      )
+      .toBe(true);
+    await first.stop(); // hands the waiting task back; the next worker replays it
+    await (await skein.worker('second', { workflows: [charge] })).start();
+    const out = await ref.result();
+    expect(out.receiptId).toBe('r-o-9-1250');
+    expect(charged).toEqual(['o-9']);
   });
 });
