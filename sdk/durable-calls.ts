@@ -10,7 +10,7 @@ import type { ChildLink, DurableChildren } from './current-run.js';
 import { SkeinError } from './errors.js';
 import { toJson } from './json.js';
 import type { Replayer } from './replayer.js';
-import { outcome, type RunRef } from './run-ref.js';
+import { makeRunRef, outcome, type RunRef } from './run-ref.js';
 import { keyedRunId } from './trigger.js';
 
 export interface NewCall {
@@ -80,6 +80,15 @@ export class DurableCalls implements DurableChildren {
   ): Promise<O | RunRef<O>> {
     // The same id on every replay: starting it again finds the run that exists.
     const runId = keyedRunId(name, `${this.scope}#${this.replayer.position}`);
+    if (!wait && this.replayer.offline) {
+      // Replaying offline: a recorded spawn returns a handle, and starts nothing.
+      await this.call('spawn', name, () => runId);
+      return makeRunRef<O>(
+        runId,
+        () => Promise.reject(new SkeinError('offline replay')),
+        async () => undefined,
+      );
+    }
     if (!wait) {
       let ref: RunRef<O> | undefined;
       await this.call('spawn', name, async () => {

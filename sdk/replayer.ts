@@ -17,15 +17,30 @@ export type ReplayStep =
 
 const describe = (kind: string, callKey: string) => `${kind}(${callKey})`;
 
+/** Thrown, offline, at the first call the history has not recorded. */
+export class EndOfHistory extends Error {
+  constructor(position: number) {
+    super(`the history ends before durable call ${position}`);
+  }
+}
+
 export class Replayer {
   private next = 0;
   /** The first divergence found, even if the code caught it. */
   diverged?: NonDeterminismError;
+  /** Offline: the code asked for a call past the end of the history. */
+  reachedEnd = false;
 
+  /** `offline`: a call past the history throws EndOfHistory instead of being made. */
   constructor(
     private readonly history: readonly RecordedCall[],
     private readonly taskName: string,
+    readonly offline = false,
   ) {}
+
+  get recorded() {
+    return this.history.length;
+  }
 
   /** How many calls the code has made so far. */
   get position() {
@@ -41,6 +56,10 @@ export class Replayer {
   step(kind: DurableCallKind, callKey: string): ReplayStep {
     const position = this.next++;
     const recorded = this.history[position];
+    if (!recorded && this.offline) {
+      this.reachedEnd = true;
+      throw new EndOfHistory(position);
+    }
     if (!recorded) return { recorded: false, position };
     if (recorded.kind !== kind || recorded.callKey !== callKey) {
       throw (this.diverged ??= new NonDeterminismError(

@@ -1,0 +1,169 @@
+/**
+ * `replayHistory(declaration, history)`: runs a durable task's code offline against a run's
+ * recorded history (from `skein.runs.history(runId)`) and reports whether the code still takes
+ * the recorded path. Check a code change against production runs before deploying it.
+ */
+import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import { currentRun } from './current-run.js';
+import { DurableCalls, type DurableIo } from './durable-calls.js';
+import { DurableContextImpl } from './durable-context-impl.js';
+import { NonDeterminismError, SkeinError, ValidationError } from './errors.js';
+import { Replayer, type RecordedCall } from './replayer.js';
+import type { RunEventRecord } from './runs.js';
+import type { Declaration } from './worker.js';
+
+export interface ReplayReport {
+  taskName: string;
+  /**
+   * completed: the code returned, having made exactly the recorded calls;
+   * waiting: it made every recorded call and then asked for one the run had not made yet;
+   * diverged: it took another path (`error` is a NonDeterminismError naming the position);
+   * failed: it threw (`error`), or did not finish within `timeoutMs`.
+   */
+  outcome: 'completed' | 'waiting' | 'diverged' | 'failed';
+  /** True when the code followed the history: completed or waiting. */
+  ok: boolean;
+  /** Calls in the history, and how many the code went through. */
+  recorded: number;
+  replayed: number;
+  output?: unknown;
+  error?: Error;
+}
+
+export interface ReplayOptions {
+  /** The durable task of a workflow to replay; needed when the workflow has more than one. */
+  taskName?: string;
+  /** Give up on code that waits for something else (default 10 s). */
+  timeoutMs?: number;
+}
+
+type Data = Record<string, unknown>;
+
+/** The events of the run's latest generation (a `runs.replay` starts a new one). */
+function latestGeneration(history: RunEventRecord[]) {
+  let from = 0;
+  history.forEach((e, i) => {
+    if (e.type === 'RunReplayed') from = i + 1;
+  });
+  return history.slice(from);
+}
+
+function durableTaskName(declaration: Declaration, given: string | undefined): string {
+  const durable = declaration.spec.tasks.filter((t) => t.durable).map((t) => t.name);
+  if (given !== undefined) {
+    if (!durable.includes(given))
+      throw new ValidationError(`'${declaration.spec.name}' has no durable task '${given}'`);
+    return given;
+  }
+  if (durable.length === 1) return durable[0];
+  throw new ValidationError(
+    durable.length === 0
+      ? `'${declaration.spec.name}' has no durable task to replay`
+      : `'${declaration.spec.name}' has several durable tasks: pass { taskName }`,
+  );
+}
+
+export async function replayHistory(
+  declaration: Declaration,
+  history: RunEventRecord[],
+  opts: ReplayOptions = {},
+): Promise<ReplayReport> {
+  const taskName = durableTaskName(declaration, opts.taskName);
+  const triggered = history.find((e) => e.type === 'RunTriggered');
+  if (!triggered) throw new ValidationError('the history has no RunTriggered event');
+  const events = latestGeneration(history);
+  const calls: RecordedCall[] = [];
+  for (const e of events) {
+    const d = e.data as Data;
+    if (e.type !== 'DurableCallRecorded' || d.taskName !== taskName) continue;
+    calls[d.position as number] = {
+      kind: d.kind as RecordedCall['kind'],
+      callKey: d.callKey as string,
+      result: d.result,
+    };
+  }
+  const run = triggered.data as Data;
+  const spec = declaration.spec.tasks.find((t) => t.name === taskName)!;
+  const parentOutputs = Object.fromEntries(
+    events
+      .filter(
+        (e) =>
+          e.type === 'TaskSucceeded' && (spec.parents ?? []).includes(e.data.taskName as string),
+      )
+      .map((e) => [e.data.taskName as string, e.data.output]),
+  );
+  const task: QueuedTask = {
+    key: `${run.runId as string}:${taskName}:0.1`,
+    runId: run.runId as string,
+    workflowName: declaration.spec.name,
+    taskName,
+    attempt: 1,
+    maxAttempts: spec.retries + 1,
+    priority: (run.priority as number) ?? 1,
+    enqueuedAt: triggered.at.getTime(),
+    scheduleTimeoutMs: spec.scheduleTimeoutMs,
+    executionTimeoutMs: spec.executionTimeoutMs,
+    input: run.input,
+    additionalMetadata: (run.additionalMetadata as Record<string, string>) ?? {},
+    parentOutputs,
+    durable: true,
+  };
+  const replayer = new Replayer(calls, taskName, true);
+  const offline: DurableIo = {
+    record: async () => undefined,
+    wait: async () => undefined,
+  };
+  const durableCalls = new DurableCalls(replayer, offline, `${task.runId}:${taskName}:0`, taskName);
+  const ctx = new DurableContextImpl<unknown>(
+    task,
+    {
+      workerId: 'offline-replay',
+      storeLog: () => undefined,
+      refreshTimeout: async () => undefined,
+      cancelRun: async () => undefined,
+    },
+    new AbortController().signal,
+    durableCalls,
+  );
+  const fn = declaration.functions().get(taskName)!.fn;
+  const report = (outcome: ReplayReport['outcome'], extra: Partial<ReplayReport> = {}) => ({
+    taskName,
+    outcome,
+    ok: outcome === 'completed' || outcome === 'waiting',
+    recorded: calls.length,
+    replayed: Math.min(replayer.position, calls.length),
+    ...extra,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const tooSlow = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SkeinError(`the code did not finish within ${timeoutMs} ms of replay`)),
+      timeoutMs,
+    );
+  });
+  try {
+    const output = await Promise.race([
+      currentRun.run({ runId: task.runId, durable: durableCalls }, () =>
+        Promise.resolve().then(() => fn(task.input, ctx)),
+      ),
+      tooSlow,
+    ]);
+    if (replayer.diverged) return report('diverged', { error: replayer.diverged });
+    if (replayer.reachedEnd) return report('waiting');
+    if (replayer.position < calls.length) {
+      const error = new NonDeterminismError(
+        `durable task '${taskName}' took another path on replay: the code returned after ` +
+          `${replayer.position} durable calls, but the history records ${calls.length}`,
+      );
+      return report('diverged', { error });
+    }
+    return report('completed', { output });
+  } catch (err) {
+    if (replayer.diverged) return report('diverged', { error: replayer.diverged });
+    if (replayer.reachedEnd) return report('waiting');
+    return report('failed', { error: err instanceof Error ? err : new Error(String(err)) });
+  } finally {
+    clearTimeout(timer);
+  }
+}
