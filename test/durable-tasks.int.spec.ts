@@ -179,3 +179,100 @@ describe('durable tasks', () => {
     expect(attempt).toBe(2);
   });
 });
+
+describe('durable tasks in workflows, and more durable calls', () => {
+  it('wf.durableTask runs after its parent, with its output, and waits durably inside the DAG', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow<{ orderId: string }>({ name: 'fulfilment' });
+    const pack = wf.task({ name: 'pack', fn: (input) => ({ parcel: `p-${input.orderId}` }) });
+    const ship = wf.durableTask({
+      name: 'ship',
+      parents: [pack],
+      fn: async (_input, ctx) => {
+        const parcel = ctx.parentOutput(pack).parcel;
+        const pickup = await ctx.waitForEvent<{ courier: string }>('courier:arrived');
+        return { parcel, courier: pickup.courier };
+      },
+    });
+    wf.task({
+      name: 'notify',
+      parents: [ship],
+      fn: (_input, ctx) => `shipped with ${ctx.parentOutput(ship).courier}`,
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    const ref = await wf.runNoWait({ orderId: 'o-5' });
+    await expect
+      .poll(async () =>
+        (await skein.runs.history(ref.runId)).some((e) => e.type === 'DurableWaitStarted'),
+      )
+      .toBe(true);
+    const run = await skein.runs.get(ref.runId);
+    expect(run.tasks.find((t) => t.name === 'ship')?.status).toBe('RUNNING');
+    await skein.events.push('courier:arrived', { courier: 'dhl' });
+    expect(await ref.result()).toEqual({
+      pack: { parcel: 'p-o-5' },
+      ship: { parcel: 'p-o-5', courier: 'dhl' },
+      notify: 'shipped with dhl',
+    });
+  });
+
+  it('sleepUntil wakes at the given time, and at once for a time past', async () => {
+    const { skein } = await env.client();
+    const task = skein.durableTask({
+      name: 'alarm',
+      fn: async (input: { at: number }, ctx) => {
+        await ctx.sleepUntil(new Date(input.at));
+        return Date.now() - input.at;
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const late = await task.run({ at: Date.now() + 800 });
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(late).toBeLessThan(1500);
+    expect(await task.run({ at: Date.now() - 60_000 })).toBeLessThan(62_000);
+  });
+
+  it('runNoWait inside a durable task starts the child once and records its id', async () => {
+    const { skein } = await env.client();
+    let childRuns = 0;
+    const child = skein.task({
+      name: 'spawned',
+      fn: () => {
+        childRuns++;
+        return 'child done';
+      },
+    });
+    const parent = skein.durableTask({
+      name: 'spawner',
+      retries: 1,
+      fn: async (_input, ctx) => {
+        const ref = await child.runNoWait({});
+        if (ctx.attemptNumber === 1) throw new Error('fail after spawning');
+        return { childRunId: ref.runId, childOutput: await ref.result() };
+      },
+    });
+    await (await skein.worker('w', { workflows: [child, parent] })).start();
+    const ref = await parent.runNoWait({});
+    const out = await ref.result();
+    expect(out.childOutput).toBe('child done');
+    expect(childRuns).toBe(1);
+    expect((await skein.runs.get(out.childRunId)).parentRunId).toBe(ref.runId);
+  });
+
+  it('refuses a durable call made while another waits, naming both', async () => {
+    const { skein } = await env.client();
+    const task = skein.durableTask({
+      name: 'impatient',
+      fn: async (_input, ctx) => {
+        const sleeping = ctx.sleepFor('1s');
+        try {
+          await ctx.now();
+        } finally {
+          await sleeping;
+        }
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    await expect(task.run({})).rejects.toThrow(/called now while it waits on sleep\(sleepFor\)/);
+  });
+});
