@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ConditionExpr } from '../actors/run/spec.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
-import { conditionExpr, type Conditions } from './conditions.js';
+import { conditionExpr, OrGroup, ParentCondition, type Conditions } from './conditions.js';
 import { ContextImpl, type ContextHost } from './context-impl.js';
 import type { DurableCalls } from './durable-calls.js';
 import type { DurableContext } from './durable-context.js';
@@ -66,6 +66,14 @@ export class DurableContextImpl<I> extends ContextImpl<I> implements DurableCont
   }
 
   async waitFor(conditions: Conditions): Promise<Record<string, unknown>> {
+    const items = (Array.isArray(conditions) ? conditions : [conditions]).flatMap((c) =>
+      c instanceof OrGroup ? c.conditions : [c],
+    );
+    if (items.some((c) => c instanceof ParentCondition || (typeof c === 'object' && 'parent' in c)))
+      throw new ValidationError(
+        'waitFor in a durable task takes sleeps and events; a parent has finished before it ' +
+          'runs: read its output with ctx.parentOutput',
+      );
     const expr = conditionExpr(conditions, 'waitFor', []);
     if (!expr || expr.length === 0)
       throw new ValidationError('waitFor needs at least one condition');

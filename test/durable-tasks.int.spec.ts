@@ -276,3 +276,28 @@ describe('durable tasks in workflows, and more durable calls', () => {
     await expect(task.run({})).rejects.toThrow(/called now while it waits on sleep\(sleepFor\)/);
   });
 });
+
+describe('bad durable calls', () => {
+  it('fail the attempt with a message naming what was wrong', async () => {
+    const { skein } = await env.client();
+    const bad = skein.durableTask({
+      name: 'bad-calls',
+      fn: async (input: { call: string }, ctx) => {
+        if (input.call === 'duration') return ctx.sleepFor('soon');
+        if (input.call === 'key') return ctx.waitForEvent('');
+        if (input.call === 'cel') return ctx.waitForEvent('k', 'input.a ==');
+        return ctx.memo(() => ({ big: 1n }) as unknown as number);
+      },
+    });
+    await (await skein.worker('w', { workflows: [bad] })).start();
+    const error = (call: string) =>
+      bad.run({ call }).then(
+        () => '',
+        (e: RunFailedError) => Object.values(e.errors)[0],
+      );
+    expect(await error('duration')).toMatch(/sleepFor.*soon/);
+    expect(await error('key')).toMatch(/non-empty event key/);
+    expect(await error('cel')).toMatch(/bad CEL expression/);
+    expect(await error('memo')).toMatch(/result of durable memo/);
+  });
+});
