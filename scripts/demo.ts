@@ -17,6 +17,7 @@ import { Skein, ValidationError, type RunEventRecord, type RunLogLine } from 'sk
 import { startEngine, type Engine } from 'skein/runtime';
 import { helloExample } from '../examples/hello.js';
 import { retryExample } from '../examples/retry.js';
+import { durableExamples } from '../examples/durable.js';
 import { findDemoNats, NatsServerNotFound, type DemoNats } from './nats.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,9 +74,12 @@ export async function runDemo(): Promise<number> {
     skein = Skein.init({ natsUrl: nats.url, namespace, logger });
     const { greet } = helloExample(skein);
     const { flaky } = retryExample(skein);
-    const worker = await skein.worker('demo-worker', { workflows: [greet, flaky] });
+    const { approval } = durableExamples(skein, { sleep: '1s' });
+    const worker = await skein.worker('demo-worker', { workflows: [greet, flaky, approval] });
     await worker.start();
-    console.log(`worker ${worker.id} started, serving greet and flaky   (${since()})`);
+    console.log(
+      `worker ${worker.id} started, serving greet, flaky and my-durable-task   (${since()})`,
+    );
     console.log();
 
     // --- hello -----------------------------------------------------------------------------
@@ -109,6 +113,28 @@ export async function runDemo(): Promise<number> {
     const logs = await skein.runs.logs(ref.runId);
     console.log(`logs of run ${ref.runId}  (skein.runs.logs)`);
     printLogs(logs, history[0]?.at.getTime() ?? 0);
+    console.log();
+
+    // --- durable task ------------------------------------------------------------------------
+    t = performance.now();
+    const durable = await approval.runNoWait({});
+    console.log(`my-durable-task: sleeps 1 s durably, then waits for a 'user:approved' event`);
+    let waits = 0;
+    while (waits < 2) {
+      await new Promise((r) => setTimeout(r, 50));
+      const h = await skein.runs.history(durable.runId);
+      waits = h.filter((e) => e.type === 'DurableWaitStarted').length;
+    }
+    await skein.events.push('user:approved', { user_id: 'ann' });
+    console.log(`  pushed user:approved { user_id: 'ann' }   (${seconds(performance.now() - t)})`);
+    const approved = await durable.result();
+    console.log(
+      `  -> ${show(approved)}   (${seconds(performance.now() - t)}, run ${durable.runId})`,
+    );
+    console.log();
+    const durableHistory = await skein.runs.history(durable.runId);
+    console.log(`history of run ${durable.runId}`);
+    printHistory(durableHistory);
     console.log();
   } catch (err) {
     console.error('demo failed:', err instanceof Error ? err.message : err);
