@@ -12,7 +12,6 @@ import { decode, encode } from './codec.js';
 import type { EffectRunner } from './effects.js';
 import { AppendConflict, type Journal, type JournalEntry } from './journal.js';
 import type { Clock } from './clock.js';
-import { subjectToken } from './protocol.js';
 
 /** Test hooks: a hook that throws interrupts the turn at that point, as a crash would. */
 export interface TurnHooks {
@@ -187,8 +186,12 @@ export class ActorHost<S, M extends { id: string }, E> {
     return this.load(actorId);
   }
 
+  /** KV keys allow fewer characters than subjects (no ':'): other ids are hex-encoded. */
   private snapshotKey(actorId: string) {
-    return `${this.def.type}.${subjectToken(actorId)}`;
+    const token = /^[A-Za-z0-9_-]+$/.test(actorId)
+      ? actorId
+      : `x-${Buffer.from(actorId).toString('hex')}`;
+    return `${this.def.type}.${token}`;
   }
 
   private async load(actorId: string): Promise<Loaded<S>> {

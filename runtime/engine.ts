@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
+import { concurrencyActor } from '../actors/concurrency/index.js';
 import { cronActor } from '../actors/cron/index.js';
 import { runActor, type RunMessage, type RunState } from '../actors/run/index.js';
 import { scheduleActor } from '../actors/schedule/index.js';
@@ -28,6 +29,7 @@ import {
   partitionOf,
   runMessageSchema,
   scheduleMessageSchema,
+  concurrencyMessageSchema,
   validateNamespace,
 } from './protocol.js';
 import { SchedulerHost } from './scheduler-host.js';
@@ -101,6 +103,10 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   });
   const actorOptions = { journal, effects, clock, logger, snapshots: buckets.snapshots };
   const crons = new ActorHost(cronActor, { ...actorOptions, snapshotEvery: 100 });
+  const concurrencyGroups = new ActorHost(concurrencyActor, {
+    ...actorOptions,
+    snapshotEvery: 100,
+  });
   const schedules = new ActorHost(scheduleActor, {
     ...actorOptions,
     createsActor: (m) => m.type === 'CreateSchedule',
@@ -113,6 +119,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       run: { host: runs, schema: runMessageSchema },
       cron: { host: crons, schema: cronMessageSchema },
       schedule: { host: schedules, schema: scheduleMessageSchema },
+      concurrency: { host: concurrencyGroups, schema: concurrencyMessageSchema },
     },
     logger,
   );

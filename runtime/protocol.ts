@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { RunMessage } from '../actors/run/messages.js';
 import type { CronMessage } from '../actors/cron/messages.js';
 import type { ScheduleMessage } from '../actors/schedule/messages.js';
+import type { ConcurrencyMessage } from '../actors/concurrency/messages.js';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_NAMESPACE = 'skein';
@@ -111,6 +112,13 @@ const conditionSchema = z.discriminatedUnion('kind', [
 ]);
 const conditionExprSchema = z.array(z.array(conditionSchema));
 
+const strategySchema = z.enum(['GROUP_ROUND_ROBIN', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST']);
+const concurrencySpecSchema = z.object({
+  expression: z.string().min(1),
+  maxRuns: z.number().int().min(1),
+  strategy: strategySchema,
+});
+
 export const taskSpecSchema = z.object({
   name: z.string().min(1),
   retries: z.number().int().min(0),
@@ -128,12 +136,14 @@ export const taskSpecSchema = z.object({
   skipIf: conditionExprSchema.optional(),
   cancelIf: conditionExprSchema.optional(),
   durable: z.boolean().optional(),
+  concurrency: z.array(concurrencySpecSchema).optional(),
 });
 
 export const runSpecSchema = z.object({
   name: z.string().min(1),
   kind: z.enum(['task', 'workflow']),
   tasks: z.array(taskSpecSchema).min(1),
+  concurrency: z.array(concurrencySpecSchema).optional(),
 });
 
 const durableCallBase = {
@@ -241,6 +251,12 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     ...durableCallBase,
   }),
   z.object({
+    type: z.literal('ConcurrencyGranted'),
+    id: z.string().min(1),
+    groupId: z.string().min(1),
+    holder: z.string().min(1),
+  }),
+  z.object({
     type: z.literal('ChildFinished'),
     id: z.string().min(1),
     taskName: z.string().min(1),
@@ -336,6 +352,23 @@ export const everyCronMessageHasASchema: [
   : never = true;
 export const everyScheduleMessageHasASchema: [
   Exclude<ScheduleMessage['type'], z.infer<typeof scheduleMessageSchema>['type']>,
+] extends [never]
+  ? true
+  : never = true;
+
+export const concurrencyMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('Acquire'),
+    id: z.string().min(1),
+    holder: z.string().min(1),
+    runId: z.string().min(1),
+    maxRuns: z.number().int().min(1),
+    strategy: strategySchema,
+  }),
+  z.object({ type: z.literal('Release'), id: z.string().min(1), holder: z.string().min(1) }),
+]);
+export const everyConcurrencyMessageHasASchema: [
+  Exclude<ConcurrencyMessage['type'], z.infer<typeof concurrencyMessageSchema>['type']>,
 ] extends [never]
   ? true
   : never = true;

@@ -12,6 +12,7 @@ import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy 
 import { ValidationError } from './errors.js';
 import type { RunRef } from './run-ref.js';
 import { currentRun, type ChildLink } from './current-run.js';
+import { checkConcurrencyKeys, concurrencyOf } from './concurrency.js';
 import {
   checkPriority,
   type BulkRunItem,
@@ -270,7 +271,16 @@ export class Runnable<I, O> implements TaskLike<O> {
 
   private async prepare(input: I, opts: RunOpts | undefined, link?: ChildLink) {
     const parsed = await validateInput(this.validator, input, this.name);
-    return this.triggerer.prepare(this.spec, this.defaults, parsed, opts, false, link);
+    const prepared = await this.triggerer.prepare(
+      this.spec,
+      this.defaults,
+      parsed,
+      opts,
+      false,
+      link,
+    );
+    checkConcurrencyKeys(this.spec, prepared.message);
+    return prepared;
   }
 }
 
@@ -293,6 +303,7 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
       name,
       kind: 'task',
       tasks: [durable ? { ...taskSpec, durable: true } : taskSpec],
+      concurrency: concurrencyOf(options.concurrency, where),
     };
     const defaults: TriggerDefaults = {
       defaultPriority: checkPriority(

@@ -5,6 +5,7 @@ import type { DurableContext } from './durable-context.js';
 import type { EvictionPolicy } from './suspended-tasks.js';
 import { ValidationError } from './errors.js';
 import { conditionExpr, type Conditions } from './conditions.js';
+import { concurrencyOf } from './concurrency.js';
 import {
   checkName,
   checkTriggers,
@@ -64,7 +65,12 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     triggerer: Triggerer,
   ) {
     const name = checkName(options.name, 'workflow');
-    const spec: RunSpec = { name, kind: 'workflow', tasks: [] };
+    const spec: RunSpec = {
+      name,
+      kind: 'workflow',
+      tasks: [],
+      concurrency: concurrencyOf(options.concurrency, `workflow '${name}'`),
+    };
     const defaults = {
       defaultPriority: checkPriority(
         options.defaultPriority ?? 1,
@@ -162,8 +168,10 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     } = options as typeof options & {
       evictionPolicy?: unknown;
     };
-    const spec = taskSpecOf(name, { ...this.options.taskDefaults, ...taskOptions }, where);
-    this.spec.tasks.push({ ...spec, ...shape });
+    const settings = { ...this.options.taskDefaults, ...taskOptions };
+    const spec = taskSpecOf(name, settings, where);
+    const concurrency = concurrencyOf(settings.concurrency, where);
+    this.spec.tasks.push({ ...spec, ...shape, ...(concurrency ? { concurrency } : {}) });
     this.fns.set(name, {
       fn: options.fn as TaskFunction['fn'],
       inputValidator: this.options.inputValidator,

@@ -1,6 +1,7 @@
 /** The run actor's decisions: given its state, a message and the time, what happens. */
 import { assertNever, noDecision, type Decision } from '../actor.js';
 import { queueKey } from '../scheduler/queued-task.js';
+import { admitRun, onGranted } from './admission.js';
 import { eventMatches, eventsOf } from './conditions.js';
 import {
   childFinished,
@@ -61,13 +62,13 @@ export function decideRun(
   message: RunMessage,
   now: number,
 ): Decision<RunEvent, RunState> {
-  const turn = new Turn(state);
+  const turn = new Turn(state, now);
   switch (message.type) {
     case 'Trigger': {
       if (state.exists) return noDecision;
       const { type: _type, id: _id, ...creation } = message;
       turn.record({ type: 'RunTriggered', ...creation, at: now });
-      queueReady(turn, now);
+      admitRun(turn, now);
       return turn.done();
     }
     case 'TaskResult': {
@@ -213,10 +214,12 @@ export function decideRun(
       return startWait(state, message, now);
     case 'ChildFinished':
       return childFinished(state, message, now);
+    case 'ConcurrencyGranted':
+      return onGranted(state, message, now);
     case 'Replay': {
       if (!state.exists || !isTerminal(state.status)) return noDecision;
       turn.record({ type: 'RunReplayed', at: now });
-      queueReady(turn, now);
+      admitRun(turn, now);
       return turn.done();
     }
     default:

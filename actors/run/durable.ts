@@ -39,7 +39,7 @@ export function recordCall(state: RunState, m: DurableCall, now: number) {
   const found = runningDurable(state, m);
   if (!found || found.task.waiting || m.position !== (found.task.calls?.length ?? 0))
     return noDecision;
-  const turn = new Turn(state);
+  const turn = new Turn(state, now);
   markStarted(turn, found.task, m.workerId, now);
   turn.record({
     type: 'DurableCallRecorded',
@@ -67,7 +67,7 @@ export function startWait(state: RunState, m: DurableWait, now: number) {
   const recorded = task.calls ?? [];
   if (m.position > recorded.length) return noDecision;
   if (task.waiting && task.waiting.position !== m.position) return noDecision;
-  const turn = new Turn(state);
+  const turn = new Turn(state, now);
   markStarted(turn, task, m.workerId, now);
   if (m.position < recorded.length) {
     // Resolved while this execution was away: hand the result straight back.
@@ -213,7 +213,7 @@ export function conditionHeld(
   )
     return noDecision;
   const data = m.type === 'EventReceived' ? m.payload : { durationMs: now - w.startedAt };
-  const turn = new Turn(state);
+  const turn = new Turn(state, now);
   turn.record({
     type: 'ConditionMet',
     taskName: m.taskName,
@@ -233,7 +233,7 @@ export function childFinished(
   const childRunId = m.result.runId;
   if (!state.exists || isTerminal(state.status) || state.childResults?.[childRunId])
     return noDecision;
-  const turn = new Turn(state);
+  const turn = new Turn(state, now);
   turn.record({ type: 'ChildFinished', childRunId, result: m.result, at: now });
   if (turn.state.tasks[m.taskName]?.waiting?.childRunId === childRunId)
     resolveIfDone(turn, m.taskName, now);

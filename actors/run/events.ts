@@ -1,7 +1,15 @@
 /** What the run actor records: the story of a run, as `skein.runs.history(id)` shows it. */
 import type { RunFinished } from '../effects.js';
 import type { DurableCallKind, RunCreation, TaskError } from './messages.js';
-import type { ConditionExpr } from './spec.js';
+import type { ConditionExpr, ConcurrencyStrategy } from './spec.js';
+
+/** One concurrency group a run or task run needs a slot of: `<scope>|<index>|<key>`. */
+export interface GroupRef {
+  groupId: string;
+  key: string;
+  maxRuns: number;
+  strategy: ConcurrencyStrategy;
+}
 
 export type RunEvent =
   | ({ type: 'RunTriggered'; at: number } & RunCreation)
@@ -74,6 +82,17 @@ export type RunEvent =
     }
   /** The waiting durable task gave its worker slot back (attempt `key` stays live). */
   | { type: 'TaskSuspended'; taskName: string; key: string; workerId: string; at: number }
+  /** The run (no taskName) or a task run asks its concurrency groups for a slot, one after another. */
+  | {
+      type: 'AdmissionRequested';
+      taskName?: string;
+      holder: string;
+      groups: GroupRef[];
+      at: number;
+    }
+  | { type: 'AdmissionGranted'; taskName?: string; groupId: string; at: number }
+  /** It ended: its slots (or places in line) are given back. */
+  | { type: 'AdmissionReleased'; taskName?: string; at: number }
   /** A child run started by a durable call ended, maybe before its parent waited for it. */
   | { type: 'ChildFinished'; childRunId: string; result: RunFinished; at: number };
 

@@ -82,6 +82,8 @@ export type RunMessage =
       conditions?: ConditionExpr;
       childRunId?: string;
     } & DurableCallBase)
+  /** A concurrency group gave `holder` (this run, or one of its task runs) a slot. */
+  | { type: 'ConcurrencyGranted'; id: string; groupId: string; holder: string }
   /** A child run started by a durable call ended. */
   | {
       type: 'ChildFinished';

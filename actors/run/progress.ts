@@ -5,6 +5,7 @@
 import type { Decision } from '../actor.js';
 import type { Effect, RunFinished } from '../effects.js';
 import { queueKey, type QueuedTask } from '../scheduler/queued-task.js';
+import { admitTask, releaseEnded } from './admission.js';
 import { eventsOf, holds, sleepsOf } from './conditions.js';
 import type { RunEvent } from './events.js';
 import type { TaskSpec } from './spec.js';
@@ -14,12 +15,17 @@ import { evolveRun, isDone, isTerminal, type DurableWaitState, type RunState } f
 export class Turn {
   events: RunEvent[] = [];
   effects: Effect[] = [];
-  constructor(public state: RunState) {}
+  constructor(
+    public state: RunState,
+    readonly now: number,
+  ) {}
   record(event: RunEvent) {
     this.events.push(event);
     this.state = evolveRun(this.state, event);
   }
   done(): Decision<RunEvent, RunState> {
+    // Whatever ended in this turn gives its concurrency slots back.
+    releaseEnded(this, this.now);
     return { events: this.events, effects: this.effects, state: this.state };
   }
 }
@@ -141,7 +147,7 @@ function decideTask(turn: Turn, spec: TaskSpec, now: number) {
     return;
   }
   if (holds(spec.waitFor, s, met) !== false) {
-    queueTask(turn, spec, 1, now);
+    admitTask(turn, spec, now);
     return;
   }
   const sleeps = sleepsOf(spec.waitFor, spec.skipIf, spec.cancelIf);
@@ -228,7 +234,7 @@ export function finish(turn: Turn, now: number) {
 }
 
 /** Tells whoever waits for this run how it ended, and a durable parent durably. */
-function ended(turn: Turn, result: RunFinished) {
+export function ended(turn: Turn, result: RunFinished) {
   const s = turn.state;
   turn.effects.push({ type: 'runFinished', result, notify: s.notify });
   if (s.parentRunId && s.parentCall) {

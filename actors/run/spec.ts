@@ -23,6 +23,15 @@ export type ConditionSpec = (
 /** AND over the groups, OR within a group. */
 export type ConditionExpr = ConditionSpec[][];
 
+export type ConcurrencyStrategy = 'GROUP_ROUND_ROBIN' | 'CANCEL_IN_PROGRESS' | 'CANCEL_NEWEST';
+
+/** A concurrency limit: at most `maxRuns` at once per value of `expression` (CEL over input and additionalMetadata). */
+export interface ConcurrencySpec {
+  expression: string;
+  maxRuns: number;
+  strategy: ConcurrencyStrategy;
+}
+
 export interface TaskSpec {
   name: string;
   retries: number;
@@ -41,6 +50,8 @@ export interface TaskSpec {
   cancelIf?: ConditionExpr;
   /** A durable task: its durable calls are recorded, and it is resumed by replay. */
   durable?: boolean;
+  /** Limits on this task's runs at once, per key (a workflow task's own `concurrency`). */
+  concurrency?: ConcurrencySpec[];
 }
 
 export interface RunSpec {
@@ -48,6 +59,8 @@ export interface RunSpec {
   name: string;
   kind: 'task' | 'workflow';
   tasks: TaskSpec[];
+  /** Limits on runs at once, per key (a standalone task's or a workflow's `concurrency`). */
+  concurrency?: ConcurrencySpec[];
 }
 
 /** Delay before retry `n` (1-based): factor^n seconds, capped at maxSeconds; none without backoff. */

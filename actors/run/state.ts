@@ -1,10 +1,19 @@
 /** The run actor's state, rebuilt by folding its events. */
 import { assertNever } from '../actor.js';
-import type { RunEvent } from './events.js';
+import type { GroupRef, RunEvent } from './events.js';
 import type { RunSpec } from './spec.js';
 import type { DurableCallKind, RunCreation } from './messages.js';
 import type { RunFinished } from '../effects.js';
 import type { ConditionExpr } from './spec.js';
+
+/** Slots a run or task run holds (or waits for) in its concurrency groups. */
+export interface Admission {
+  holder: string;
+  groups: GroupRef[];
+  /** How many of `groups`, in order, granted a slot. */
+  granted: number;
+  released?: boolean;
+}
 
 export interface DurableCallRecord {
   kind: DurableCallKind;
@@ -58,6 +67,8 @@ export interface TaskRunState {
   waiting?: DurableWaitState;
   /** How often it was queued again after a wait (part of the queue key). */
   resumes?: number;
+  /** Its concurrency slots: it is queued once every group granted one. */
+  admission?: Admission;
 }
 
 export interface RunState extends RunCreation {
@@ -76,6 +87,8 @@ export interface RunState extends RunCreation {
   children: string[];
   /** How children started by durable calls ended. */
   childResults?: Record<string, RunFinished>;
+  /** The run's concurrency slots: its tasks start once every group granted one. */
+  admission?: Admission;
 }
 
 export function initialRunState(runId: string): RunState {
@@ -225,6 +238,23 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         ...withTask(state, event.taskName, { status: 'SUSPENDED', workerId: event.workerId }),
         status: isTerminal(state.status) ? state.status : 'RUNNING',
       };
+    case 'AdmissionRequested': {
+      const admission: Admission = { holder: event.holder, groups: event.groups, granted: 0 };
+      if (!event.taskName) return { ...state, admission };
+      return withTask(state, event.taskName, { status: 'QUEUED', admission });
+    }
+    case 'AdmissionGranted':
+    case 'AdmissionReleased': {
+      const current = event.taskName ? state.tasks[event.taskName]?.admission : state.admission;
+      if (!current) return state;
+      const admission =
+        event.type === 'AdmissionGranted'
+          ? { ...current, granted: current.granted + 1 }
+          : { ...current, released: true };
+      return event.taskName
+        ? withTask(state, event.taskName, { admission })
+        : { ...state, admission };
+    }
     case 'ChildFinished':
       return {
         ...state,
@@ -243,6 +273,7 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         output: undefined,
         errors: undefined,
         cancelReason: undefined,
+        admission: undefined,
         tasks: freshTasks(state.spec, state.runId, generation),
       };
     }

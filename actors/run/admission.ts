@@ -1,0 +1,146 @@
+/**
+ * Concurrency limits, from the run's side: before a run (or a task run) with `concurrency`
+ * starts, it asks each of its concurrency groups for a slot, one after another (always in
+ * declaration order, so two holders never wait for each other); when it ends it gives them
+ * back. A group per key is its own actor (actors/concurrency).
+ */
+import { evaluate } from '@marcbachmann/cel-js';
+import { noDecision, type Decision } from '../actor.js';
+import type { GroupRef, RunEvent } from './events.js';
+import type { RunMessage } from './messages.js';
+import { ended, queueReady, queueTask, taskSpec, Turn } from './progress.js';
+import type { ConcurrencySpec, TaskSpec } from './spec.js';
+import { isTerminal, type Admission, type RunState } from './state.js';
+
+/** The value of a concurrency expression for this run: its group's key. */
+export function concurrencyKey(
+  expression: string,
+  state: Pick<RunState, 'input' | 'additionalMetadata'>,
+) {
+  const value: unknown = evaluate(expression, {
+    input: state.input as never,
+    additionalMetadata: state.additionalMetadata as never,
+  });
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  throw new Error(`it gave ${JSON.stringify(value) ?? String(value)}, not a string or number`);
+}
+
+function groupsOf(specs: ConcurrencySpec[], scope: string, state: RunState): GroupRef[] {
+  return specs.map((c, i) => {
+    const key = concurrencyKey(c.expression, state);
+    return { groupId: `${scope}|${i}|${key}`, key, maxRuns: c.maxRuns, strategy: c.strategy };
+  });
+}
+
+function acquire(turn: Turn, admission: Admission) {
+  const group = admission.groups[admission.granted];
+  turn.effects.push({
+    type: 'send',
+    to: { type: 'concurrency', id: group.groupId },
+    message: {
+      type: 'Acquire',
+      id: `acquire:${group.groupId}:${admission.holder}`,
+      holder: admission.holder,
+      runId: turn.state.runId,
+      maxRuns: group.maxRuns,
+      strategy: group.strategy,
+    },
+  });
+}
+
+/** A run that just started (or was replayed): ask for its slots, or queue its first tasks. */
+export function admitRun(turn: Turn, now: number) {
+  const s = turn.state;
+  if (!s.spec.concurrency?.length) return queueReady(turn, now);
+  let groups: GroupRef[];
+  try {
+    groups = groupsOf(s.spec.concurrency, s.spec.name, s);
+  } catch (err) {
+    failUnkeyed(turn, s.spec.name, err, now);
+    return;
+  }
+  turn.record({
+    type: 'AdmissionRequested',
+    holder: `${s.runId}#${s.generation}`,
+    groups,
+    at: now,
+  });
+  acquire(turn, turn.state.admission!);
+}
+
+/** A task run ready to go: ask for its slots first if it has concurrency limits. */
+export function admitTask(turn: Turn, spec: TaskSpec, now: number) {
+  const s = turn.state;
+  if (!spec.concurrency?.length) return queueTask(turn, spec, 1, now);
+  let groups: GroupRef[];
+  try {
+    groups = groupsOf(spec.concurrency, `${s.spec.name}/${spec.name}`, s);
+  } catch (err) {
+    failUnkeyed(turn, spec.name, err, now);
+    return;
+  }
+  const holder = `${s.runId}#${s.generation}/${spec.name}`;
+  turn.record({ type: 'AdmissionRequested', taskName: spec.name, holder, groups, at: now });
+  acquire(turn, turn.state.tasks[spec.name].admission!);
+}
+
+/** A key that cannot be computed (the expression fails on this input) fails the run, saying why. */
+function failUnkeyed(turn: Turn, name: string, err: unknown, now: number) {
+  const message = `concurrency expression of '${name}' failed on this run's input: ${(err as Error).message}`;
+  const errors = { [name]: message };
+  turn.record({ type: 'RunFailed', errors, at: now });
+  ended(turn, { runId: turn.state.runId, status: 'FAILED', errors });
+}
+
+export function onGranted(
+  state: RunState,
+  m: Extract<RunMessage, { type: 'ConcurrencyGranted' }>,
+  now: number,
+): Decision<RunEvent, RunState> {
+  if (!state.exists || isTerminal(state.status)) return noDecision;
+  const task = Object.values(state.tasks).find((t) => t.admission?.holder === m.holder);
+  const admission = task ? task.admission : state.admission;
+  if (admission?.holder !== m.holder) return noDecision;
+  if (admission.groups[admission.granted]?.groupId !== m.groupId) return noDecision;
+  const turn = new Turn(state, now);
+  turn.record({ type: 'AdmissionGranted', taskName: task?.name, groupId: m.groupId, at: now });
+  const now_ = task ? turn.state.tasks[task.name].admission! : turn.state.admission!;
+  if (now_.granted < now_.groups.length) acquire(turn, now_);
+  else if (task) queueTask(turn, taskSpec(state, task.name)!, 1, now);
+  else queueReady(turn, now);
+  return turn.done();
+}
+
+function release(turn: Turn, admission: Admission, taskName: string | undefined, now: number) {
+  turn.record({ type: 'AdmissionReleased', taskName, at: now });
+  // Groups that granted a slot, and the one it may be waiting in.
+  const asked = admission.groups.slice(0, Math.min(admission.granted + 1, admission.groups.length));
+  for (const group of asked) {
+    turn.effects.push({
+      type: 'send',
+      to: { type: 'concurrency', id: group.groupId },
+      message: {
+        type: 'Release',
+        id: `release:${group.groupId}:${admission.holder}`,
+        holder: admission.holder,
+      },
+    });
+  }
+}
+
+/** Gives back the slots of whatever ended in this turn: the run, or some of its task runs. */
+export function releaseEnded(turn: Turn, now: number) {
+  const s = turn.state;
+  for (const task of Object.values(s.tasks)) {
+    if (
+      task.admission &&
+      !task.admission.released &&
+      (isTerminal(task.status) || isTerminal(s.status))
+    )
+      release(turn, task.admission, task.name, now);
+  }
+  if (s.admission && !s.admission.released && isTerminal(s.status))
+    release(turn, s.admission, undefined, now);
+}

@@ -1,0 +1,132 @@
+/** Runs and task runs with concurrency limits: they ask their groups for slots, and give them back. */
+import { describe, expect, it } from 'vitest';
+import { deciderSpec } from '../testing/decider-spec.js';
+import { runActor, type RunEvent, type RunMessage } from './index.js';
+import type { RunSpec, TaskSpec } from './spec.js';
+
+const RUN = 'run-c';
+const task = (name: string, over: Partial<TaskSpec> = {}): TaskSpec => ({
+  name,
+  retries: 0,
+  executionTimeoutMs: 60_000,
+  scheduleTimeoutMs: 300_000,
+  ...over,
+});
+const perUser = { expression: 'input.user', maxRuns: 2, strategy: 'GROUP_ROUND_ROBIN' as const };
+const perTenant = {
+  expression: "additionalMetadata.tenant + '-x'",
+  maxRuns: 5,
+  strategy: 'CANCEL_NEWEST' as const,
+};
+const trigger = (spec: RunSpec, input: unknown = { user: 'ann' }): RunMessage => ({
+  type: 'Trigger',
+  id: 'trigger',
+  runId: RUN,
+  spec,
+  input,
+  additionalMetadata: { tenant: 't1' },
+  priority: 1,
+});
+const triggered = (spec: RunSpec): RunEvent => {
+  const {
+    type: _t,
+    id: _i,
+    ...creation
+  } = trigger(spec) as Extract<RunMessage, { type: 'Trigger' }>;
+  return { type: 'RunTriggered', ...creation, at: 0 };
+};
+const granted = (groupId: string, holder = `${RUN}#0`): RunMessage => ({
+  type: 'ConcurrencyGranted',
+  id: `granted:${groupId}`,
+  groupId,
+  holder,
+});
+const sends = (effects: { type: string }[]) =>
+  effects.flatMap((e) =>
+    e.type === 'send'
+      ? [
+          (e as unknown as { to: { id: string }; message: { type: string } }).message.type +
+            ' ' +
+            (e as unknown as { to: { id: string } }).to.id,
+        ]
+      : [],
+  );
+
+const spec = deciderSpec(runActor, RUN);
+const taskRun: RunSpec = {
+  name: 'greet',
+  kind: 'task',
+  tasks: [task('greet')],
+  concurrency: [perUser, perTenant],
+};
+
+describe('a run with concurrency limits', () => {
+  it('asks its groups for slots one after another, keyed by its input and metadata, then queues', () => {
+    const first = spec.when(trigger(taskRun), 10).thenMatches(({ events, effects }) => {
+      expect(events.map((e) => e.type)).toEqual(['RunTriggered', 'AdmissionRequested']);
+      expect(sends(effects)).toEqual(['Acquire greet|0|ann']);
+    });
+    const second = spec
+      .given(first.events)
+      .when(granted('greet|0|ann'), 11)
+      .thenMatches(({ effects }) => expect(sends(effects)).toEqual(['Acquire greet|1|t1-x']));
+    spec
+      .given([...first.events, ...second.events])
+      .when(granted('greet|1|t1-x'), 12)
+      .thenMatches(({ events }) =>
+        expect(events.map((e) => e.type)).toEqual(['AdmissionGranted', 'TaskQueued']),
+      );
+  });
+
+  it('gives its slots (and its place in line) back when it ends', () => {
+    const first = spec.when(trigger(taskRun), 10).thenMatches(() => undefined);
+    const second = spec
+      .given(first.events)
+      .when(granted('greet|0|ann'), 11)
+      .thenMatches(() => undefined);
+    spec
+      .given([...first.events, ...second.events])
+      .when({ type: 'Cancel', id: 'c', reason: 'by user' }, 12)
+      .thenMatches(({ events, effects }) => {
+        expect(events.map((e) => e.type)).toContain('AdmissionReleased');
+        expect(sends(effects)).toEqual(['Release greet|0|ann', 'Release greet|1|t1-x']);
+      });
+  });
+
+  it('fails a run whose input its concurrency expression cannot key', () => {
+    spec.when(trigger(taskRun, { nobody: true }), 10).thenMatches(({ after }) => {
+      expect(after.status).toBe('FAILED');
+      expect(after.errors?.greet).toMatch(/concurrency expression of 'greet' failed/);
+    });
+  });
+
+  it('limits a workflow task on its own: it waits for its slot after its parents', () => {
+    const wf: RunSpec = {
+      name: 'wf',
+      kind: 'workflow',
+      tasks: [task('a'), task('b', { parents: ['a'], concurrency: [perUser] })],
+    };
+    const result: RunMessage = {
+      type: 'TaskResult',
+      id: 'r-a',
+      key: `${RUN}:a:0.1`,
+      taskName: 'a',
+      workerId: 'w',
+      startedAt: 1,
+      finishedAt: 2,
+      output: 1,
+    };
+    const given = [
+      triggered(wf),
+      { type: 'TaskQueued', taskName: 'a', key: `${RUN}:a:0.1`, attempt: 1, at: 0 } as RunEvent,
+    ];
+    spec
+      .given(given)
+      .when(result, 20)
+      .thenMatches(({ effects, after }) => {
+        expect(sends(effects)).toEqual(['Acquire wf/b|0|ann']);
+        expect(after.tasks.b.status).toBe('QUEUED');
+        expect(effects.some((e) => e.type === 'enqueue')).toBe(false);
+      });
+  });
+});

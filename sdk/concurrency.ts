@@ -1,0 +1,66 @@
+/** `concurrency` options, checked at declaration and turned into the run's form. */
+import { parse } from '@marcbachmann/cel-js';
+import { concurrencyKey } from '../actors/run/admission.js';
+import type { ConcurrencySpec, RunSpec } from '../actors/run/spec.js';
+import type { ConcurrencyExpression } from './enums.js';
+import { ValidationError } from './errors.js';
+
+const STRATEGIES = ['GROUP_ROUND_ROBIN', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST'] as const;
+
+export type ConcurrencyOption = number | ConcurrencyExpression | ConcurrencyExpression[];
+
+export function concurrencyOf(
+  value: ConcurrencyOption | undefined,
+  where: string,
+): ConcurrencySpec[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === 'number' ? [value] : Array.isArray(value) ? value : [value];
+  if (list.length === 0) return undefined;
+  return list.map((c, i) => {
+    const at = list.length > 1 ? `${where}: concurrency[${i}]` : `${where}: concurrency`;
+    if (typeof c === 'number') c = { expression: "'constant'", maxRuns: c };
+    if (typeof c !== 'object' || c === null)
+      throw new ValidationError(
+        `${at} must be a number or { expression, maxRuns, limitStrategy? }`,
+      );
+    if (!Number.isInteger(c.maxRuns) || c.maxRuns < 1)
+      throw new ValidationError(
+        `${at}.maxRuns must be a whole number >= 1, got ${JSON.stringify(c.maxRuns)}`,
+      );
+    if (typeof c.expression !== 'string' || c.expression.trim() === '')
+      throw new ValidationError(`${at}.expression must be a CEL expression`);
+    try {
+      parse(c.expression);
+    } catch (err) {
+      throw new ValidationError(
+        `${at}: bad CEL expression ${JSON.stringify(c.expression)}: ${(err as Error).message.split('\n')[0]}`,
+      );
+    }
+    const strategy = c.limitStrategy ?? 'GROUP_ROUND_ROBIN';
+    if (!STRATEGIES.includes(strategy))
+      throw new ValidationError(`${at}.limitStrategy must be one of ${STRATEGIES.join(', ')}`);
+    return { expression: c.expression, maxRuns: c.maxRuns, strategy };
+  });
+}
+
+/** Refuses a trigger whose input a concurrency expression cannot key, before anything is stored. */
+export function checkConcurrencyKeys(
+  spec: RunSpec,
+  run: { input: unknown; additionalMetadata: Record<string, string> },
+) {
+  const owners = [
+    { name: spec.name, concurrency: spec.concurrency },
+    ...spec.tasks.map((t) => ({ name: t.name, concurrency: t.concurrency })),
+  ];
+  for (const { name, concurrency } of owners) {
+    for (const c of concurrency ?? []) {
+      try {
+        concurrencyKey(c.expression, run);
+      } catch (err) {
+        throw new ValidationError(
+          `concurrency expression ${JSON.stringify(c.expression)} of '${name}' failed on this input: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+}
