@@ -138,9 +138,14 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       reconcileAfterMs: 5_000,
       ...opts.scheduler,
     },
-    // A run created by a client is kept in memory if this engine serves its partition.
+    // A run created by a client is kept in memory if this engine serves its partition, and the
+    // effects of its first turn that are not read from the journal (messages to other actors,
+    // timers) are carried out here, as the run's own turn would (the same msgIDs dedupe repeats).
     (runId, seq, entry) => {
       if (mailbox.partitions.includes(partitionOf('run', runId))) runs.prime(runId, seq, entry);
+      effects.run(entry.fx, `run.${runId}:${entry.m}`)?.catch((err: unknown) => {
+        logger.warn({ err, runId }, 'could not carry out the effects of a run creation');
+      });
     },
     events,
     async (runId): Promise<RunState> => (await runs.read(runId)).state,

@@ -1,5 +1,6 @@
 /** What `skein.runs.get` shows: a run's state from its journal, with the scheduler's live view on top. */
 import type { RunState } from '../actors/run/index.js';
+import type { Admission } from '../actors/run/state.js';
 import type { JournalEntry } from './journal.js';
 import type { LiveTask } from './scheduler-host.js';
 
@@ -12,6 +13,8 @@ export interface TaskView {
   error: string | null;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Why a task that has not started waits, when the engine knows (e.g. a concurrency slot). */
+  waitingFor?: string;
 }
 
 export interface RunView {
@@ -46,7 +49,15 @@ function runError(state: RunState): string | null {
   return null;
 }
 
+/** What a run or task run waiting for concurrency slots waits for. */
+function admissionWait(a: Admission | undefined): string | undefined {
+  if (!a || a.released || a.granted >= a.groups.length) return undefined;
+  const g = a.groups[a.granted];
+  return `a concurrency slot for key '${g.key}' (at most ${g.maxRuns} at once)`;
+}
+
 export function runView(state: RunState, live: LiveTask[]): RunView {
+  const runWait = admissionWait(state.admission);
   let status: string = state.status;
   const tasks = Object.values(state.tasks).map((t): TaskView => {
     const running = live.find((l) => l.taskName === t.name && l.key === t.key && l.workerId);
@@ -78,6 +89,7 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
       error: t.error ?? null,
       startedAt: t.startedAt ?? null,
       finishedAt: t.finishedAt ?? null,
+      ...withWait(admissionWait(t.admission) ?? (t.status === 'PENDING' ? runWait : undefined)),
     };
   });
   const startedAt = state.startedAt ?? tasks.find((t) => t.startedAt)?.startedAt ?? null;
@@ -96,6 +108,8 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
     tasks,
   };
 }
+
+const withWait = (waitingFor: string | undefined) => (waitingFor ? { waitingFor } : {});
 
 export function historyOf(entries: JournalEntry[]): HistoryEvent[] {
   const out: HistoryEvent[] = [];

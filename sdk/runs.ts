@@ -13,6 +13,8 @@ export interface TaskRunInfo {
   error: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** Why a task that has not started waits, when the engine knows (e.g. a concurrency slot). */
+  waitingFor?: string;
 }
 
 export interface RunInfo {

@@ -67,6 +67,16 @@ describe('workflow conditions', () => {
     expect(out.later).toBeLessThan(10_000);
   });
 
+  it('holds a root task (one with no parents) for a durable sleep', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow({ name: 'sleepy-root' });
+    wf.task({ name: 'later', waitFor: new SleepCondition('400ms'), fn: () => Date.now() });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    const started = Date.now();
+    const out = (await wf.run({})) as { later: number };
+    expect(out.later - started).toBeGreaterThanOrEqual(400);
+  });
+
   it('cancels the run when cancelIf holds', async () => {
     const { skein } = await env.client();
     const wf = skein.workflow({ name: 'guarded' });

@@ -39,7 +39,12 @@ const granted = (n: number, at = 0): ConcurrencyEvent => ({
   runId: `run-${n}`,
   since: at,
 });
-const queued = (n: number, at = 0): ConcurrencyEvent => ({ ...granted(n, at), type: 'SlotQueued' });
+const queued = (n: number, at = 0): ConcurrencyEvent => ({
+  type: 'SlotQueued',
+  holder: `run-${n}#0`,
+  runId: `run-${n}`,
+  since: at,
+});
 const tells = (runId: string, type: string) =>
   expect.objectContaining({
     type: 'send',
