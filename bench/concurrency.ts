@@ -1,0 +1,65 @@
+/**
+ * `npm run bench:concurrency`: scheduling throughput with concurrency keys (engine in a child
+ * process; client and worker in this one). RUNS no-op task runs spread over KEYS distinct keys
+ * of `concurrency: { expression: 'input.key', maxRuns: MAX_RUNS }`, all triggered at once;
+ * the same without a concurrency limit for comparison.
+ * Knobs: BENCH_CC_RUNS [10000], BENCH_CC_KEYS [1000], BENCH_CC_MAX_RUNS [1], BENCH_CC_SLOTS [100].
+ */
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { Skein } from 'skein';
+import { startNatsServer } from '../test/support/nats-server.js';
+import { EngineChild } from './skein.js';
+import { fmt } from './util.js';
+
+const int = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const RUNS = int('BENCH_CC_RUNS', 10_000);
+const KEYS = int('BENCH_CC_KEYS', 1000);
+const MAX_RUNS = int('BENCH_CC_MAX_RUNS', 1);
+const SLOTS = int('BENCH_CC_SLOTS', 100);
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+async function main() {
+  const nats = await startNatsServer();
+  const namespace = `bcc${randomUUID().slice(0, 6)}`;
+  const { engine } = await EngineChild.start(nats.url, namespace);
+  const logger = pino({ level: process.env.SKEIN_BENCH_LOG ?? 'warn' });
+  const skein = Skein.init({ natsUrl: nats.url, namespace, logger });
+  try {
+    const keyed = skein.task({
+      name: 'keyed',
+      concurrency: { expression: 'input.key', maxRuns: MAX_RUNS },
+      fn: (input: { key: string }) => input.key,
+    });
+    const plain = skein.task({ name: 'plain', fn: (input: { key: string }) => input.key });
+    const worker = await skein.worker('bench-cc', { workflows: [keyed, plain], slots: SLOTS });
+    await worker.start();
+    const items = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ input: { key: `k${i % KEYS}` } }));
+    await keyed.runMany(items(200)); // warm-up
+    await plain.runMany(items(200));
+
+    const measure = async (task: typeof keyed) => {
+      const t0 = performance.now();
+      await task.runMany(items(RUNS));
+      return (RUNS / (performance.now() - t0)) * 1000;
+    };
+    const withKeys = await measure(keyed);
+    const without = await measure(plain);
+    say(
+      `${RUNS} no-op runs over ${KEYS} concurrency keys (maxRuns ${MAX_RUNS}), worker slots ${SLOTS}:`,
+    );
+    say(`   with concurrency keys: ${fmt(withKeys)} runs/s`);
+    say(`   without:               ${fmt(without)} runs/s`);
+    say(
+      `bench-concurrency: keyed_runs_per_s=${fmt(withKeys)} plain_runs_per_s=${fmt(without)} keys=${KEYS} runs=${RUNS}`,
+    );
+    await worker.stop();
+  } finally {
+    await skein.close();
+    await engine.stop();
+    await nats.stop();
+  }
+}
+
+await main();
