@@ -13,10 +13,18 @@ import type { Connected, SdkConnection } from './connection.js';
 import { ContextImpl, type ContextHost, type LogLine } from './context-impl.js';
 import { currentRun } from './current-run.js';
 import { Deadline } from './deadline.js';
-import { DurableCalls, type DurableIo } from './durable-calls.js';
+import { DurableCalls } from './durable-calls.js';
+import {
+  durableIo,
+  Evicted,
+  historyScope,
+  readDurableHistory,
+  type DurableHost,
+  type Execution,
+} from './durable-worker.js';
 import { DurableContextImpl } from './durable-context-impl.js';
 import { NonDeterminismError, NonRetryableError, ValidationError } from './errors.js';
-import { Replayer, type RecordedCall } from './replayer.js';
+import { Replayer } from './replayer.js';
 import { SuspendedTasks } from './suspended-tasks.js';
 import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
@@ -43,20 +51,10 @@ export interface WorkerOptions {
   stopGraceMs?: number;
 }
 
-interface Execution {
-  /** Changes when a suspended durable task resumes under a new queue key. */
-  task: QueuedTask;
-  controller: AbortController;
-  finished: Promise<void>;
-  /** Suspended: a durable task waiting on a durable call, its slot given back. */
-  phase: 'active' | 'suspended' | 'done';
-}
-
 const HEARTBEAT_MS = 2000;
 const RESULT_PUBLISH_ATTEMPTS = 10;
 
 const DEFAULT_DURABLE_SLOTS = 1000;
-const HISTORY_FETCH_ATTEMPTS = 5;
 
 export class Worker {
   readonly id: string;
@@ -277,7 +275,7 @@ export class Worker {
     let calls: DurableCalls | undefined;
     try {
       if (durable) {
-        const history = await this.durableHistory(task);
+        const history = await readDurableHistory(this.conn, task, this.logger);
         if (!history) return false;
         if (history === 'stale') {
           // A dispatch of an attempt the run has moved past: nothing to run, free the slot.
@@ -288,7 +286,9 @@ export class Worker {
           );
           return false;
         }
-        const io = this.durableIo(execution, deadline, durable, () => (startedAt = Date.now()));
+        const io = durableIo(this.durableHost, execution, deadline, durable, () => {
+          startedAt = Date.now();
+        });
         calls = new DurableCalls(
           new Replayer(history, task.taskName),
           io,
@@ -339,95 +339,21 @@ export class Worker {
     return true;
   }
 
-  /**
-   * The durable task's recorded calls, read from its run; undefined hands the task back, and
-   * 'stale' means the run has moved past this attempt.
-   */
-  private async durableHistory(task: QueuedTask): Promise<RecordedCall[] | 'stale' | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const history = await this.conn.api<{ calls: RecordedCall[]; key: string; status: string }>(
-          'durable.history',
-          { runId: task.runId, taskName: task.taskName },
-        );
-        const live = history.status === 'QUEUED' || history.status === 'RUNNING';
-        return history.key === task.key && live ? history.calls : 'stale';
-      } catch (err) {
-        if (attempt >= HISTORY_FETCH_ATTEMPTS) {
-          this.logger.warn(
-            { err, runId: task.runId },
-            'could not read a durable task history; handing the task back',
-          );
-          return undefined;
-        }
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
-      }
-    }
-  }
-
-  /** How a durable execution records its calls and waits: suspended in memory, resumed by dispatch. */
-  private durableIo(
-    execution: Execution,
-    deadline: Deadline,
-    policy: NonNullable<TaskFunction['durable']>,
-    onResume: () => void,
-  ): DurableIo {
-    const { runId, taskName } = execution.task;
-    return {
-      record: (call) =>
-        this.sendToRun(runId, {
-          type: 'DurableCall',
-          id: `durable:${historyScope(execution.task.key)}:${call.position}`,
-          key: execution.task.key,
-          taskName,
-          workerId: this.id,
-          ...call,
-        }),
-      wait: (call) =>
-        new Promise((resolve, reject) => {
-          const key = execution.task.key;
-          // Held before the wait is sent: the resume may be dispatched before the send returns.
-          deadline.pause();
-          this.running.delete(key);
-          this.count(execution, -1);
-          execution.phase = 'suspended';
-          this.suspended.hold(
-            execution.task,
-            {
-              position: call.position,
-              allowCapacityEviction: policy.allowCapacityEviction,
-              resume: (task) => {
-                execution.task = task;
-                execution.phase = 'active';
-                this.running.set(task.key, execution);
-                this.count(execution, +1);
-                deadline.start();
-                onResume();
-                resolve(task.resume?.result);
-              },
-              evict: (reason) => {
-                execution.phase = 'done';
-                const err = new Evicted(reason);
-                execution.controller.abort(err);
-                reject(err);
-              },
-            },
-            policy.ttlMs,
-          );
-          this.sendToRun(runId, {
-            type: 'DurableWait',
-            id: `durable-wait:${key}:${call.position}:${randomUUID()}`,
-            key,
-            taskName,
-            workerId: this.id,
-            ...call,
-          }).catch((err: unknown) => {
-            this.logger.warn({ err, runId }, 'could not store a durable wait');
-            this.suspended.drop(execution.task, 'its wait could not be stored');
-          });
-        }),
-    };
-  }
+  /** What durable executions need of this worker to record calls, suspend and resume. */
+  private readonly durableHost: DurableHost = {
+    workerId: () => this.id,
+    logger: () => this.logger,
+    suspended: this.suspended,
+    sendToRun: (runId, message) => this.sendToRun(runId, message),
+    park: (execution) => {
+      this.running.delete(execution.task.key);
+      this.count(execution, -1);
+    },
+    unpark: (execution) => {
+      this.running.set(execution.task.key, execution);
+      this.count(execution, +1);
+    },
+  };
 
   /** Delivers a message to a run, retrying while NATS is unavailable. */
   private async sendToRun(
@@ -492,18 +418,6 @@ class HandedBack extends Error {
   constructor(workerId: string) {
     super(`worker ${workerId} stopped; the task run goes back to the queue`);
   }
-}
-
-/** Why a waiting durable task's signal aborts when the worker drops it from memory. */
-class Evicted extends Error {
-  constructor(reason: string) {
-    super(`the waiting durable task was dropped from memory (${reason}); it resumes by replay`);
-  }
-}
-
-/** Names a durable task's history within its run: `<runId>:<task>:<generation>`. */
-function historyScope(key: string) {
-  return key.slice(0, key.lastIndexOf('.'));
 }
 
 export function registryKey(name: string) {

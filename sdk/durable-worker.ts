@@ -1,0 +1,148 @@
+/**
+ * A worker's side of durable tasks: reading a task's recorded calls before replaying it, and
+ * the I/O of its durable calls: recording results, and suspending on a wait in memory until
+ * the run's resumption is dispatched back (or the task is evicted and later replayed).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import type { SdkConnection } from './connection.js';
+import type { Deadline } from './deadline.js';
+import type { DurableIo } from './durable-calls.js';
+import type { RecordedCall } from './replayer.js';
+import type { SuspendedTasks } from './suspended-tasks.js';
+import type { TaskFunction } from './task.js';
+
+const HISTORY_FETCH_ATTEMPTS = 5;
+
+/** A task run a worker holds, from dispatch until its result is stored. */
+export interface Execution {
+  /** Changes when a suspended durable task resumes under a new queue key. */
+  task: QueuedTask;
+  controller: AbortController;
+  finished: Promise<void>;
+  /** Suspended: a durable task waiting on a durable call, its slot given back. */
+  phase: 'active' | 'suspended' | 'done';
+}
+
+/** What a durable execution needs of its worker. */
+export interface DurableHost {
+  workerId(): string;
+  logger(): Logger;
+  suspended: SuspendedTasks;
+  sendToRun(
+    runId: string,
+    message: { id: string; type: string } & Record<string, unknown>,
+  ): Promise<void>;
+  /** The execution gives its slot back while it waits... */
+  park(execution: Execution): void;
+  /** ...and takes one again when it resumes. */
+  unpark(execution: Execution): void;
+}
+
+/** Why a waiting durable task's signal aborts when the worker drops it from memory. */
+export class Evicted extends Error {
+  constructor(reason: string) {
+    super(`the waiting durable task was dropped from memory (${reason}); it resumes by replay`);
+  }
+}
+
+/** Names a durable task's history within its run: `<runId>:<task>:<generation>`. */
+export function historyScope(key: string) {
+  return key.slice(0, key.lastIndexOf('.'));
+}
+
+/**
+ * The durable task's recorded calls, read from its run; undefined hands the task back, and
+ * 'stale' means the run has moved past this attempt.
+ */
+export async function readDurableHistory(
+  conn: SdkConnection,
+  task: QueuedTask,
+  logger: Logger,
+): Promise<RecordedCall[] | 'stale' | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const history = await conn.api<{ calls: RecordedCall[]; key: string; status: string }>(
+        'durable.history',
+        { runId: task.runId, taskName: task.taskName },
+      );
+      const live = history.status === 'QUEUED' || history.status === 'RUNNING';
+      return history.key === task.key && live ? history.calls : 'stale';
+    } catch (err) {
+      if (attempt >= HISTORY_FETCH_ATTEMPTS) {
+        logger.warn(
+          { err, runId: task.runId },
+          'could not read a durable task history; handing the task back',
+        );
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/** How a durable execution records its calls and waits: suspended in memory, resumed by dispatch. */
+export function durableIo(
+  host: DurableHost,
+  execution: Execution,
+  deadline: Deadline,
+  policy: NonNullable<TaskFunction['durable']>,
+  onResume: () => void,
+): DurableIo {
+  const { runId, taskName } = execution.task;
+  return {
+    record: (call) =>
+      host.sendToRun(runId, {
+        type: 'DurableCall',
+        id: `durable:${historyScope(execution.task.key)}:${call.position}`,
+        key: execution.task.key,
+        taskName,
+        workerId: host.workerId(),
+        ...call,
+      }),
+    wait: (call) =>
+      new Promise((resolve, reject) => {
+        const key = execution.task.key;
+        // Held before the wait is sent: the resume may be dispatched before the send returns.
+        deadline.pause();
+        host.park(execution);
+        execution.phase = 'suspended';
+        host.suspended.hold(
+          execution.task,
+          {
+            position: call.position,
+            allowCapacityEviction: policy.allowCapacityEviction,
+            resume: (task) => {
+              execution.task = task;
+              execution.phase = 'active';
+              host.unpark(execution);
+              deadline.start();
+              onResume();
+              resolve(task.resume?.result);
+            },
+            evict: (reason) => {
+              execution.phase = 'done';
+              const err = new Evicted(reason);
+              execution.controller.abort(err);
+              reject(err);
+            },
+          },
+          policy.ttlMs,
+        );
+        host
+          .sendToRun(runId, {
+            type: 'DurableWait',
+            id: `durable-wait:${key}:${call.position}:${randomUUID()}`,
+            key,
+            taskName,
+            workerId: host.workerId(),
+            ...call,
+          })
+          .catch((err: unknown) => {
+            host.logger().warn({ err, runId }, 'could not store a durable wait');
+            host.suspended.drop(execution.task, 'its wait could not be stored');
+          });
+      }),
+  };
+}
