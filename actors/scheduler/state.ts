@@ -23,6 +23,17 @@ export interface WorkerSlots {
   status: 'ACTIVE' | 'STOPPING' | 'LOST';
   /** After a refused dispatch, no more until then (the worker's slots are fuller than we knew). */
   pausedUntil: number;
+  labels: Record<string, string | number>;
+}
+
+/** One rate-limit key: its upserted definition (static keys) and the units granted lately. */
+export interface RateWindow {
+  limit?: number;
+  durationMs?: number;
+  /** The longest span a dynamic key's uses gave (they bring their own). */
+  spanMs?: number;
+  /** Oldest first; pruned as they leave the longest span that applies. */
+  grants: { at: number; units: number }[];
 }
 
 export interface Entry {
@@ -64,6 +75,7 @@ export interface SchedulerState {
    *  and stale keys (dispatched or released) are skipped lazily. */
   queues: { keys: string[]; head: number }[];
   nextSeq: number;
+  rateLimits: Map<string, RateWindow>;
 }
 
 export const PRIORITIES = 3;
@@ -80,6 +92,7 @@ export function initialSchedulerState(
     entries: new Map(),
     queues: Array.from({ length: PRIORITIES }, () => ({ keys: [], head: 0 })),
     nextSeq: 0,
+    rateLimits: new Map(),
   };
 }
 
@@ -103,6 +116,23 @@ function unassign(state: SchedulerState, key: string) {
   if (worker?.running.delete(key) && entry.task.durable) worker.durableRunning--;
   entry.workerId = undefined;
   entry.dispatchedAt = undefined;
+}
+
+/** Keeps a window's grants that may still count. */
+function prune(window: RateWindow, now: number) {
+  const durationMs = Math.max(window.durationMs ?? 0, window.spanMs ?? 0);
+  const keep = window.grants.findIndex((g) => g.at > now - durationMs);
+  window.grants = keep === -1 ? [] : window.grants.slice(keep);
+}
+
+function spend(state: SchedulerState, task: QueuedTask, at: number) {
+  for (const use of task.rateLimits ?? []) {
+    let window = state.rateLimits.get(use.key);
+    if (!window) state.rateLimits.set(use.key, (window = { grants: [] }));
+    if (use.durationMs !== undefined) window.spanMs = Math.max(window.spanMs ?? 0, use.durationMs);
+    if (window.grants.length > 64) prune(window, at);
+    window.grants.push({ at, units: use.units });
+  }
 }
 
 function assign(state: SchedulerState, key: string, workerId: string, at: number) {
@@ -151,9 +181,31 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       state.queues[priorityIndex(event.task.priority)].keys.push(event.task.key);
       return state;
     }
-    case 'EntryDispatched':
+    case 'EntryDispatched': {
+      const entry = state.entries.get(event.key);
+      if (entry) spend(state, entry.task, event.at);
+      assign(state, event.key, event.workerId, event.at);
+      return state;
+    }
     case 'EntryClaimed':
       assign(state, event.key, event.workerId, event.at);
+      return state;
+    case 'RateLimitDefined': {
+      const window = state.rateLimits.get(event.key);
+      if (window) Object.assign(window, { limit: event.limit, durationMs: event.durationMs });
+      else
+        state.rateLimits.set(event.key, {
+          limit: event.limit,
+          durationMs: event.durationMs,
+          grants: [],
+        });
+      return state;
+    }
+    case 'RateWindowsPruned':
+      for (const [key, window] of state.rateLimits) {
+        prune(window, event.at);
+        if (window.grants.length === 0 && window.limit === undefined) state.rateLimits.delete(key);
+      }
       return state;
     case 'WorkerPaused': {
       const worker = state.workers.get(event.workerId);
@@ -188,6 +240,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
         known.pinned = new Set(event.pinned);
         known.taskNames = new Set(event.taskNames);
         known.lastHeartbeatAt = event.at;
+        known.labels = event.labels ?? {};
         known.status = event.stopping ? 'STOPPING' : 'ACTIVE';
       } else {
         state.workers.set(event.workerId, {
@@ -202,6 +255,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
           lastHeartbeatAt: event.at,
           status: event.stopping ? 'STOPPING' : 'ACTIVE',
           pausedUntil: 0,
+          labels: event.labels ?? {},
         });
       }
       return state;
