@@ -1,4 +1,6 @@
 /** The shape of what a run executes, copied into the run when it is triggered. */
+import type { LabelWish } from '../scheduler/queued-task.js';
+import type { RateLimitSpec, StickyStrategy } from './placement.js';
 
 /** One condition of a workflow task; `id` is unique within the task. */
 export type ConditionSpec = (
@@ -41,6 +43,9 @@ export interface TaskSpec {
   cancelIf?: ConditionExpr;
   /** A durable task: its durable calls are recorded, and it is resumed by replay. */
   durable?: boolean;
+  /** Spent when it starts; it waits in the queue while one is used up. */
+  rateLimits?: RateLimitSpec[];
+  desiredWorkerLabels?: Record<string, LabelWish>;
 }
 
 export interface RunSpec {
@@ -48,6 +53,8 @@ export interface RunSpec {
   name: string;
   kind: 'task' | 'workflow';
   tasks: TaskSpec[];
+  /** Keep the run's tasks on the worker that ran its first one. */
+  sticky?: StickyStrategy;
 }
 
 /** Delay before retry `n` (1-based): factor^n seconds, capped at maxSeconds; none without backoff. */

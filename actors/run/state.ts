@@ -24,6 +24,7 @@ export interface DurableWaitState {
   met: Record<string, unknown>;
 }
 import { queueKey } from '../scheduler/queued-task.js';
+import { stickyWorkerAfterStart } from './placement.js';
 
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export type TaskStatus =
@@ -76,6 +77,8 @@ export interface RunState extends RunCreation {
   children: string[];
   /** How children started by durable calls ended. */
   childResults?: Record<string, RunFinished>;
+  /** A sticky run's worker: the one that started its first task. */
+  stickyWorkerId?: string;
 }
 
 export function initialRunState(runId: string): RunState {
@@ -151,6 +154,7 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         }),
         status: isTerminal(state.status) ? state.status : 'RUNNING',
         startedAt: state.startedAt ?? event.at,
+        ...stickyWorkerAfterStart(state, event.workerId),
       };
     case 'TaskSucceeded':
       return withTask(state, event.taskName, {
@@ -243,6 +247,7 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         output: undefined,
         errors: undefined,
         cancelReason: undefined,
+        stickyWorkerId: undefined,
         tasks: freshTasks(state.spec, state.runId, generation),
       };
     }
