@@ -12,6 +12,8 @@ export interface TaskView {
   error: string | null;
   startedAt: number | null;
   finishedAt: number | null;
+  /** A queued task: what it waits for (a rate limit, a worker with some labels, a free slot…). */
+  waitingFor?: string;
 }
 
 export interface RunView {
@@ -69,7 +71,16 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
         finishedAt: null,
       };
     }
+    const waiting =
+      t.status === 'QUEUED'
+        ? live.find((l) => l.key === t.key)?.waitingFor
+        : t.status === 'WAITING'
+          ? 'its waitFor conditions'
+          : t.status === 'RETRYING'
+            ? 'its retry backoff'
+            : undefined;
     return {
+      ...(waiting !== undefined && { waitingFor: waiting }),
       name: t.name,
       status: shown,
       attempts: t.attempt,

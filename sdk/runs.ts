@@ -13,6 +13,8 @@ export interface TaskRunInfo {
   error: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** A queued task: what it waits for, e.g. "rate limit 'openai' (10 per second)", "a free slot". */
+  waitingFor?: string;
 }
 
 export interface RunInfo {

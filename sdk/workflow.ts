@@ -4,6 +4,7 @@ import type { Context, TaskLike } from './context.js';
 import type { DurableContext } from './durable-context.js';
 import type { EvictionPolicy } from './suspended-tasks.js';
 import { ValidationError } from './errors.js';
+import { stickyOf } from './placement.js';
 import { conditionExpr, type Conditions } from './conditions.js';
 import {
   checkName,
@@ -64,7 +65,8 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     triggerer: Triggerer,
   ) {
     const name = checkName(options.name, 'workflow');
-    const spec: RunSpec = { name, kind: 'workflow', tasks: [] };
+    const sticky = stickyOf(options.sticky, `workflow '${name}'`);
+    const spec: RunSpec = { name, kind: 'workflow', tasks: [], ...(sticky && { sticky }) };
     const defaults = {
       defaultPriority: checkPriority(
         options.defaultPriority ?? 1,
