@@ -1,0 +1,255 @@
+/**
+ * Flow control against a real engine: rate limits, worker labels and sticky workers, each
+ * proved by when and where task runs started, and by what runs.get says while they wait.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationError } from 'skein';
+import { gate } from './fixtures/gate.js';
+import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+
+let env: SkeinEnv;
+beforeAll(async () => {
+  env = await startSkeinEnv();
+});
+afterAll(async () => {
+  await env.stop();
+});
+
+/** Polls runs.get until the run's only task says what it waits for. */
+async function waitingFor(
+  skein: { runs: { get(id: string): Promise<{ tasks: { waitingFor?: string }[] }> } },
+  runId: string,
+) {
+  let said: string | undefined;
+  await expect
+    .poll(async () => (said = (await skein.runs.get(runId)).tasks[0]?.waitingFor), {
+      timeout: 10_000,
+    })
+    .toBeTruthy();
+  return said;
+}
+
+describe('rate limits', () => {
+  it('a limit of 2 per second spreads 6 runs over at least 2 s; an unlimited task is not held back', async () => {
+    const { skein } = await env.client();
+    await skein.rateLimits.upsert({ key: 'api', limit: 2, duration: 'second' });
+    const starts: number[] = [];
+    const limited = skein.task({
+      name: 'call-api',
+      rateLimits: [{ staticKey: 'api', units: 1 }],
+      fn: () => {
+        starts.push(Date.now());
+        return 'ok';
+      },
+    });
+    const free = skein.task({ name: 'free', fn: () => Date.now() });
+    await (await skein.worker('w', { workflows: [limited, free], slots: 10 })).start();
+
+    const refs = [];
+    for (let i = 0; i < 6; i++) refs.push(await limited.runNoWait({}));
+    expect(await waitingFor(skein, refs[5].runId)).toBe("rate limit 'api' (2 per second)");
+    const freeDoneAt = await free.run({});
+    await Promise.all(refs.map((r) => r.result()));
+
+    starts.sort((a, b) => a - b);
+    expect(starts.at(-1)! - starts[0]).toBeGreaterThanOrEqual(1900);
+    // a sliding window: the third start is a full second after the first, and so on
+    for (let i = 2; i < starts.length; i++)
+      expect(starts[i] - starts[i - 2]).toBeGreaterThanOrEqual(900);
+    expect(freeDoneAt).toBeLessThan(starts.at(-1)!);
+  });
+
+  it('a dynamic key limits each user on its own (CEL over input)', async () => {
+    const { skein } = await env.client();
+    const starts: Record<string, number[]> = {};
+    const perUser = skein.task({
+      name: 'per-user',
+      rateLimits: [{ dynamicKey: 'input.user', units: 1, limit: 1, duration: 'second' }],
+      fn: (input: { user: string }) => {
+        (starts[input.user] ??= []).push(Date.now());
+        return input.user;
+      },
+    });
+    await (await skein.worker('w', { workflows: [perUser], slots: 10 })).start();
+    const a1 = await perUser.runNoWait({ user: 'alice' });
+    const a2 = await perUser.runNoWait({ user: 'alice' });
+    const b1 = await perUser.runNoWait({ user: 'bob' });
+    await Promise.all([a1, a2, b1].map((r) => r.result()));
+    expect(starts.alice[1] - starts.alice[0]).toBeGreaterThanOrEqual(900);
+    expect(starts.bob[0] - starts.alice[0]).toBeLessThan(900);
+  });
+
+  it('a dynamic key that names no key for a run fails that run, saying why', async () => {
+    const { skein } = await env.client();
+    const task = skein.task({
+      name: 'keyed',
+      rateLimits: [{ dynamicKey: 'input.user', units: 1, limit: 5, duration: 'minute' }],
+      fn: () => 'ran',
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    await expect(task.run({ other: 1 })).rejects.toThrow(
+      /task 'keyed': rate limit dynamicKey 'input.user' names no key for this run/,
+    );
+  });
+
+  it('a static key nobody upserted holds the task, saying so, until it is upserted', async () => {
+    const { skein } = await env.client();
+    const task = skein.task({
+      name: 'needs-limit',
+      rateLimits: [{ staticKey: 'later', units: 2 }],
+      fn: () => 'ran',
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const ref = await task.runNoWait({});
+    expect(await waitingFor(skein, ref.runId)).toBe(
+      "rate limit 'later' (not defined: call skein.rateLimits.upsert)",
+    );
+    await skein.rateLimits.upsert({ key: 'later', limit: 1, duration: 'minute' });
+    await expect
+      .poll(async () => (await skein.runs.get(ref.runId)).tasks[0].waitingFor)
+      .toBe("rate limit 'later' (1 per minute), which can never grant 2 units");
+    await skein.rateLimits.upsert({ key: 'later', limit: 2, duration: 'minute' });
+    expect(await ref.result()).toBe('ran');
+  });
+
+  it('refuses bad declarations and upserts with ValidationError naming the task or key', async () => {
+    const { skein } = await env.client();
+    expect(() =>
+      skein.task({
+        name: 'greedy',
+        rateLimits: [{ dynamicKey: 'input.user', units: 5, limit: 2, duration: 'second' }],
+        fn: () => 1,
+      }),
+    ).toThrow(/task 'greedy': rateLimits\[0\]: units \(5\) exceed the limit \(2\)/);
+    expect(() =>
+      skein.task({ name: 'no-limit', rateLimits: [{ dynamicKey: 'input.user' }], fn: () => 1 }),
+    ).toThrow(ValidationError);
+    await expect(
+      skein.rateLimits.upsert({ key: 'k', limit: 0, duration: 'second' }),
+    ).rejects.toThrow(/rate limit 'k': limit must be a whole number >= 1/);
+    await expect(
+      skein.rateLimits.upsert({ key: 'k', limit: 1, duration: 'week' as never }),
+    ).rejects.toThrow(ValidationError);
+  });
+});
+
+describe('worker labels', () => {
+  it('required labels are never violated (the task waits, saying why); weights choose the better worker', async () => {
+    const { skein } = await env.client();
+    const ran: string[] = [];
+    const train = skein.task({
+      name: 'train',
+      desiredWorkerLabels: { gpu: { value: 'a100', required: true } },
+      fn: (_: unknown, ctx) => {
+        ran.push(ctx.workerId);
+        return ctx.workerId;
+      },
+    });
+    const report = skein.task({
+      name: 'report',
+      desiredWorkerLabels: {
+        region: { value: 'eu', weight: 10 },
+        memory: { value: 32, comparator: 'GREATER_THAN_OR_EQUAL', weight: 50 },
+      },
+      fn: (_: unknown, ctx) => ctx.workerId,
+    });
+    const cpu = await skein.worker('cpu', {
+      workflows: [train, report],
+      slots: 20,
+      labels: { gpu: 'none', region: 'eu', memory: 16 },
+    });
+    await cpu.start();
+    const first = await train.runNoWait({});
+    expect(await waitingFor(skein, first.runId)).toBe('a worker with labels gpu=a100 (required)');
+
+    const big = await skein.worker('big', {
+      workflows: [train, report],
+      slots: 1,
+      labels: { gpu: 'a100', region: 'us', memory: 64 },
+    });
+    await big.start();
+    const more = await Promise.all([1, 2, 3].map(() => train.runNoWait({})));
+    await Promise.all([first, ...more].map((r) => r.result()));
+    expect(ran).toEqual([big.id, big.id, big.id, big.id]);
+    // memory>=32 weighs 50, region=eu 10: the one-slot us worker beats the 20-slot eu one
+    expect(await report.run({})).toBe(big.id);
+    // a run's own labels go over the task's
+    expect(
+      await report.run({}, { desiredWorkerLabels: { memory: { value: 16, weight: 100 } } }),
+    ).toBe(cpu.id);
+  });
+});
+
+describe('sticky', () => {
+  /**
+   * A workflow `a -> b`, sticky. While `a` runs it queues a blocker that must run on a's worker,
+   * so when `b` is queued a's worker is busy and the other worker is free.
+   */
+  async function setup(sticky: 'hard' | 'soft', runSticky?: 'hard' | 'soft') {
+    const { skein } = await env.client();
+    const release = gate();
+    const blocker = skein.task({ name: 'blocker', fn: () => release.promise });
+    const wf = skein.workflow({ name: 'pipeline', sticky });
+    const where: Record<string, string> = {};
+    const a = wf.task({
+      name: 'a',
+      fn: async (_: unknown, ctx) => {
+        where.a = ctx.workerId;
+        const label = ctx.workerId === one.id ? 'one' : 'two';
+        await blocker.runNoWait(null, {
+          desiredWorkerLabels: { n: { value: label, required: true } },
+        });
+        return null;
+      },
+    });
+    wf.task({
+      name: 'b',
+      parents: [a],
+      fn: (_: unknown, ctx) => {
+        where.b = ctx.workerId;
+        return null;
+      },
+    });
+    const one = await skein.worker('one', {
+      workflows: [wf, blocker],
+      slots: 1,
+      labels: { n: 'one' },
+    });
+    const two = await skein.worker('two', {
+      workflows: [wf, blocker],
+      slots: 1,
+      labels: { n: 'two' },
+    });
+    await one.start();
+    await two.start();
+    const ref = await wf.runNoWait({}, runSticky ? { sticky: runSticky } : undefined);
+    return { skein, ref, where, release };
+  }
+
+  it('hard: b waits for the worker that ran a, though another is free, then runs there', async () => {
+    const { skein, ref, where, release } = await setup('hard');
+    let b: { status: string; waitingFor?: string } | undefined;
+    await expect
+      .poll(
+        async () =>
+          (b = (await skein.runs.get(ref.runId)).tasks.find((t) => t.name === 'b'))?.waitingFor,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toMatch(/sticky: hard/);
+    expect(b?.waitingFor).toBe(`worker ${where.a} (sticky: hard)`);
+    expect(b?.status).toBe('QUEUED');
+    release.open();
+    await ref.result();
+    expect(where.b).toBe(where.a);
+  });
+
+  it('soft (per run, over the declaration): b goes to the free worker when a’s is busy', async () => {
+    const { ref, where, release } = await setup('hard', 'soft');
+    await ref.result();
+    release.open();
+    expect(where.a).toBeDefined();
+    expect(where.b).not.toBe(where.a);
+  });
+});
