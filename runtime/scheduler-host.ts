@@ -63,6 +63,7 @@ export class SchedulerHost {
   private tick?: NodeJS.Timeout;
   /** The next pump due when a rate-limit window frees units. */
   private wake?: { at: number; timer: NodeJS.Timeout };
+  private pumpDue?: NodeJS.Immediate;
   private rateLimitsWatchStop?: () => void;
   private readonly dispatcher: DispatchBatcher;
   /** Entries appended by this engine, by sequence, until the scheduler reads them. */
@@ -153,6 +154,8 @@ export class SchedulerHost {
     clearInterval(this.tick);
     clearTimeout(this.wake?.timer);
     this.wake = undefined;
+    if (this.pumpDue) clearImmediate(this.pumpDue);
+    this.pumpDue = undefined;
     this.rateLimitsWatchStop?.();
     this.watchStop?.();
     for (const sub of this.subs) sub.unsubscribe();
@@ -324,7 +327,15 @@ export class SchedulerHost {
   private apply(message: SchedulerMessage) {
     const now = this.clock.now();
     this.carryOut(decideScheduler(this.state, message, now));
-    this.pump(now);
+    this.pumpSoon();
+  }
+
+  /** One pump after a burst of messages: each pump walks every waiting entry. */
+  private pumpSoon() {
+    this.pumpDue ??= setImmediate(() => {
+      this.pumpDue = undefined;
+      this.safely(() => this.pump(this.clock.now()));
+    });
   }
 
   private pump(now: number) {

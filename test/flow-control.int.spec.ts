@@ -3,7 +3,7 @@
  * proved by when and where task runs started, and by what runs.get says while they wait.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValidationError } from 'skein';
+import { Priority, ValidationError } from 'skein';
 import { gate } from './fixtures/gate.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
@@ -57,6 +57,28 @@ describe('rate limits', () => {
     for (let i = 2; i < starts.length; i++)
       expect(starts[i] - starts[i - 2]).toBeGreaterThanOrEqual(900);
     expect(freeDoneAt).toBeLessThan(starts.at(-1)!);
+  });
+
+  it('a HIGH run overtakes LOW runs waiting for the same rate limit', async () => {
+    const { skein } = await env.client();
+    await skein.rateLimits.upsert({ key: 'slow', limit: 1, duration: 'second' });
+    const started: { label: string; at: number }[] = [];
+    const job = skein.task({
+      name: 'job',
+      rateLimits: [{ staticKey: 'slow' }],
+      fn: (label: string) => {
+        started.push({ label, at: Date.now() });
+        return label;
+      },
+    });
+    await (await skein.worker('w', { workflows: [job], slots: 5 })).start();
+    const refs = [];
+    for (const label of ['low1', 'low2', 'low3']) refs.push(await job.runNoWait(label));
+    await expect.poll(() => started.length).toBe(1);
+    refs.push(await job.runNoWait('high', { priority: Priority.HIGH }));
+    await Promise.all(refs.map((r) => r.result()));
+    expect(started.map((s) => s.label)).toEqual(['low1', 'high', 'low2', 'low3']);
+    expect(started[1].at - started[0].at).toBeGreaterThanOrEqual(900);
   });
 
   it('a dynamic key limits each user on its own (CEL over input)', async () => {

@@ -115,6 +115,18 @@ describe('scheduler: rate limits', () => {
       });
   });
 
+  it('after a leader change, task runs a heartbeat claims count against their windows', () => {
+    const rebuilt = schedulerSpec({ holdMs: 5000 });
+    rebuilt
+      .given([
+        defineLimit('openai', 1),
+        enqueue('r1', openai(), true),
+        heartbeat('w1', 5, { running: ['r1'] }),
+      ])
+      .when(enqueue('r2', openai()), 10)
+      .thenNothing();
+  });
+
   it('forgets expired grants on a tick', () => {
     const state = initialSchedulerState(0, 0);
     schedulerTurn(state, heartbeat('w1', 10), 0);

@@ -187,9 +187,13 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       assign(state, event.key, event.workerId, event.at);
       return state;
     }
-    case 'EntryClaimed':
+    case 'EntryClaimed': {
+      // A new leader's windows start empty: what already runs counts as started now.
+      const entry = state.entries.get(event.key);
+      if (entry?.redelivered) spend(state, entry.task, event.at);
       assign(state, event.key, event.workerId, event.at);
       return state;
+    }
     case 'RateLimitDefined': {
       const window = state.rateLimits.get(event.key);
       if (window) Object.assign(window, { limit: event.limit, durationMs: event.durationMs });
