@@ -7,6 +7,7 @@ import { labelScore, limitOf, nextExpiry, RateTally } from './placement.js';
 import {
   DEFAULT_DURABLE_SLOTS,
   freeSlots,
+  GRANT_MARGIN_MS,
   PRIORITIES,
   type SchedulerState,
   type WorkerSlots,
@@ -93,7 +94,8 @@ function rateLimited(
   const l = limitOf(state, blocking);
   const at = l && nextExpiry(state.rateLimits.get(blocking.key), l.durationMs, now);
   // Units granted in this very pump leave the window one span from now.
-  const wake = at ?? (l && rates.granted.has(blocking.key) ? now + l.durationMs : undefined);
+  const wake =
+    at ?? (l && rates.granted.has(blocking.key) ? now + l.durationMs + GRANT_MARGIN_MS : undefined);
   if (wake !== undefined && (out.wakeAt === undefined || wake < out.wakeAt)) out.wakeAt = wake;
   return true;
 }

@@ -3,7 +3,13 @@
  * windows. Pure reads of the scheduler's state; `decide.ts` places, `waitingFor` explains.
  */
 import type { LabelComparator, LabelWish, QueuedTask, RateLimitUse } from './queued-task.js';
-import type { Entry, RateWindow, SchedulerState, WorkerSlots } from './state.js';
+import {
+  GRANT_MARGIN_MS,
+  type Entry,
+  type RateWindow,
+  type SchedulerState,
+  type WorkerSlots,
+} from './state.js';
 
 export type Labels = Record<string, string | number>;
 
@@ -80,15 +86,15 @@ export function limitOf(state: SchedulerState, use: RateLimitUse) {
 export function unitsInWindow(window: RateWindow | undefined, durationMs: number, now: number) {
   let used = 0;
   const grants = window?.grants ?? [];
-  for (let i = grants.length - 1; i >= 0 && grants[i].at > now - durationMs; i--)
-    used += grants[i].units;
+  const since = now - durationMs - GRANT_MARGIN_MS;
+  for (let i = grants.length - 1; i >= 0 && grants[i].at > since; i--) used += grants[i].units;
   return used;
 }
 
 /** When the oldest grant in the span ending at `now` leaves it (the window frees some units). */
 export function nextExpiry(window: RateWindow | undefined, durationMs: number, now: number) {
-  const live = window?.grants.find((g) => g.at > now - durationMs);
-  return live ? live.at + durationMs : undefined;
+  const live = window?.grants.find((g) => g.at > now - durationMs - GRANT_MARGIN_MS);
+  return live ? live.at + durationMs + GRANT_MARGIN_MS : undefined;
 }
 
 /** What one pump knows of the windows: units counted once per key, plus what it granted. */

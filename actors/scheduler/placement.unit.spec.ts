@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { at, schedulerSpec, schedulerTurn } from '../testing/decider-spec.js';
 import type { QueuedTask } from './queued-task.js';
 import { waitingFor } from './placement.js';
-import { initialSchedulerState } from './state.js';
+import { GRANT_MARGIN_MS, initialSchedulerState } from './state.js';
 import {
   defineLimit,
   dispatch,
@@ -35,7 +35,7 @@ describe('scheduler: rate limits', () => {
       .when(heartbeat('w1', 10), 10)
       .thenMatches((turn) => {
         expect(dispatched(turn)).toEqual(['w1:r1', 'w1:r2', 'w1:plain']);
-        expect(turn.pumped.wakeAt).toBe(10 + 1000);
+        expect(turn.pumped.wakeAt).toBe(10 + 1000 + GRANT_MARGIN_MS);
       });
   });
 
@@ -49,16 +49,16 @@ describe('scheduler: rate limits', () => {
     ];
     spec
       .given(history)
-      .when(tick, 999)
+      .when(tick, 999 + GRANT_MARGIN_MS)
       .thenMatches((turn) => expect(dispatched(turn)).toEqual([]));
     spec
       .given(history)
-      .when(tick, 1000)
+      .when(tick, 1000 + GRANT_MARGIN_MS)
       .thenMatches((turn, state) => {
         expect(dispatched(turn)).toEqual(['w1:r3']);
         // r2's unit leaves the window at 1600
         expect(turn.pumped.wakeAt).toBeUndefined();
-        expect(waitingFor(state, state.entries.get('r3')!, 1000)).toBeUndefined();
+        expect(waitingFor(state, state.entries.get('r3')!, 1000 + GRANT_MARGIN_MS)).toBeUndefined();
       });
   });
 
@@ -136,7 +136,7 @@ describe('scheduler: rate limits', () => {
       0,
     );
     expect(state.rateLimits.get('k')?.grants).toHaveLength(1);
-    schedulerTurn(state, tick, 200);
+    schedulerTurn(state, tick, 200 + GRANT_MARGIN_MS);
     expect(state.rateLimits.has('k')).toBe(false);
   });
 });

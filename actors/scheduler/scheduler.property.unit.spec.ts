@@ -7,7 +7,13 @@ import { schedulerTurn, type SchedulerTurn } from '../testing/decider-spec.js';
 import type { SchedulerMessage } from './messages.js';
 import { labelScore } from './placement.js';
 import type { QueuedTask } from './queued-task.js';
-import { freeSlots, initialSchedulerState, priorityIndex, type SchedulerState } from './state.js';
+import {
+  freeSlots,
+  GRANT_MARGIN_MS,
+  initialSchedulerState,
+  priorityIndex,
+  type SchedulerState,
+} from './state.js';
 
 const SEEDS = 200;
 const STEPS = 300;

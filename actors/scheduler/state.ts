@@ -118,9 +118,16 @@ function unassign(state: SchedulerState, key: string) {
   entry.dispatchedAt = undefined;
 }
 
+/**
+ * A grant counts this much longer than its span: it is stamped when the pump decides, and the
+ * task run reaches its worker a few milliseconds later (more under load), so a downstream API
+ * would otherwise see a little more than `limit` in some span.
+ */
+export const GRANT_MARGIN_MS = 50;
+
 /** Keeps a window's grants that may still count. */
 function prune(window: RateWindow, now: number) {
-  const durationMs = Math.max(window.durationMs ?? 0, window.spanMs ?? 0);
+  const durationMs = Math.max(window.durationMs ?? 0, window.spanMs ?? 0) + GRANT_MARGIN_MS;
   const keep = window.grants.findIndex((g) => g.at > now - durationMs);
   window.grants = keep === -1 ? [] : window.grants.slice(keep);
 }
