@@ -201,10 +201,10 @@ function violations(
       }
       const grants = sim.grants.get(use.key) ?? [];
       const used = grants
-        .filter((g) => g.at > sim.now - def.durationMs)
+        .filter((g) => g.at > sim.now - def.durationMs - GRANT_MARGIN_MS)
         .reduce((n, g) => n + g.units, 0);
       if (used > def.limit)
-        found.rateLimit = `${used} units of ${use.key} in ${def.durationMs} ms, limit ${def.limit}`;
+        found.rateLimit = `${used} units of ${use.key} in ${def.durationMs} ms (+ margin), limit ${def.limit}`;
     }
   }
   for (const d of dispatches) {
