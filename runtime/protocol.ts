@@ -343,6 +343,8 @@ const runDefaults = {
   additionalMetadata: metadata,
   priority: z.number().int().min(1).max(3).optional(),
   unparsedInput: z.boolean().optional(),
+  desiredWorkerLabels: desiredLabelsSchema.optional(),
+  sticky: stickySchema.optional(),
 };
 
 export const cronMessageSchema = z.discriminatedUnion('type', [

@@ -202,6 +202,35 @@ describe('worker labels', () => {
   });
 });
 
+describe('run options kept by schedules', () => {
+  it('a scheduled run keeps its own desiredWorkerLabels', async () => {
+    const { skein } = await env.client();
+    const where = skein.task({ name: 'where', fn: (_: unknown, ctx) => ctx.workerId });
+    const plain = await skein.worker('plain', { workflows: [where], slots: 20 });
+    const special = await skein.worker('special', {
+      workflows: [where],
+      slots: 1,
+      labels: { zone: 'b' },
+    });
+    await plain.start();
+    await special.start();
+    const scheduled = await where.schedule(
+      new Date(Date.now() + 200),
+      {},
+      {
+        desiredWorkerLabels: { zone: { value: 'b', required: true } },
+      },
+    );
+    const runId = `schedule-${scheduled.id}`;
+    await expect
+      .poll(async () => (await skein.runs.get(runId).catch(() => undefined))?.status, {
+        timeout: 10_000,
+      })
+      .toBe('COMPLETED');
+    expect((await skein.runs.get(runId)).output).toBe(special.id);
+  });
+});
+
 describe('sticky', () => {
   /**
    * A workflow `a -> b`, sticky. While `a` runs it queues a blocker that must run on a's worker,

@@ -5,6 +5,7 @@
  */
 import { evaluate } from '@marcbachmann/cel-js';
 import type { LabelWish, QueuedTask, RateLimitUse } from '../scheduler/queued-task.js';
+import type { RunCreation } from './messages.js';
 import type { TaskSpec } from './spec.js';
 import type { RunState } from './state.js';
 
@@ -71,3 +72,12 @@ export function placementOf(state: RunState, spec: TaskSpec, resumed: boolean): 
 /** The worker a sticky run keeps its tasks on: the one that started its first task. */
 export const stickyWorkerAfterStart = (state: RunState, workerId: string) =>
   (state.sticky ?? state.spec.sticky) && !state.stickyWorkerId ? { stickyWorkerId: workerId } : {};
+
+/** A run's own placement options, kept by crons and schedules for the runs they start. */
+export type RunPlacementOptions = Pick<RunCreation, 'desiredWorkerLabels' | 'sticky'>;
+
+/** The options that are set, and no key for those that are not. */
+export const runPlacementOf = (o: RunPlacementOptions): RunPlacementOptions => ({
+  ...(o.desiredWorkerLabels && { desiredWorkerLabels: o.desiredWorkerLabels }),
+  ...(o.sticky && { sticky: o.sticky }),
+});
