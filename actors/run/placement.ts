@@ -65,7 +65,8 @@ export function placementOf(state: RunState, spec: TaskSpec, resumed: boolean): 
   };
   if (Object.keys(labels).length > 0) out.desiredLabels = labels;
   const strategy = state.sticky ?? state.spec.sticky;
-  if (strategy && state.stickyWorkerId) out.sticky = { strategy, workerId: state.stickyWorkerId };
+  if (strategy)
+    out.sticky = state.stickyWorkerId ? { strategy, workerId: state.stickyWorkerId } : { strategy };
   return out;
 }
 

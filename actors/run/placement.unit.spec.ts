@@ -119,7 +119,7 @@ describe('placement of a queued task', () => {
     const tasks = [task('a'), task('b', { parents: ['a'] }), task('c', { parents: ['b'] })];
     const sticky = play({ tasks, sticky: 'hard' }, [ok('a', 'w-1'), ok('b', 'w-2')]);
     expect(sticky.queued.map((t) => [t.taskName, t.sticky])).toEqual([
-      ['a', undefined],
+      ['a', { strategy: 'hard' }],
       ['b', { strategy: 'hard', workerId: 'w-1' }],
       ['c', { strategy: 'hard', workerId: 'w-1' }],
     ]);

@@ -3,7 +3,7 @@ import { assertNever } from '../actor.js';
 import type { SchedulerEvent } from './events.js';
 import type { SchedulerEffect, SchedulerMessage } from './messages.js';
 import { heldId, type QueuedTask } from './queued-task.js';
-import { labelScore, limitOf, nextExpiry, RateTally } from './placement.js';
+import { labelScore, limitOf, nextExpiry, RateTally, stickyWorkerOf } from './placement.js';
 import {
   DEFAULT_DURABLE_SLOTS,
   freeSlots,
@@ -53,6 +53,8 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
   if (free.total === 0) return;
   const holding = now < state.holdRedeliveredUntil;
   const rates = new RateTally(state, now);
+  /** Sticky runs whose first task run this pump placed. */
+  const placedNow = new Map<string, string>();
   for (let p = PRIORITIES - 1; p >= 0 && free.total > 0; p--) {
     const queue = state.queues[p];
     let head = queue.head;
@@ -66,10 +68,19 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
       const holder = dispatchable ? pinnedHolder(state, entry.task) : undefined;
       const worker =
         holder ??
-        (dispatchable ? pickWorker(state, entry.task, free.of(entry.task.durable)) : undefined);
+        (dispatchable
+          ? pickWorker(
+              state,
+              entry.task,
+              free.of(entry.task.durable),
+              stickyWorkerOf(state, entry.task, placedNow),
+            )
+          : undefined);
       if (waiting && worker) {
         if (!holder) free.take(worker.id, entry.task.durable);
         rates.grant(entry.task);
+        if (entry.task.sticky && !stickyWorkerOf(state, entry.task, placedNow))
+          placedNow.set(entry.task.runId, worker.id);
         out.events.push({ type: 'EntryDispatched', key, workerId: worker.id, at: now });
         out.effects.push({ type: 'dispatch', workerId: worker.id, task: entry.task });
       }
@@ -115,6 +126,7 @@ function pickWorker(
   state: SchedulerState,
   task: QueuedTask,
   free: Map<string, number>,
+  stickyWorkerId: string | undefined,
 ): WorkerSlots | undefined {
   const fits = (w: WorkerSlots | undefined): w is WorkerSlots =>
     w !== undefined &&
@@ -123,8 +135,8 @@ function pickWorker(
     labelScore(w.labels, task.desiredLabels) !== undefined;
   const preferred = task.preferredWorkerId ? state.workers.get(task.preferredWorkerId) : undefined;
   if (fits(preferred)) return preferred;
-  if (task.sticky) {
-    const sticky = state.workers.get(task.sticky.workerId);
+  if (task.sticky && stickyWorkerId) {
+    const sticky = state.workers.get(stickyWorkerId);
     if (fits(sticky)) return sticky;
     if (task.sticky.strategy === 'hard') return undefined;
   }

@@ -147,6 +147,18 @@ function describeLimit(state: SchedulerState, use: RateLimitUse): string {
   return use.units > l.limit ? `${what}, which can never grant ${use.units} units` : what;
 }
 
+/** The worker a sticky task run should go to, if its run has one yet. */
+export function stickyWorkerOf(
+  state: SchedulerState,
+  task: QueuedTask,
+  placedNow?: Map<string, string>,
+): string | undefined {
+  if (!task.sticky) return undefined;
+  return (
+    task.sticky.workerId ?? placedNow?.get(task.runId) ?? state.stickyRuns.get(task.runId)?.workerId
+  );
+}
+
 // ---- Why a queued entry still waits (shown by runs.get) ----
 
 const serves = (w: WorkerSlots, task: QueuedTask) =>
@@ -161,10 +173,11 @@ export function waitingFor(state: SchedulerState, entry: Entry, now: number): st
   if (limited) return describeLimit(state, limited);
   const capable = [...state.workers.values()].filter((w) => serves(w, task));
   if (capable.length === 0) return `a worker that serves '${task.taskName}'`;
-  if (task.sticky?.strategy === 'hard') {
-    const w = state.workers.get(task.sticky.workerId);
+  const sticky = stickyWorkerOf(state, task);
+  if (task.sticky?.strategy === 'hard' && sticky) {
+    const w = state.workers.get(sticky);
     const gone = !w || w.status === 'LOST';
-    return `worker ${task.sticky.workerId} (sticky: hard${gone ? '; it is lost, so the task ends at its schedule timeout unless it returns' : ''})`;
+    return `worker ${sticky} (sticky: hard${gone ? '; it is lost, so the task ends at its schedule timeout unless it returns' : ''})`;
   }
   const wishes = task.desiredLabels ?? {};
   if (!capable.some((w) => labelScore(w.labels, wishes) !== undefined))

@@ -227,6 +227,53 @@ describe('scheduler: sticky workers', () => {
       .then([{ type: 'ack', key: 'busy' }, dispatch('w1', 'h1', hard)]);
   });
 
+  it('before the run knows its worker, keeps the run’s task runs where the first one went', () => {
+    const root = (over: Partial<QueuedTask> = {}): Partial<QueuedTask> => ({
+      runId: 'run-x',
+      sticky: { strategy: 'hard' },
+      ...over,
+    });
+    // two roots placed in one pump: the second follows the first, though w2 has more room
+    spec
+      .given([enqueue('a', root()), enqueue('b', root()), heartbeat('w1', 2)])
+      .when(heartbeat('w2', 5), 10)
+      .thenMatches((turn) => expect(dispatched(turn)).toEqual([]));
+    spec
+      .given([heartbeat('w1', 2), heartbeat('w2', 1)])
+      .when(enqueue('a', root()), 10)
+      .then([dispatch('w1', 'a', root())]);
+    spec
+      .given([heartbeat('w1', 1), enqueue('a', root()), heartbeat('w2', 5)])
+      .when(enqueue('b', root()), 10)
+      .thenMatches((turn, state) => {
+        expect(dispatched(turn)).toEqual([]);
+        expect(waitingFor(state, state.entries.get('b')!, 10)).toBe('worker w1 (sticky: hard)');
+      });
+    spec
+      .given([heartbeat('w1', 1), enqueue('a', root()), heartbeat('w2', 3), enqueue('b', root())])
+      .when(done('a'), 10)
+      .then([{ type: 'ack', key: 'a' }, dispatch('w1', 'b', root())]);
+    // placed in one pump (after a leader change's hold): b follows a, though w2 has more room then
+    schedulerSpec({ holdMs: 100 })
+      .given([
+        heartbeat('w1', 2),
+        heartbeat('w2', 2),
+        enqueue('a', root(), true),
+        enqueue('b', root(), true),
+      ])
+      .when(tick, 200)
+      .thenMatches((turn) => expect(dispatched(turn)).toEqual(['w1:a', 'w1:b']));
+    spec
+      .given([heartbeat('w1', 5), heartbeat('w2', 5, { running: [] })])
+      .when(enqueue('a', root()), 10)
+      .thenMatches((turn, state) => {
+        expect(state.stickyRuns.get('run-x')).toEqual({
+          workerId: dispatched(turn)[0].split(':')[0],
+          entries: 1,
+        });
+      });
+  });
+
   it('hard: says so when its worker is lost', () => {
     spec
       .given([heartbeat('w1', 1), heartbeat('w2', 5), { type: 'WorkerLeft', workerId: 'w1' }])

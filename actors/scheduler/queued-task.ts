@@ -22,10 +22,14 @@ export interface LabelWish {
   comparator?: LabelComparator;
 }
 
-/** Keep the run's tasks on the worker that ran its first task: soft prefers it, hard waits for it. */
+/**
+ * Keep the run's tasks on one worker: soft prefers it, hard waits for it. `workerId` is the one
+ * that ran the run's first task, once the run knows it; before that the scheduler keeps the
+ * run's task runs where it sent the first of them.
+ */
 export interface StickyPlacement {
   strategy: 'soft' | 'hard';
-  workerId: string;
+  workerId?: string;
 }
 
 /** A task run waiting for a worker: what the run actor hands to the scheduler. */

@@ -60,6 +60,9 @@ interface Simulation {
   grants: Map<string, { at: number; units: number }[]>;
   /** The upserted definitions, as the scheduler was told them. */
   limits: Map<string, { limit: number; durationMs: number }>;
+  /** Sticky runs with live entries: the worker their first task run went to. */
+  runWorker: Map<string, string>;
+  runOf: Map<string, string>;
 }
 
 /** Placement constraints at random: most task runs have none. */
@@ -73,7 +76,12 @@ function randomPlacement(rnd: () => number, pick: <T>(xs: T[]) => T): Partial<Qu
       gpu: { value: pick(['a100', 'h100']), required: rnd() < 0.5, weight: 10 },
       memory: { value: 32, comparator: 'GREATER_THAN_OR_EQUAL', weight: 5 },
     };
-  if (rnd() < 0.15) p.sticky = { strategy: rnd() < 0.5 ? 'hard' : 'soft', workerId: pick(WORKERS) };
+  // Half know their run's worker; the others share a few runs and follow the run's first placement.
+  if (rnd() < 0.15)
+    p.sticky = {
+      strategy: rnd() < 0.5 ? 'hard' : 'soft',
+      ...(rnd() < 0.5 && { workerId: pick(WORKERS) }),
+    };
   if (rnd() < 0.15) p.durable = true;
   return p;
 }
@@ -88,7 +96,7 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
     const key = `k${sim.order.size}`;
     sim.order.set(key, sim.order.size);
     sim.live.add(key);
-    return {
+    const message: SchedulerMessage = {
       type: 'Enqueue',
       redelivered: false,
       task: {
@@ -107,6 +115,10 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
         ...randomPlacement(rnd, pick),
       },
     };
+    const { task } = message;
+    if (task.sticky && !task.sticky.workerId) task.runId = pick(['s1', 's2', 's3', 's4']);
+    sim.runOf.set(key, task.runId);
+    return message;
   }
   if (r < 0.33) {
     const key = pick(STATIC_LIMITS);
@@ -184,12 +196,16 @@ function violations(
         found.slots = `${n} ${durable ? 'durable ' : ''}dispatched to ${w} with ${free.get(w) ?? 0} free slots`;
     }
   }
+  const { runWorker } = sim;
   for (const d of dispatches) {
     const worker = state.workers.get(d.workerId);
     if (worker && labelScore(worker.labels, d.task.desiredLabels) === undefined)
       found.requiredLabels = `${d.task.key} wants ${JSON.stringify(d.task.desiredLabels)}, sent to ${d.workerId} with ${JSON.stringify(worker.labels)}`;
-    if (d.task.sticky?.strategy === 'hard' && d.task.sticky.workerId !== d.workerId)
-      found.hardSticky = `${d.task.key} is hard-sticky to ${d.task.sticky.workerId}, sent to ${d.workerId}`;
+    const sticky = d.task.sticky && (d.task.sticky.workerId ?? runWorker.get(d.task.runId));
+    if (d.task.sticky?.strategy === 'hard' && sticky && sticky !== d.workerId)
+      found.hardSticky = `${d.task.key} is hard-sticky to ${sticky}, sent to ${d.workerId}`;
+    if (d.task.sticky && !d.task.sticky.workerId && !runWorker.has(d.task.runId))
+      runWorker.set(d.task.runId, d.workerId);
     for (const use of d.task.rateLimits ?? []) {
       const def =
         use.limit !== undefined
@@ -271,6 +287,8 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
       order: new Map(),
       grants: new Map(),
       limits: new Map(),
+      runWorker: new Map(),
+      runOf: new Map(),
     };
     const trail: string[] = [];
     for (let step = 0; step < STEPS; step++) {
@@ -307,6 +325,8 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
         if (effect.type === 'ack') sim.live.delete(effect.key);
       }
       const found = violations(sim, turn, before);
+      const liveRuns = new Set([...sim.live].map((k) => sim.runOf.get(k)));
+      for (const run of sim.runWorker.keys()) if (!liveRuns.has(run)) sim.runWorker.delete(run);
       const broken = checked.find((name) => found[name]);
       if (broken) {
         const failure = `seed ${seed}, step ${step}: ${broken}: ${found[broken]}\nlast steps:\n  ${trail.slice(-8).join('\n  ')}`;

@@ -76,6 +76,8 @@ export interface SchedulerState {
   queues: { keys: string[]; head: number }[];
   nextSeq: number;
   rateLimits: Map<string, RateWindow>;
+  /** Sticky runs with live entries: where the scheduler sent the first, and how many are live. */
+  stickyRuns: Map<string, { workerId?: string; entries: number }>;
 }
 
 export const PRIORITIES = 3;
@@ -93,6 +95,7 @@ export function initialSchedulerState(
     queues: Array.from({ length: PRIORITIES }, () => ({ keys: [], head: 0 })),
     nextSeq: 0,
     rateLimits: new Map(),
+    stickyRuns: new Map(),
   };
 }
 
@@ -145,6 +148,8 @@ function spend(state: SchedulerState, task: QueuedTask, at: number) {
 function assign(state: SchedulerState, key: string, workerId: string, at: number) {
   const entry = state.entries.get(key);
   if (!entry) return;
+  const run = entry.task.sticky && state.stickyRuns.get(entry.task.runId);
+  if (run && !run.workerId) run.workerId = entry.task.sticky!.workerId ?? workerId;
   unassign(state, key);
   entry.workerId = workerId;
   entry.dispatchedAt = at;
@@ -186,6 +191,11 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
         redelivered: event.redelivered,
       });
       state.queues[priorityIndex(event.task.priority)].keys.push(event.task.key);
+      if (event.task.sticky) {
+        const run = state.stickyRuns.get(event.task.runId);
+        if (run) run.entries++;
+        else state.stickyRuns.set(event.task.runId, { entries: 1 });
+      }
       return state;
     }
     case 'EntryDispatched': {
@@ -239,10 +249,14 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       entry.finished = true;
       return state;
     }
-    case 'EntryReleased':
+    case 'EntryReleased': {
+      const task = state.entries.get(event.key)?.task;
+      const run = task?.sticky && state.stickyRuns.get(task.runId);
+      if (run && --run.entries <= 0) state.stickyRuns.delete(task.runId);
       unassign(state, event.key);
       state.entries.delete(event.key);
       return state;
+    }
     case 'WorkerSeen': {
       const known = state.workers.get(event.workerId);
       if (known) {
