@@ -296,6 +296,21 @@ describe('sticky', () => {
     expect(where.b).toBe(where.a);
   });
 
+  it('hard: a workflow’s parallel root tasks all go to one worker', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow({ name: 'fan', sticky: 'hard' });
+    for (const name of ['r1', 'r2', 'r3', 'r4'])
+      wf.task({ name, fn: (_: unknown, ctx) => ctx.workerId });
+    const one = await skein.worker('one', { workflows: [wf], slots: 4 });
+    const two = await skein.worker('two', { workflows: [wf], slots: 4 });
+    await one.start();
+    await two.start();
+    for (let i = 0; i < 3; i++) {
+      const out = (await wf.run({})) as Record<string, string>;
+      expect(new Set(Object.values(out)).size).toBe(1);
+    }
+  });
+
   it('soft (per run, over the declaration): b goes to the free worker when a’s is busy', async () => {
     const { ref, where, release } = await setup('hard', 'soft');
     await ref.result();
