@@ -1,5 +1,6 @@
 /** What an actor asks the runtime to do after its events are stored. */
 import type { QueuedTask } from './scheduler/queued-task.js';
+import type { RunPlacementOptions } from './run/placement.js';
 import type { RunSpec } from './run/spec.js';
 
 export interface ActorRef {
@@ -50,6 +51,9 @@ export interface RunStart {
   /** The input was not checked by the target's inputValidator: the worker checks it. */
   unparsedInput?: boolean;
   at: number;
+  /** The run's own worker labels and sticky strategy. */
+  desiredWorkerLabels?: RunPlacementOptions['desiredWorkerLabels'];
+  sticky?: RunPlacementOptions['sticky'];
 }
 
 /** A waiting task's interest in events with one key. */

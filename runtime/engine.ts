@@ -149,6 +149,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     },
     events,
     async (runId): Promise<RunState> => (await runs.read(runId)).state,
+    buckets.rateLimits,
   );
   const timers = new TimerHost(js, jsm, n, clock, logger, opts.timerRecheckMs);
   const api = new EngineApi({

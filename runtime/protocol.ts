@@ -52,6 +52,7 @@ export function names(ns: string) {
       registry: `${NS}_registry`,
       workers: `${NS}_workers`,
       snapshots: `${NS}_snapshots`,
+      rateLimits: `${NS}_ratelimits`,
     },
     journalSubject: (type: string, id: string) => `${ns}.j.${type}.${subjectToken(id)}`,
     journalAll: (type: string) => `${ns}.j.${type}.>`,
@@ -73,6 +74,7 @@ export function names(ns: string) {
     api: (op: string) => `${ns}.api.${op}`,
     leaderApi: (op: string) => `${ns}.leader.${op}`,
     workerKey: (workerId: string) => `w.${subjectToken(workerId)}`,
+    rateLimitKey: (key: string) => `r.${Buffer.from(key).toString('hex')}`,
     workerDispatch: (workerId: string) => `${ns}.w.${subjectToken(workerId)}.dispatch`,
     workerCancel: (workerId: string) => `${ns}.w.${subjectToken(workerId)}.cancel`,
   };
@@ -118,6 +120,41 @@ const concurrencySpecSchema = z.object({
   maxRuns: z.number().int().min(1),
   strategy: strategySchema,
 });
+const labelWishSchema = z.object({
+  value: z.union([z.string(), z.number()]),
+  required: z.boolean().optional(),
+  weight: z.number().min(0).optional(),
+  comparator: z
+    .enum([
+      'EQUAL',
+      'NOT_EQUAL',
+      'GREATER_THAN',
+      'GREATER_THAN_OR_EQUAL',
+      'LESS_THAN',
+      'LESS_THAN_OR_EQUAL',
+    ])
+    .optional(),
+});
+const desiredLabelsSchema = z.record(z.string(), labelWishSchema);
+const units = z.number().int().positive();
+const rateLimitSpecSchema = z.union([
+  z.object({ staticKey: z.string().min(1), units }),
+  z.object({
+    dynamicKey: z.string().min(1),
+    units,
+    limit: z.number().int().positive(),
+    durationMs: z.number().int().positive(),
+  }),
+]);
+const stickySchema = z.enum(['soft', 'hard']);
+
+/** A rate limit as `skein.rateLimits.upsert` stores it in the rate-limits bucket. */
+export const rateLimitSchema = z.object({
+  key: z.string().min(1),
+  limit: z.number().int().positive(),
+  durationMs: z.number().int().positive(),
+});
+export type RateLimitRecord = z.infer<typeof rateLimitSchema>;
 
 export const taskSpecSchema = z.object({
   name: z.string().min(1),
@@ -137,6 +174,8 @@ export const taskSpecSchema = z.object({
   cancelIf: conditionExprSchema.optional(),
   durable: z.boolean().optional(),
   concurrency: z.array(concurrencySpecSchema).optional(),
+  rateLimits: z.array(rateLimitSpecSchema).optional(),
+  desiredWorkerLabels: desiredLabelsSchema.optional(),
 });
 
 export const runSpecSchema = z.object({
@@ -144,6 +183,7 @@ export const runSpecSchema = z.object({
   kind: z.enum(['task', 'workflow']),
   tasks: z.array(taskSpecSchema).min(1),
   concurrency: z.array(concurrencySpecSchema).optional(),
+  sticky: stickySchema.optional(),
 });
 
 const durableCallBase = {
@@ -189,6 +229,8 @@ export const runMessageSchema = z.discriminatedUnion('type', [
       .string()
       .regex(/^[A-Za-z0-9_-]+\.notify\.[A-Za-z0-9_-]+$/)
       .optional(),
+    desiredWorkerLabels: desiredLabelsSchema.optional(),
+    sticky: stickySchema.optional(),
   }),
   z.object({
     type: z.literal('TaskResult'),
@@ -316,6 +358,8 @@ const runDefaults = {
   additionalMetadata: metadata,
   priority: z.number().int().min(1).max(3).optional(),
   unparsedInput: z.boolean().optional(),
+  desiredWorkerLabels: desiredLabelsSchema.optional(),
+  sticky: stickySchema.optional(),
 };
 
 export const cronMessageSchema = z.discriminatedUnion('type', [

@@ -10,6 +10,7 @@ import type { Names } from './protocol.js';
 import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
 import { createRun } from './run-creation.js';
+import { runPlacementOf } from '../actors/run/placement.js';
 
 export class RunStarter {
   constructor(
@@ -32,6 +33,7 @@ export class RunStarter {
         additionalMetadata: { ...reg?.defaultAdditionalMetadata, ...run.additionalMetadata },
         priority: run.priority ?? reg?.defaultPriority ?? 1,
         unparsedInput: run.unparsedInput,
+        ...runPlacementOf(run),
       },
       run.at,
     );

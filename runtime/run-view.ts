@@ -13,7 +13,7 @@ export interface TaskView {
   error: string | null;
   startedAt: number | null;
   finishedAt: number | null;
-  /** Why a task that has not started waits, when the engine knows (e.g. a concurrency slot). */
+  /** Why a queued task waits, when the engine knows: a concurrency slot, a rate limit, a worker with some labels, a free slot… */
   waitingFor?: string;
 }
 
@@ -80,7 +80,19 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
         finishedAt: null,
       };
     }
+    const waiting =
+      admissionWait(t.admission) ??
+      (t.status === 'PENDING'
+        ? runWait
+        : t.status === 'QUEUED'
+          ? live.find((l) => l.key === t.key)?.waitingFor
+          : t.status === 'WAITING'
+            ? 'its waitFor conditions'
+            : t.status === 'RETRYING'
+              ? 'its retry backoff'
+              : undefined);
     return {
+      ...(waiting !== undefined && { waitingFor: waiting }),
       name: t.name,
       status: shown,
       attempts: t.attempt,
@@ -89,7 +101,6 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
       error: t.error ?? null,
       startedAt: t.startedAt ?? null,
       finishedAt: t.finishedAt ?? null,
-      ...withWait(admissionWait(t.admission) ?? (t.status === 'PENDING' ? runWait : undefined)),
     };
   });
   const startedAt = state.startedAt ?? tasks.find((t) => t.startedAt)?.startedAt ?? null;
@@ -108,8 +119,6 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
     tasks,
   };
 }
-
-const withWait = (waitingFor: string | undefined) => (waitingFor ? { waitingFor } : {});
 
 export function historyOf(entries: JournalEntry[]): HistoryEvent[] {
   const out: HistoryEvent[] = [];

@@ -33,7 +33,8 @@ import type { EventWait } from '../actors/effects.js';
 import type { RunState } from '../actors/run/index.js';
 import type { EventRouter } from './event-router.js';
 import { idFromToken } from './mailbox.js';
-import { heartbeatSchema, taskDoneSchema, type Names } from './protocol.js';
+import { heartbeatSchema, rateLimitSchema, taskDoneSchema, type Names } from './protocol.js';
+import { waitingFor } from '../actors/scheduler/placement.js';
 
 const TICK_MS = 500;
 /** Entries kept for the scheduler to read without decoding; past this it decodes. */
@@ -47,6 +48,8 @@ export interface LiveTask {
   taskName: string;
   workerId?: string;
   dispatchedAt?: number;
+  /** Why it is still queued (see actors/scheduler/placement.ts). */
+  waitingFor?: string;
 }
 
 export class SchedulerHost {
@@ -58,6 +61,10 @@ export class SchedulerHost {
   private subs: Subscription[] = [];
   private watchStop?: () => void;
   private tick?: NodeJS.Timeout;
+  /** The next pump due when a rate-limit window frees units. */
+  private wake?: { at: number; timer: NodeJS.Timeout };
+  private pumpDue?: NodeJS.Immediate;
+  private rateLimitsWatchStop?: () => void;
   private readonly dispatcher: DispatchBatcher;
   /** Entries appended by this engine, by sequence, until the scheduler reads them. */
   private readonly appended = new Map<number, JournalEntry>();
@@ -80,6 +87,8 @@ export class SchedulerHost {
     private readonly events?: EventRouter,
     /** A run's current state, to check entries a dead leader left unacknowledged. */
     private readonly readRun?: (runId: string) => Promise<RunState>,
+    /** Rate limits upserted by clients (`skein.rateLimits.upsert`). */
+    private readonly rateLimits?: KV,
   ) {
     this.state = initialSchedulerState(clock.now(), 0, config);
     this.dispatcher = new DispatchBatcher(nc, names);
@@ -94,6 +103,18 @@ export class SchedulerHost {
     void (async () => {
       for await (const entry of watch) this.onWorkerEntry(entry);
     })();
+    if (this.rateLimits) {
+      const limits = await this.rateLimits.watch({ key: 'r.>' });
+      this.rateLimitsWatchStop = () => limits.stop();
+      void (async () => {
+        for await (const entry of limits) {
+          if (entry.operation !== 'PUT') continue;
+          this.safely(() =>
+            this.apply({ type: 'RateLimitDefined', ...rateLimitSchema.parse(decode(entry.value)) }),
+          );
+        }
+      })();
+    }
     this.subs.push(
       // A worker's word that it stored a result frees its slot at once; the outcome itself
       // arrives through the journal, maybe behind a backlog of new runs.
@@ -131,6 +152,11 @@ export class SchedulerHost {
 
   async stop() {
     clearInterval(this.tick);
+    clearTimeout(this.wake?.timer);
+    this.wake = undefined;
+    if (this.pumpDue) clearImmediate(this.pumpDue);
+    this.pumpDue = undefined;
+    this.rateLimitsWatchStop?.();
     this.watchStop?.();
     for (const sub of this.subs) sub.unsubscribe();
     this.subs = [];
@@ -144,6 +170,7 @@ export class SchedulerHost {
   /** Queued and running task runs of one run, as the scheduler sees them now. */
   lookup(runId: string): LiveTask[] {
     const out: LiveTask[] = [];
+    const now = this.clock.now();
     for (const [key, entry] of this.state.entries) {
       if (entry.task.runId !== runId) continue;
       out.push({
@@ -151,6 +178,7 @@ export class SchedulerHost {
         taskName: entry.task.taskName,
         workerId: entry.workerId,
         dispatchedAt: entry.dispatchedAt,
+        waitingFor: waitingFor(this.state, entry, now),
       });
     }
     return out;
@@ -299,7 +327,35 @@ export class SchedulerHost {
   private apply(message: SchedulerMessage) {
     const now = this.clock.now();
     this.carryOut(decideScheduler(this.state, message, now));
-    this.carryOut(decideDispatches(this.state, now));
+    this.pumpSoon();
+  }
+
+  /** One pump after a burst of messages: each pump walks every waiting entry. */
+  private pumpSoon() {
+    this.pumpDue ??= setImmediate(() => {
+      this.pumpDue = undefined;
+      this.safely(() => this.pump(this.clock.now()));
+    });
+  }
+
+  private pump(now: number) {
+    const decision = decideDispatches(this.state, now);
+    this.carryOut(decision);
+    if (decision.wakeAt !== undefined) this.wakeAt(decision.wakeAt, now);
+  }
+
+  /** Pumps again when a rate-limit window frees units, not only on the next message or tick. */
+  private wakeAt(at: number, now: number) {
+    if (this.wake && this.wake.at <= at) return;
+    clearTimeout(this.wake?.timer);
+    const timer = setTimeout(
+      () => {
+        this.wake = undefined;
+        this.safely(() => this.pump(this.clock.now()));
+      },
+      Math.max(0, at - now) + 1,
+    );
+    this.wake = { at, timer };
   }
 
   private carryOut(decision: SchedulerDecision) {

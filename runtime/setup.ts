@@ -20,6 +20,7 @@ export interface Buckets {
   registry: KV;
   workers: KV;
   snapshots: KV;
+  rateLimits: KV;
 }
 
 export interface SetupOptions {
@@ -190,5 +191,6 @@ export async function ensureBuckets(
     registry: await kvm.create(n.buckets.registry, { history: 1, replicas }),
     workers: await kvm.create(n.buckets.workers, { ttl: 24 * 3600_000, history: 1, replicas }),
     snapshots: await kvm.create(n.buckets.snapshots, { history: 1, replicas }),
+    rateLimits: await kvm.create(n.buckets.rateLimits, { history: 1, replicas }),
   };
 }

@@ -12,6 +12,7 @@ import { NotFoundError, ValidationError } from './errors.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
 import { RunsClient, WorkersClient } from './runs.js';
+import { RateLimitsClient } from './rate-limits.js';
 import { Task, type DurableTaskOptions, type TaskOptions } from './task.js';
 import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
@@ -34,6 +35,7 @@ export class Skein {
   readonly events: EventsClient;
   readonly schedules: SchedulesClient;
   readonly crons: CronsClient;
+  readonly rateLimits: RateLimitsClient;
   readonly namespace: string;
   private readonly conn: SdkConnection;
   private readonly triggerer: Triggerer;
@@ -62,6 +64,7 @@ export class Skein {
     this.events = new EventsClient(this.conn);
     this.schedules = new SchedulesClient(this.conn);
     this.crons = new CronsClient(this.conn);
+    this.rateLimits = new RateLimitsClient(this.conn);
   }
 
   task<I = unknown, O = unknown>(options: TaskOptions<I, O>): Task<I, O> {

@@ -10,6 +10,7 @@ import { NotFoundError, ValidationError } from './errors.js';
 import { derivedId } from './ids.js';
 import { lastSummary, listSummaries } from './actor-summaries.js';
 import type { Declaration } from './worker.js';
+import { runPlacementOf } from '../actors/run/placement.js';
 
 export interface CronRef {
   id: string;
@@ -66,6 +67,7 @@ export class CronsClient {
       priority: trigger.priority,
       declarative: false,
       unparsedInput: trigger.unparsedInput,
+      ...runPlacementOf(trigger),
     });
   }
 

@@ -38,11 +38,13 @@ export interface DesiredLabel {
   comparator?: WorkerLabelComparator;
 }
 
+export type RateLimitDuration = 'second' | 'minute' | 'hour' | 'day';
+
 export type RateLimitRef =
   | { staticKey: string; units?: number }
   | {
       dynamicKey: string;
       units?: number;
       limit?: number;
-      duration?: 'second' | 'minute' | 'hour' | 'day';
+      duration?: RateLimitDuration;
     };

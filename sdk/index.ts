@@ -13,7 +13,9 @@ export {
   type ConcurrencyExpression,
   type DesiredLabel,
   type RateLimitRef,
+  type RateLimitDuration,
 } from './enums.js';
+export type { RateLimitOptions } from './rate-limits.js';
 export {
   SkeinError,
   ValidationError,

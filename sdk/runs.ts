@@ -13,7 +13,7 @@ export interface TaskRunInfo {
   error: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
-  /** Why a task that has not started waits, when the engine knows (e.g. a concurrency slot). */
+  /** Why a queued task waits, when the engine knows: a concurrency slot, a rate limit, a worker with some labels, a free slot… */
   waitingFor?: string;
 }
 

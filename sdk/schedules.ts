@@ -8,6 +8,7 @@ import { lastSummary, listSummaries } from './actor-summaries.js';
 import type { SdkConnection } from './connection.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { derivedId } from './ids.js';
+import { runPlacementOf } from '../actors/run/placement.js';
 
 export interface ScheduledRef {
   id: string;
@@ -53,6 +54,7 @@ export async function createSchedule(
       additionalMetadata: trigger.additionalMetadata,
       priority: trigger.priority,
       unparsedInput: trigger.unparsedInput,
+      ...runPlacementOf(trigger),
     },
   };
   await c.deliverer.deliver('schedule', id, message, encode(message).length);

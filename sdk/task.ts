@@ -10,6 +10,7 @@ import { checkDate, createSchedule, type ScheduledRef } from './schedules.js';
 import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
+import { placementSpecOf, stickyOf } from './placement.js';
 import type { RunRef } from './run-ref.js';
 import { currentRun, type ChildLink } from './current-run.js';
 import { checkConcurrencyKeys, concurrencyOf } from './concurrency.js';
@@ -129,6 +130,7 @@ export function taskSpecOf(
     backoff: b ? { ...b } : undefined,
     executionTimeoutMs,
     scheduleTimeoutMs,
+    ...placementSpecOf(o, where),
   };
 }
 
@@ -299,11 +301,13 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
       throw new ValidationError(`task '${name}': fn must be a function`);
     const where = `task '${name}'`;
     const taskSpec = taskSpecOf(name, options as TaskOptions<unknown, unknown>, where);
+    const sticky = stickyOf(options.sticky, where);
     const spec: RunSpec = {
       name,
       kind: 'task',
       tasks: [durable ? { ...taskSpec, durable: true } : taskSpec],
       concurrency: concurrencyOf(options.concurrency, where),
+      ...(sticky && { sticky }),
     };
     const defaults: TriggerDefaults = {
       defaultPriority: checkPriority(

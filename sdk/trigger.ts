@@ -9,6 +9,8 @@ import { assertSize, toJson } from './json.js';
 import { makeRunRef, type RunRef } from './run-ref.js';
 import type { RunWaiter } from './run-waiter.js';
 import type { ChildLink } from './current-run.js';
+import type { DesiredLabel, StickyStrategy } from './enums.js';
+import { desiredLabelsOf, stickyOf } from './placement.js';
 
 export interface RunOpts {
   additionalMetadata?: Record<string, string>;
@@ -16,8 +18,10 @@ export interface RunOpts {
   priority?: number;
   /** Idempotency key: a second trigger with the same key returns the first run's ref. */
   key?: string;
-  desiredWorkerLabels?: Record<string, unknown>;
-  sticky?: string;
+  /** Merged over the task's desiredWorkerLabels for this run. */
+  desiredWorkerLabels?: Record<string, DesiredLabel>;
+  /** Overrides the declaration's sticky strategy for this run. */
+  sticky?: StickyStrategy;
 }
 
 export interface BulkRunItem<I> {
@@ -119,6 +123,8 @@ export class Triggerer {
       'input',
       'inputs are stored twice in one message, so at most half of it',
     );
+    const desiredWorkerLabels = desiredLabelsOf(opts.desiredWorkerLabels, 'run options');
+    const sticky = stickyOf(opts.sticky, 'run options');
     const runId = link?.runId ?? (opts.key ? keyedRunId(spec.name, opts.key) : randomUUID());
     const message: TriggerMessage = {
       type: 'Trigger',
@@ -133,6 +139,8 @@ export class Triggerer {
       notify: this.waiter.notifySubject,
       unparsedInput: unparsedInput || undefined,
       parentCall: link?.parentCall,
+      ...(desiredWorkerLabels && { desiredWorkerLabels }),
+      ...(sticky && { sticky }),
     };
     return { runId, keyed: opts.key !== undefined || link !== undefined, message };
   }

@@ -301,6 +301,7 @@ export class Worker {
         : new ContextImpl<unknown>(task, host, controller.signal);
       if (task.unparsedInput && inputValidator)
         task.input = await parsedOrFatal(inputValidator, task);
+      if (task.placementError) throw new NonRetryableError(task.placementError);
       const work = currentRun.run({ runId: task.runId, durable: calls }, () =>
         Promise.resolve().then(() => fn(task.input, ctx)),
       );

@@ -4,6 +4,7 @@ import type { Context, TaskLike } from './context.js';
 import type { DurableContext } from './durable-context.js';
 import type { EvictionPolicy } from './suspended-tasks.js';
 import { ValidationError } from './errors.js';
+import { stickyOf } from './placement.js';
 import { conditionExpr, type Conditions } from './conditions.js';
 import { concurrencyOf } from './concurrency.js';
 import {
@@ -65,11 +66,13 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     triggerer: Triggerer,
   ) {
     const name = checkName(options.name, 'workflow');
+    const sticky = stickyOf(options.sticky, `workflow '${name}'`);
     const spec: RunSpec = {
       name,
       kind: 'workflow',
       tasks: [],
       concurrency: concurrencyOf(options.concurrency, `workflow '${name}'`),
+      ...(sticky && { sticky }),
     };
     const defaults = {
       defaultPriority: checkPriority(

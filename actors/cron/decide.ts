@@ -11,6 +11,7 @@ import { latestTick, nextTick } from './expression.js';
 import type { CronDefinition, CronMessage } from './messages.js';
 import type { CronState } from './state.js';
 import { sameValue } from '../same-value.js';
+import { runPlacementOf } from '../run/placement.js';
 
 export const cronRunId = (cronId: string, tickAt: number) => `cron-${cronId}-${tickAt}`;
 
@@ -40,6 +41,7 @@ function runFor(cronId: string, cron: CronDefinition, tickAt: number, now: numbe
       priority: cron.priority,
       unparsedInput: cron.unparsedInput,
       at: now,
+      ...runPlacementOf(cron),
     },
   };
 }

@@ -1,8 +1,9 @@
 /** What the cron actor receives. */
 import type { RunSpec } from '../run/spec.js';
+import type { RunPlacementOptions } from '../run/placement.js';
 
 /** A cron as its creator defined it. */
-export interface CronDefinition {
+export interface CronDefinition extends RunPlacementOptions {
   /** The cron's name, unique per target (a declared `onCrons` entry is named by its expression). */
   name: string;
   /** The task or workflow each tick runs (its spec when the cron was defined). */

@@ -1,6 +1,8 @@
 /** What the run actor receives. Every message has an `id`, unique per sender intent. */
 import type { RunFinished } from '../effects.js';
 import type { ConditionExpr, RunSpec } from './spec.js';
+import type { LabelWish } from '../scheduler/queued-task.js';
+import type { StickyStrategy } from './placement.js';
 
 export interface TaskError {
   name: string;
@@ -23,6 +25,10 @@ export interface RunCreation {
   unparsedInput?: boolean;
   /** Started by a durable task's `child.run()`: the parent run hears how this run ended. */
   parentCall?: { taskName: string; position: number };
+  /** Worker labels this run's tasks want, over their declared ones. */
+  desiredWorkerLabels?: Record<string, LabelWish>;
+  /** Overrides the declaration's sticky strategy for this run. */
+  sticky?: StickyStrategy;
 }
 
 /** What a durable call does, recorded with each call so replay can tell when code changed. */

@@ -7,6 +7,7 @@ import type { Effect, RunFinished } from '../effects.js';
 import { queueKey, type QueuedTask } from '../scheduler/queued-task.js';
 import { admitTask, releaseEnded } from './admission.js';
 import { eventsOf, holds, sleepsOf } from './conditions.js';
+import { placementOf } from './placement.js';
 import type { RunEvent } from './events.js';
 import type { TaskSpec } from './spec.js';
 import { evolveRun, isDone, isTerminal, type DurableWaitState, type RunState } from './state.js';
@@ -85,6 +86,7 @@ export function queueTask(
     durable: spec.durable || undefined,
     resume: resumption && { position: resumption.position, result: resumption.result },
     preferredWorkerId: resumption?.preferredWorkerId,
+    ...placementOf(s, spec, resumption !== undefined),
   };
   turn.effects.push({ type: 'enqueue', task });
 }

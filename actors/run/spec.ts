@@ -1,4 +1,6 @@
 /** The shape of what a run executes, copied into the run when it is triggered. */
+import type { LabelWish } from '../scheduler/queued-task.js';
+import type { RateLimitSpec, StickyStrategy } from './placement.js';
 
 /** One condition of a workflow task; `id` is unique within the task. */
 export type ConditionSpec = (
@@ -52,6 +54,9 @@ export interface TaskSpec {
   durable?: boolean;
   /** Limits on this task's runs at once, per key (a workflow task's own `concurrency`). */
   concurrency?: ConcurrencySpec[];
+  /** Spent when it starts; it waits in the queue while one is used up. */
+  rateLimits?: RateLimitSpec[];
+  desiredWorkerLabels?: Record<string, LabelWish>;
 }
 
 export interface RunSpec {
@@ -61,6 +66,8 @@ export interface RunSpec {
   tasks: TaskSpec[];
   /** Limits on runs at once, per key (a standalone task's or a workflow's `concurrency`). */
   concurrency?: ConcurrencySpec[];
+  /** Keep the run's tasks on the worker that ran its first one. */
+  sticky?: StickyStrategy;
 }
 
 /** Delay before retry `n` (1-based): factor^n seconds, capped at maxSeconds; none without backoff. */

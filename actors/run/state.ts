@@ -33,6 +33,7 @@ export interface DurableWaitState {
   met: Record<string, unknown>;
 }
 import { queueKey } from '../scheduler/queued-task.js';
+import { stickyWorkerAfterStart } from './placement.js';
 
 export type RunStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 export type TaskStatus =
@@ -89,6 +90,8 @@ export interface RunState extends RunCreation {
   childResults?: Record<string, RunFinished>;
   /** The run's concurrency slots: its tasks start once every group granted one. */
   admission?: Admission;
+  /** A sticky run's worker: the one that started its first task. */
+  stickyWorkerId?: string;
 }
 
 export function initialRunState(runId: string): RunState {
@@ -164,6 +167,7 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         }),
         status: isTerminal(state.status) ? state.status : 'RUNNING',
         startedAt: state.startedAt ?? event.at,
+        ...stickyWorkerAfterStart(state, event.workerId),
       };
     case 'TaskSucceeded':
       return withTask(state, event.taskName, {
@@ -274,6 +278,7 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         errors: undefined,
         cancelReason: undefined,
         admission: undefined,
+        stickyWorkerId: undefined,
         tasks: freshTasks(state.spec, state.runId, generation),
       };
     }

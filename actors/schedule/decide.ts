@@ -8,6 +8,7 @@ import type { Effect } from '../effects.js';
 import type { ScheduleEvent } from './events.js';
 import type { ScheduleDefinition, ScheduleMessage } from './messages.js';
 import type { ScheduleState } from './state.js';
+import { runPlacementOf } from '../run/placement.js';
 
 export const scheduleRunId = (scheduleId: string) => `schedule-${scheduleId}`;
 
@@ -22,6 +23,7 @@ function runFor(id: string, schedule: ScheduleDefinition, now: number): Effect {
       priority: schedule.priority,
       unparsedInput: schedule.unparsedInput,
       at: now,
+      ...runPlacementOf(schedule),
     },
   };
 }

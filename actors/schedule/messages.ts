@@ -1,8 +1,9 @@
 /** What the schedule actor receives. */
 import type { RunSpec } from '../run/spec.js';
+import type { RunPlacementOptions } from '../run/placement.js';
 
 /** A run to start once, at `triggerAt`. */
-export interface ScheduleDefinition {
+export interface ScheduleDefinition extends RunPlacementOptions {
   spec: RunSpec;
   triggerAt: number;
   input: unknown;

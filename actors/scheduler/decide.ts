@@ -3,9 +3,11 @@ import { assertNever } from '../actor.js';
 import type { SchedulerEvent } from './events.js';
 import type { SchedulerEffect, SchedulerMessage } from './messages.js';
 import { heldId, type QueuedTask } from './queued-task.js';
+import { labelScore, limitOf, nextExpiry, RateTally, stickyWorkerOf } from './placement.js';
 import {
   DEFAULT_DURABLE_SLOTS,
   freeSlots,
+  GRANT_MARGIN_MS,
   PRIORITIES,
   type SchedulerState,
   type WorkerSlots,
@@ -17,6 +19,8 @@ export const REFUSAL_PAUSE_MS = 200;
 export interface SchedulerDecision {
   events: SchedulerEvent[];
   effects: SchedulerEffect[];
+  /** Pump again then: a rate-limit window frees units a waiting task run needs. */
+  wakeAt?: number;
 }
 
 /** Free slots per worker, durable and other, and their totals. */
@@ -48,6 +52,9 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
   const free = new FreeSlots(state, now);
   if (free.total === 0) return;
   const holding = now < state.holdRedeliveredUntil;
+  const rates = new RateTally(state, now);
+  /** Sticky runs whose first task run this pump placed. */
+  const placedNow = new Map<string, string>();
   for (let p = PRIORITIES - 1; p >= 0 && free.total > 0; p--) {
     const queue = state.queues[p];
     let head = queue.head;
@@ -56,13 +63,24 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
       const key = queue.keys[i];
       const entry = state.entries.get(key);
       const waiting = entry !== undefined && entry.workerId === undefined && !entry.finished;
-      const dispatchable = waiting && !(holding && entry.redelivered);
+      const ready = waiting && !(holding && entry.redelivered);
+      const dispatchable = ready && !rateLimited(state, entry.task, now, rates, out);
       const holder = dispatchable ? pinnedHolder(state, entry.task) : undefined;
       const worker =
         holder ??
-        (dispatchable ? pickWorker(state, entry.task, free.of(entry.task.durable)) : undefined);
+        (dispatchable
+          ? pickWorker(
+              state,
+              entry.task,
+              free.of(entry.task.durable),
+              stickyWorkerOf(state, entry.task, placedNow),
+            )
+          : undefined);
       if (waiting && worker) {
         if (!holder) free.take(worker.id, entry.task.durable);
+        rates.grant(entry.task);
+        if (entry.task.sticky && !stickyWorkerOf(state, entry.task, placedNow))
+          placedNow.set(entry.task.runId, worker.id);
         out.events.push({ type: 'EntryDispatched', key, workerId: worker.id, at: now });
         out.effects.push({ type: 'dispatch', workerId: worker.id, task: entry.task });
       }
@@ -73,28 +91,67 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
   }
 }
 
+/** A rate limit holds this task run back; the pump wakes again when its window frees units. */
+function rateLimited(
+  state: SchedulerState,
+  task: QueuedTask,
+  now: number,
+  rates: RateTally,
+  out: SchedulerDecision,
+) {
+  if (!task.rateLimits) return false;
+  const blocking = rates.blocking(task);
+  if (!blocking) return false;
+  const l = limitOf(state, blocking);
+  const at = l && nextExpiry(state.rateLimits.get(blocking.key), l.durationMs, now);
+  // Units granted in this very pump leave the window one span from now.
+  const wake =
+    at ?? (l && rates.granted.has(blocking.key) ? now + l.durationMs + GRANT_MARGIN_MS : undefined);
+  if (wake !== undefined && (out.wakeAt === undefined || wake < out.wakeAt)) out.wakeAt = wake;
+  return true;
+}
+
 /** The worker that keeps this durable task in memory on a slot of its own, if any. */
 function pinnedHolder(state: SchedulerState, task: QueuedTask): WorkerSlots | undefined {
   const w = task.preferredWorkerId ? state.workers.get(task.preferredWorkerId) : undefined;
   return w?.status === 'ACTIVE' && w.pinned.has(heldId(task)) ? w : undefined;
 }
 
-/** The worker a durable task prefers (it may hold it in memory), else the one with most free slots. */
+/**
+ * The worker a durable task prefers (it may hold it in memory), else its sticky worker (a hard
+ * sticky task waits for it), else among workers with every required label the best scored by
+ * the other labels, then with most free slots.
+ */
 function pickWorker(
   state: SchedulerState,
   task: QueuedTask,
   free: Map<string, number>,
+  stickyWorkerId: string | undefined,
 ): WorkerSlots | undefined {
-  const preferred = task.preferredWorkerId && state.workers.get(task.preferredWorkerId);
-  if (preferred && (free.get(preferred.id) ?? 0) > 0 && preferred.taskNames.has(task.taskName))
-    return preferred;
+  const fits = (w: WorkerSlots | undefined): w is WorkerSlots =>
+    w !== undefined &&
+    (free.get(w.id) ?? 0) > 0 &&
+    w.taskNames.has(task.taskName) &&
+    labelScore(w.labels, task.desiredLabels) !== undefined;
+  const preferred = task.preferredWorkerId ? state.workers.get(task.preferredWorkerId) : undefined;
+  if (fits(preferred)) return preferred;
+  if (task.sticky && stickyWorkerId) {
+    const sticky = state.workers.get(stickyWorkerId);
+    if (fits(sticky)) return sticky;
+    if (task.sticky.strategy === 'hard') return undefined;
+  }
   let best: WorkerSlots | undefined;
+  let bestScore = -1;
   let bestFree = 0;
   for (const [id, n] of free) {
-    if (n <= bestFree) continue;
+    if (n <= 0) continue;
     const w = state.workers.get(id);
-    if (w && w.taskNames.has(task.taskName)) {
+    if (!w || !w.taskNames.has(task.taskName)) continue;
+    const score = task.desiredLabels ? labelScore(w.labels, task.desiredLabels) : 0;
+    if (score === undefined) continue;
+    if (score > bestScore || (score === bestScore && n > bestFree)) {
       best = w;
+      bestScore = score;
       bestFree = n;
     }
   }
@@ -175,6 +232,7 @@ function onHeartbeat(
     taskNames: hb.taskNames,
     stopping: hb.stopping,
     at: now,
+    labels: hb.labels,
   });
   const running = new Set(hb.running);
   for (const key of running) {
@@ -251,6 +309,10 @@ export function decideScheduler(
     }
     case 'Tick':
       onTick(state, now, out);
+      if (state.rateLimits.size > 0) out.events.push({ type: 'RateWindowsPruned', at: now });
+      return out;
+    case 'RateLimitDefined':
+      out.events.push({ ...msg });
       return out;
     default:
       return assertNever(msg, 'scheduler message');

@@ -20,7 +20,11 @@ export type SchedulerEvent =
       taskNames: string[];
       stopping: boolean;
       at: number;
+      labels?: Record<string, string | number>;
     }
+  | { type: 'RateLimitDefined'; key: string; limit: number; durationMs: number }
+  /** Grants older than their span are forgotten, and dynamic keys with none left. */
+  | { type: 'RateWindowsPruned'; at: number }
   | { type: 'WorkerLost'; workerId: string }
   | { type: 'WorkerForgotten'; workerId: string }
   | { type: 'QueueAdvanced'; priorityIndex: number; head: number };

@@ -67,3 +67,9 @@ export const dispatched = (turn: SchedulerTurn) =>
   turn.effects.flatMap((e) => (e.type === 'dispatch' ? [`${e.workerId}:${e.task.key}`] : []));
 export const tick: SchedulerMessage = { type: 'Tick' };
 export const done = (key: string): SchedulerMessage => ({ type: 'TaskDone', key });
+export const defineLimit = (key: string, limit: number, durationMs = 1000): SchedulerMessage => ({
+  type: 'RateLimitDefined',
+  key,
+  limit,
+  durationMs,
+});

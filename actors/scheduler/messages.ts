@@ -13,6 +13,7 @@ export interface Heartbeat {
   pinned?: string[];
   stopping: boolean;
   sentAt: number;
+  labels?: Record<string, string | number>;
 }
 
 /** What the scheduler receives: queue entries, worker news, and the clock. */
@@ -26,7 +27,9 @@ export type SchedulerMessage =
   | { type: 'TaskFinished'; key: string; workerId: string }
   | { type: 'DispatchRejected'; key: string; workerId: string }
   | { type: 'Abort'; key: string; reason: string }
-  | { type: 'Tick' };
+  | { type: 'Tick' }
+  /** A rate limit upserted with `skein.rateLimits.upsert`. */
+  | { type: 'RateLimitDefined'; key: string; limit: number; durationMs: number };
 
 /** What the scheduler asks its host to do. */
 export type SchedulerEffect =

@@ -1,3 +1,37 @@
+/** Units of a rate limit a task run spends when it starts; a dynamic key brings its own limit. */
+export interface RateLimitUse {
+  key: string;
+  units: number;
+  limit?: number;
+  durationMs?: number;
+}
+
+export type LabelComparator =
+  | 'EQUAL'
+  | 'NOT_EQUAL'
+  | 'GREATER_THAN'
+  | 'GREATER_THAN_OR_EQUAL'
+  | 'LESS_THAN'
+  | 'LESS_THAN_OR_EQUAL';
+
+/** A worker label a task wants: a required one is never violated, the others weigh in (default 100). */
+export interface LabelWish {
+  value: string | number;
+  required?: boolean;
+  weight?: number;
+  comparator?: LabelComparator;
+}
+
+/**
+ * Keep the run's tasks on one worker: soft prefers it, hard waits for it. `workerId` is the one
+ * that ran the run's first task, once the run knows it; before that the scheduler keeps the
+ * run's task runs where it sent the first of them.
+ */
+export interface StickyPlacement {
+  strategy: 'soft' | 'hard';
+  workerId?: string;
+}
+
 /** A task run waiting for a worker: what the run actor hands to the scheduler. */
 export interface QueuedTask {
   /** `<runId>:<task>:<generation>.<attempt>`; unique per attempt. */
@@ -24,6 +58,12 @@ export interface QueuedTask {
   resume?: { position: number; result: unknown };
   /** The worker that may still hold this durable task in memory (it resumes without replay). */
   preferredWorkerId?: string;
+  /** Spent when the task run starts; it waits while any of them is used up. */
+  rateLimits?: RateLimitUse[];
+  desiredLabels?: Record<string, LabelWish>;
+  sticky?: StickyPlacement;
+  /** The task cannot be placed as declared (a dynamic rate-limit key failed): its worker fails it. */
+  placementError?: string;
 }
 
 /** Names a durable task a worker holds in memory while it waits (one per run and task). */

@@ -5,12 +5,23 @@
 import { describe, expect, it } from 'vitest';
 import { schedulerTurn, type SchedulerTurn } from '../testing/decider-spec.js';
 import type { SchedulerMessage } from './messages.js';
-import { freeSlots, initialSchedulerState, priorityIndex, type SchedulerState } from './state.js';
+import { labelScore } from './placement.js';
+import type { QueuedTask } from './queued-task.js';
+import {
+  freeSlots,
+  GRANT_MARGIN_MS,
+  initialSchedulerState,
+  priorityIndex,
+  type SchedulerState,
+} from './state.js';
 
 const SEEDS = 200;
 const STEPS = 300;
 const WORKERS = ['w1', 'w2', 'w3'];
 const NAMES = ['a', 'b'];
+/** Static rate-limit keys (upserted at random) and one dynamic key with its own limit. */
+const STATIC_LIMITS = ['r1', 'r2'];
+const DYNAMIC = { key: 'dyn', limit: 2, durationMs: 700 };
 
 /** mulberry32: a tiny seeded PRNG, good enough to shuffle test steps. */
 function mulberry32(seed: number) {
@@ -25,7 +36,16 @@ function mulberry32(seed: number) {
 }
 
 type Invariant =
-  'slots' | 'capable' | 'assignment' | 'noLoss' | 'priority' | 'noDoubleDispatch' | 'ageOrder';
+  | 'slots'
+  | 'capable'
+  | 'assignment'
+  | 'noLoss'
+  | 'priority'
+  | 'noDoubleDispatch'
+  | 'ageOrder'
+  | 'rateLimit'
+  | 'requiredLabels'
+  | 'hardSticky';
 
 interface Simulation {
   state: SchedulerState;
@@ -36,7 +56,37 @@ interface Simulation {
   live: Set<string>;
   /** Enqueue order of every key. */
   order: Map<string, number>;
+  /** Every dispatch's units per rate-limit key, with when. */
+  grants: Map<string, { at: number; units: number }[]>;
+  /** The upserted definitions, as the scheduler was told them. */
+  limits: Map<string, { limit: number; durationMs: number }>;
+  /** Sticky runs with live entries: the worker their first task run went to. */
+  runWorker: Map<string, string>;
+  runOf: Map<string, string>;
 }
+
+/** Placement constraints at random: most task runs have none. */
+function randomPlacement(rnd: () => number, pick: <T>(xs: T[]) => T): Partial<QueuedTask> {
+  const p: Partial<QueuedTask> = {};
+  const r = rnd();
+  if (r < 0.15) p.rateLimits = [{ key: pick(STATIC_LIMITS), units: 1 + Math.floor(rnd() * 2) }];
+  else if (r < 0.25) p.rateLimits = [{ ...DYNAMIC, units: 1 }];
+  if (rnd() < 0.2)
+    p.desiredLabels = {
+      gpu: { value: pick(['a100', 'h100']), required: rnd() < 0.5, weight: 10 },
+      memory: { value: 32, comparator: 'GREATER_THAN_OR_EQUAL', weight: 5 },
+    };
+  // Half know their run's worker; the others share a few runs and follow the run's first placement.
+  if (rnd() < 0.15)
+    p.sticky = {
+      strategy: rnd() < 0.5 ? 'hard' : 'soft',
+      ...(rnd() < 0.5 && { workerId: pick(WORKERS) }),
+    };
+  if (rnd() < 0.15) p.durable = true;
+  return p;
+}
+
+const plain = (t: QueuedTask) => !t.rateLimits && !t.desiredLabels && !t.sticky && !t.durable;
 
 function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
@@ -46,7 +96,7 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
     const key = `k${sim.order.size}`;
     sim.order.set(key, sim.order.size);
     sim.live.add(key);
-    return {
+    const message: SchedulerMessage = {
       type: 'Enqueue',
       redelivered: false,
       task: {
@@ -62,8 +112,19 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
         executionTimeoutMs: 10_000,
         input: null,
         additionalMetadata: {},
+        ...randomPlacement(rnd, pick),
       },
     };
+    const { task } = message;
+    if (task.sticky && !task.sticky.workerId) task.runId = pick(['s1', 's2', 's3', 's4']);
+    sim.runOf.set(key, task.runId);
+    return message;
+  }
+  if (r < 0.33) {
+    const key = pick(STATIC_LIMITS);
+    const def = { limit: 1 + Math.floor(rnd() * 4), durationMs: 200 + Math.floor(rnd() * 2_000) };
+    sim.limits.set(key, def);
+    return { type: 'RateLimitDefined', key, ...def };
   }
   if (r < 0.5) {
     const workerId = pick(WORKERS);
@@ -74,6 +135,8 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
         workerId,
         name: workerId,
         slots: Math.floor(rnd() * 6),
+        durableSlots: Math.floor(rnd() * 3),
+        labels: { gpu: pick(['a100', 'h100', 'none']), memory: pick([16, 32, 64]) },
         taskNames: taskNames.length > 0 ? taskNames : [pick(NAMES)],
         running: [...sim.held.get(workerId)!],
         stopping: rnd() < 0.05,
@@ -105,6 +168,7 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
 /** The state just before the pump, to judge what it dispatched. */
 interface BeforePump {
   free: Map<string, number>;
+  durableFree: Map<string, number>;
   waiting: Set<string>;
 }
 
@@ -116,12 +180,48 @@ function violations(
   const { state } = sim;
   const found: Partial<Record<Invariant, string>> = {};
   const dispatches = turn.pumped.effects.flatMap((e) => (e.type === 'dispatch' ? [e] : []));
-  const perWorker = new Map<string, number>();
-  for (const d of dispatches) perWorker.set(d.workerId, (perWorker.get(d.workerId) ?? 0) + 1);
-  for (const [w, n] of perWorker) {
-    const worker = state.workers.get(w);
-    if (n > (before.free.get(w) ?? 0) || !worker || worker.running.size > worker.slots)
-      found.slots = `${n} dispatched to ${w} with ${before.free.get(w) ?? 0} free slots`;
+  for (const durable of [false, true]) {
+    const perWorker = new Map<string, number>();
+    // A resumed durable task goes back to the worker that holds it on a slot of its own.
+    for (const d of dispatches)
+      if (!!d.task.durable === durable && !d.task.preferredWorkerId)
+        perWorker.set(d.workerId, (perWorker.get(d.workerId) ?? 0) + 1);
+    const free = durable ? before.durableFree : before.free;
+    for (const [w, n] of perWorker) {
+      const worker = state.workers.get(w);
+      const used =
+        worker && (durable ? worker.durableRunning : worker.running.size - worker.durableRunning);
+      const cap = worker && (durable ? worker.durableSlots - worker.pinned.size : worker.slots);
+      if (n > (free.get(w) ?? 0) || !worker || used! > cap!)
+        found.slots = `${n} ${durable ? 'durable ' : ''}dispatched to ${w} with ${free.get(w) ?? 0} free slots`;
+    }
+  }
+  const { runWorker } = sim;
+  for (const d of dispatches) {
+    const worker = state.workers.get(d.workerId);
+    if (worker && labelScore(worker.labels, d.task.desiredLabels) === undefined)
+      found.requiredLabels = `${d.task.key} wants ${JSON.stringify(d.task.desiredLabels)}, sent to ${d.workerId} with ${JSON.stringify(worker.labels)}`;
+    const sticky = d.task.sticky && (d.task.sticky.workerId ?? runWorker.get(d.task.runId));
+    if (d.task.sticky?.strategy === 'hard' && sticky && sticky !== d.workerId)
+      found.hardSticky = `${d.task.key} is hard-sticky to ${sticky}, sent to ${d.workerId}`;
+    if (d.task.sticky && !d.task.sticky.workerId && !runWorker.has(d.task.runId))
+      runWorker.set(d.task.runId, d.workerId);
+    for (const use of d.task.rateLimits ?? []) {
+      const def =
+        use.limit !== undefined
+          ? { limit: use.limit, durationMs: use.durationMs! }
+          : sim.limits.get(use.key);
+      if (!def) {
+        found.rateLimit = `${d.task.key} spent undefined rate limit ${use.key}`;
+        continue;
+      }
+      const grants = sim.grants.get(use.key) ?? [];
+      const used = grants
+        .filter((g) => g.at > sim.now - def.durationMs - GRANT_MARGIN_MS)
+        .reduce((n, g) => n + g.units, 0);
+      if (used > def.limit)
+        found.rateLimit = `${used} units of ${use.key} in ${def.durationMs} ms (+ margin), limit ${def.limit}`;
+    }
   }
   for (const d of dispatches) {
     if (!state.workers.get(d.workerId)?.taskNames.has(d.task.taskName))
@@ -147,6 +247,8 @@ function violations(
   const waiting = [...state.entries.values()]
     .filter((e) => e.workerId === undefined)
     .map((e) => e.task);
+  // Only unconstrained task runs promise priority and age order (a limited one waits aside).
+  const waitingPlain = waiting.filter(plain);
   for (const t of waiting) {
     const queue = state.queues[priorityIndex(t.priority)];
     if (!queue.keys.slice(queue.head).includes(t.key))
@@ -154,7 +256,8 @@ function violations(
   }
   for (const d of dispatches) {
     const p = priorityIndex(d.task.priority);
-    const sameName = waiting.filter((t) => t.taskName === d.task.taskName);
+    if (!plain(d.task)) continue;
+    const sameName = waitingPlain.filter((t) => t.taskName === d.task.taskName);
     const higher = sameName.find((t) => priorityIndex(t.priority) > p);
     if (higher)
       found.priority = `${d.task.key} (p${d.task.priority}) dispatched while ${higher.key} (p${higher.priority}) waits`;
@@ -182,16 +285,23 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
       held: new Map(WORKERS.map((w) => [w, new Set<string>()])),
       live: new Set(),
       order: new Map(),
+      grants: new Map(),
+      limits: new Map(),
+      runWorker: new Map(),
+      runOf: new Map(),
     };
     const trail: string[] = [];
     for (let step = 0; step < STEPS; step++) {
       sim.now += Math.floor(rnd() * 50);
       const message = randomMessage(sim, rnd);
       trail.push(`${sim.now} ${JSON.stringify(message).slice(0, 160)}`);
-      let before: BeforePump = { free: new Map(), waiting: new Set() };
+      let before: BeforePump = { free: new Map(), durableFree: new Map(), waiting: new Set() };
       const turn = schedulerTurn(sim.state, message, sim.now, (s) => {
         before = {
           free: new Map([...s.workers.values()].map((w) => [w.id, freeSlots(w, sim.now)])),
+          durableFree: new Map(
+            [...s.workers.values()].map((w) => [w.id, freeSlots(w, sim.now, true)]),
+          ),
           waiting: new Set(
             [...s.entries].filter(([, e]) => e.workerId === undefined).map(([k]) => k),
           ),
@@ -201,11 +311,22 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
       for (const effect of turn.effects) {
         const name = effect.type === 'tellRun' ? `tellRun:${effect.message.type}` : effect.type;
         counts[name] = (counts[name] ?? 0) + 1;
-        if (effect.type === 'dispatch') sim.held.get(effect.workerId)!.add(effect.task.key);
+        if (effect.type === 'dispatch') {
+          sim.held.get(effect.workerId)!.add(effect.task.key);
+          for (const use of effect.task.rateLimits ?? []) {
+            const grants = sim.grants.get(use.key) ?? [];
+            grants.push({ at: sim.now, units: use.units });
+            sim.grants.set(use.key, grants);
+          }
+          counts[`placed:${placement(effect.task)}`] =
+            (counts[`placed:${placement(effect.task)}`] ?? 0) + 1;
+        }
         if (effect.type === 'abortOnWorker') sim.held.get(effect.workerId)!.delete(effect.key);
         if (effect.type === 'ack') sim.live.delete(effect.key);
       }
       const found = violations(sim, turn, before);
+      const liveRuns = new Set([...sim.live].map((k) => sim.runOf.get(k)));
+      for (const run of sim.runWorker.keys()) if (!liveRuns.has(run)) sim.runWorker.delete(run);
       const broken = checked.find((name) => found[name]);
       if (broken) {
         const failure = `seed ${seed}, step ${step}: ${broken}: ${found[broken]}\nlast steps:\n  ${trail.slice(-8).join('\n  ')}`;
@@ -215,6 +336,17 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
   }
   return { counts };
 }
+
+const placement = (t: QueuedTask) =>
+  t.rateLimits
+    ? 'rateLimited'
+    : t.sticky
+      ? `sticky-${t.sticky.strategy}`
+      : t.desiredLabels
+        ? 'labelled'
+        : t.durable
+          ? 'durable'
+          : 'plain';
 
 describe(`scheduler properties (${SEEDS} seeds × ${STEPS} random steps)`, () => {
   it('never overfills a worker, sends only what it serves, keeps assignments one-to-one, loses nothing, and honours priority', () => {
@@ -229,7 +361,19 @@ describe(`scheduler properties (${SEEDS} seeds × ${STEPS} random steps)`, () =>
       'tellRun:ScheduleTimedOut',
       'DispatchRejected',
       'WorkerLeft',
+      'RateLimitDefined',
+      'placed:plain',
+      'placed:rateLimited',
+      'placed:labelled',
+      'placed:durable',
     ])
+      expect(counts[seen] ?? 0, seen).toBeGreaterThan(50);
+  });
+
+  it('never exceeds a rate limit window, never violates required labels, never sends a hard-sticky task elsewhere', () => {
+    const { failure, counts } = explore(['rateLimit', 'requiredLabels', 'hardSticky']);
+    expect(failure).toBeUndefined();
+    for (const seen of ['placed:sticky-hard', 'placed:sticky-soft'])
       expect(counts[seen] ?? 0, seen).toBeGreaterThan(50);
   });
 

@@ -23,6 +23,17 @@ export interface WorkerSlots {
   status: 'ACTIVE' | 'STOPPING' | 'LOST';
   /** After a refused dispatch, no more until then (the worker's slots are fuller than we knew). */
   pausedUntil: number;
+  labels: Record<string, string | number>;
+}
+
+/** One rate-limit key: its upserted definition (static keys) and the units granted lately. */
+export interface RateWindow {
+  limit?: number;
+  durationMs?: number;
+  /** The longest span a dynamic key's uses gave (they bring their own). */
+  spanMs?: number;
+  /** Oldest first; pruned as they leave the longest span that applies. */
+  grants: { at: number; units: number }[];
 }
 
 export interface Entry {
@@ -64,6 +75,9 @@ export interface SchedulerState {
    *  and stale keys (dispatched or released) are skipped lazily. */
   queues: { keys: string[]; head: number }[];
   nextSeq: number;
+  rateLimits: Map<string, RateWindow>;
+  /** Sticky runs with live entries: where the scheduler sent the first, and how many are live. */
+  stickyRuns: Map<string, { workerId?: string; entries: number }>;
 }
 
 export const PRIORITIES = 3;
@@ -80,6 +94,8 @@ export function initialSchedulerState(
     entries: new Map(),
     queues: Array.from({ length: PRIORITIES }, () => ({ keys: [], head: 0 })),
     nextSeq: 0,
+    rateLimits: new Map(),
+    stickyRuns: new Map(),
   };
 }
 
@@ -105,9 +121,35 @@ function unassign(state: SchedulerState, key: string) {
   entry.dispatchedAt = undefined;
 }
 
+/**
+ * A grant counts this much longer than its span: it is stamped when the pump decides, and the
+ * task run reaches its worker a few milliseconds later (more under load), so a downstream API
+ * would otherwise see a little more than `limit` in some span.
+ */
+export const GRANT_MARGIN_MS = 50;
+
+/** Keeps a window's grants that may still count. */
+function prune(window: RateWindow, now: number) {
+  const durationMs = Math.max(window.durationMs ?? 0, window.spanMs ?? 0) + GRANT_MARGIN_MS;
+  const keep = window.grants.findIndex((g) => g.at > now - durationMs);
+  window.grants = keep === -1 ? [] : window.grants.slice(keep);
+}
+
+function spend(state: SchedulerState, task: QueuedTask, at: number) {
+  for (const use of task.rateLimits ?? []) {
+    let window = state.rateLimits.get(use.key);
+    if (!window) state.rateLimits.set(use.key, (window = { grants: [] }));
+    if (use.durationMs !== undefined) window.spanMs = Math.max(window.spanMs ?? 0, use.durationMs);
+    if (window.grants.length > 64) prune(window, at);
+    window.grants.push({ at, units: use.units });
+  }
+}
+
 function assign(state: SchedulerState, key: string, workerId: string, at: number) {
   const entry = state.entries.get(key);
   if (!entry) return;
+  const run = entry.task.sticky && state.stickyRuns.get(entry.task.runId);
+  if (run && !run.workerId) run.workerId = entry.task.sticky!.workerId ?? workerId;
   unassign(state, key);
   entry.workerId = workerId;
   entry.dispatchedAt = at;
@@ -149,11 +191,42 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
         redelivered: event.redelivered,
       });
       state.queues[priorityIndex(event.task.priority)].keys.push(event.task.key);
+      if (event.task.sticky) {
+        const run = state.stickyRuns.get(event.task.runId);
+        if (run) run.entries++;
+        else state.stickyRuns.set(event.task.runId, { entries: 1 });
+      }
       return state;
     }
-    case 'EntryDispatched':
-    case 'EntryClaimed':
+    case 'EntryDispatched': {
+      const entry = state.entries.get(event.key);
+      if (entry) spend(state, entry.task, event.at);
       assign(state, event.key, event.workerId, event.at);
+      return state;
+    }
+    case 'EntryClaimed': {
+      // A new leader's windows start empty: what already runs counts as started now.
+      const entry = state.entries.get(event.key);
+      if (entry?.redelivered) spend(state, entry.task, event.at);
+      assign(state, event.key, event.workerId, event.at);
+      return state;
+    }
+    case 'RateLimitDefined': {
+      const window = state.rateLimits.get(event.key);
+      if (window) Object.assign(window, { limit: event.limit, durationMs: event.durationMs });
+      else
+        state.rateLimits.set(event.key, {
+          limit: event.limit,
+          durationMs: event.durationMs,
+          grants: [],
+        });
+      return state;
+    }
+    case 'RateWindowsPruned':
+      for (const [key, window] of state.rateLimits) {
+        prune(window, event.at);
+        if (window.grants.length === 0 && window.limit === undefined) state.rateLimits.delete(key);
+      }
       return state;
     case 'WorkerPaused': {
       const worker = state.workers.get(event.workerId);
@@ -176,10 +249,14 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       entry.finished = true;
       return state;
     }
-    case 'EntryReleased':
+    case 'EntryReleased': {
+      const task = state.entries.get(event.key)?.task;
+      const run = task?.sticky && state.stickyRuns.get(task.runId);
+      if (run && --run.entries <= 0) state.stickyRuns.delete(task.runId);
       unassign(state, event.key);
       state.entries.delete(event.key);
       return state;
+    }
     case 'WorkerSeen': {
       const known = state.workers.get(event.workerId);
       if (known) {
@@ -188,6 +265,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
         known.pinned = new Set(event.pinned);
         known.taskNames = new Set(event.taskNames);
         known.lastHeartbeatAt = event.at;
+        known.labels = event.labels ?? {};
         known.status = event.stopping ? 'STOPPING' : 'ACTIVE';
       } else {
         state.workers.set(event.workerId, {
@@ -202,6 +280,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
           lastHeartbeatAt: event.at,
           status: event.stopping ? 'STOPPING' : 'ACTIVE',
           pausedUntil: 0,
+          labels: event.labels ?? {},
         });
       }
       return state;

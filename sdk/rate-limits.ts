@@ -1,0 +1,54 @@
+/** `skein.rateLimits`: rate limits that tasks name with `rateLimits: [{ staticKey, units }]`. */
+import { Kvm, type KV } from '@nats-io/kv';
+import { encode } from '../runtime/codec.js';
+import type { RateLimitRecord } from '../runtime/protocol.js';
+import type { SdkConnection } from './connection.js';
+import type { RateLimitDuration } from './enums.js';
+import { ConnectionError, ValidationError } from './errors.js';
+import { periodMs, positiveWhole } from './placement.js';
+
+export interface RateLimitOptions {
+  key: string;
+  /** At most this many units in any span of `duration`. */
+  limit: number;
+  duration: RateLimitDuration;
+}
+
+export class RateLimitsClient {
+  private bucket?: Promise<KV>;
+
+  constructor(private readonly conn: SdkConnection) {}
+
+  /** Creates or changes a rate limit; the scheduler applies it at once (a sliding window). */
+  async upsert(options: RateLimitOptions): Promise<void> {
+    if (typeof options !== 'object' || options === null)
+      throw new ValidationError('rateLimits.upsert takes { key, limit, duration }');
+    const { key } = options;
+    if (typeof key !== 'string' || key.length === 0 || key.length > 255)
+      throw new ValidationError(
+        `rate limit key must be a non-empty string, got ${JSON.stringify(key)}`,
+      );
+    const where = `rate limit '${key}'`;
+    const record: RateLimitRecord = {
+      key,
+      limit: positiveWhole(options.limit, `${where}: limit`),
+      durationMs: periodMs(options.duration, where),
+    };
+    const kv = await this.open();
+    await kv.put(this.conn.names.rateLimitKey(key), encode(record));
+  }
+
+  private open(): Promise<KV> {
+    this.bucket ??= this.conn.ready().then(async ({ nc }) => {
+      try {
+        return await new Kvm(nc).open(this.conn.names.buckets.rateLimits);
+      } catch (err) {
+        this.bucket = undefined;
+        throw new ConnectionError(
+          `no rate-limits bucket in namespace '${this.conn.names.ns}': start an engine of this version first (${String(err)})`,
+        );
+      }
+    });
+    return this.bucket;
+  }
+}
