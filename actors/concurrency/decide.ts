@@ -62,7 +62,9 @@ function acquire(state: ConcurrencyState, m: Acquire, now: number) {
     turn.record({ type: 'LimitSet', maxRuns: m.maxRuns, strategy: m.strategy });
   const newcomer: Holder = { holder: m.holder, runId: m.runId, since: now };
   const s = turn.state;
-  if (s.running.length < s.maxRuns && s.waiting.length === 0) {
+  // Waiters told to cancel are on their way out: they hold no place in line.
+  const inLine = s.waiting.filter((h) => !s.cancelling.includes(h.holder));
+  if (s.running.length < s.maxRuns && inLine.length === 0) {
     grant(turn, newcomer);
     return turn.done();
   }

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { schedulerTurn, type SchedulerTurn } from '../testing/decider-spec.js';
+import { mulberry32 } from '../testing/random.js';
 import type { SchedulerMessage } from './messages.js';
 import { labelScore } from './placement.js';
 import type { QueuedTask } from './queued-task.js';
@@ -22,18 +23,6 @@ const NAMES = ['a', 'b'];
 /** Static rate-limit keys (upserted at random) and one dynamic key with its own limit. */
 const STATIC_LIMITS = ['r1', 'r2'];
 const DYNAMIC = { key: 'dyn', limit: 2, durationMs: 700 };
-
-/** mulberry32: a tiny seeded PRNG, good enough to shuffle test steps. */
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Invariant =
   | 'slots'
