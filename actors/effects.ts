@@ -32,7 +32,13 @@ export type Effect =
   /** Tell whoever waits for this run how it ended (best effort; a state read replaces it). */
   | { type: 'runFinished'; result: RunFinished; notify?: string }
   /** Drop a queued task run, or abort it on the worker that runs it (read from the journal entry too). */
-  | { type: 'abortTask'; key: string; reason: string }
+  | {
+      type: 'abortTask';
+      key: string;
+      reason: string;
+      /** A suspended durable task is in no queue: the worker that may hold it in memory is told. */
+      heldBy?: { workerId: string; runId: string; taskName: string };
+    }
   /** Tell the run about events with this key (the leader reads it from the journal entry). */
   | { type: 'awaitEvent'; wait: EventWait }
   /** Stop telling the run about those events. */

@@ -250,8 +250,13 @@ export class SchedulerHost {
         this.apply({ type: 'TaskDone', key: event.key });
     }
     for (const effect of entry.fx) {
-      if (effect.type === 'abortTask')
+      if (effect.type === 'abortTask' && effect.heldBy) {
+        const { workerId, runId, taskName } = effect.heldBy;
+        const cancel = { key: effect.key, reason: effect.reason, runId, taskName };
+        this.nc.publish(this.names.workerCancel(workerId), encode(cancel));
+      } else if (effect.type === 'abortTask') {
         this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
+      }
       if (effect.type === 'endWait') {
         this.events?.remove(effect.key);
         this.releaseHeld(effect.key);

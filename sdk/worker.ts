@@ -112,8 +112,17 @@ export class Worker {
       c.nc.subscribe(n.workerDispatch(this.id), { callback: (_e, msg) => this.onDispatch(msg) }),
       c.nc.subscribe(n.workerCancel(this.id), {
         callback: (_e, msg) => {
-          const { key, reason } = decode<{ key: string; reason: string }>(msg.data);
-          this.running.get(key)?.controller.abort(new Error(String(reason)));
+          const cancel = decode<{ key: string; reason: string; runId?: string; taskName?: string }>(
+            msg.data,
+          );
+          const reason = String(cancel.reason);
+          this.running.get(cancel.key)?.controller.abort(new Error(reason));
+          // A durable task waiting in memory: its run ended, so it is dropped (its signal aborts).
+          if (cancel.runId && cancel.taskName)
+            this.suspended.drop(
+              { runId: cancel.runId, taskName: cancel.taskName },
+              `its run was cancelled: ${reason}`,
+            );
         },
       }),
     );

@@ -141,4 +141,24 @@ describe('waiting durable tasks in worker memory', () => {
     await skein.events.push('handoff:go', {});
     expect(await ref.result()).toBe(second.id);
   });
+
+  it('cancelling a run aborts the signal of its durable task waiting in memory, and drops it', async () => {
+    const { skein } = await env.client();
+    let aborted: unknown;
+    const task = skein.durableTask({
+      name: 'cancelled-while-waiting',
+      fn: async (_input, ctx) => {
+        ctx.signal.addEventListener('abort', () => (aborted = ctx.signal.reason));
+        await ctx.waitForEvent('never:comes');
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const ref = await task.runNoWait({});
+    await waiting(skein, ref.runId);
+    await ref.cancel();
+    await expect(ref.result()).rejects.toThrow(/cancelled by user/);
+    await expect.poll(() => aborted).toBeInstanceOf(Error);
+    expect(String((aborted as Error).message)).toMatch(/its run was cancelled/);
+    expect((await skein.runs.get(ref.runId)).tasks[0].status).toBe('CANCELLED');
+  });
 });

@@ -269,6 +269,10 @@ function cancelUnfinished(turn: Turn, reason: string, now: number, except?: stri
     if (task.status === 'QUEUED' || task.status === 'RUNNING') {
       turn.effects.push({ type: 'abortTask', key: task.key, reason });
     }
+    if (task.status === 'SUSPENDED' && task.workerId) {
+      const heldBy = { workerId: task.workerId, runId: turn.state.runId, taskName: task.name };
+      turn.effects.push({ type: 'abortTask', key: task.key, reason, heldBy });
+    }
     turn.record({ type: 'TaskCancelled', taskName: task.name, reason, at: now });
   }
 }
