@@ -1,6 +1,7 @@
 /**
  * `npm run demo` / `npx skein demo`: an engine and a worker in this process, the hello and
- * retry examples run against them, then the retry run's history and logs.
+ * retry examples run against them, then the retry run's history and logs, then the seed's
+ * durable task (a durable sleep, then an approval event) and its history.
  *
  * NATS: SKEIN_NATS_URL, else 127.0.0.1:4222 if it answers, else a child nats-server
  * (SKEIN_DEMO_START_NATS=1 forces the child). Each run uses a fresh namespace and removes
