@@ -106,8 +106,8 @@ export function onGranted(
   if (admission.groups[admission.granted]?.groupId !== m.groupId) return noDecision;
   const turn = new Turn(state, now);
   turn.record({ type: 'AdmissionGranted', taskName: task?.name, groupId: m.groupId, at: now });
-  const now_ = task ? turn.state.tasks[task.name].admission! : turn.state.admission!;
-  if (now_.granted < now_.groups.length) acquire(turn, now_);
+  const updated = task ? turn.state.tasks[task.name].admission! : turn.state.admission!;
+  if (updated.granted < updated.groups.length) acquire(turn, updated);
   else if (task) queueTask(turn, taskSpec(state, task.name)!, 1, now);
   else queueReady(turn, now);
   return turn.done();
