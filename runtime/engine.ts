@@ -189,6 +189,14 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     opts.leaseRenewMs,
   );
   await leases.start();
+  watchReconnects(nc, logger, async () => {
+    if (!leases.holds(LEADER)) return;
+    // A restarted server forgets the redelivery delays (nak) of what the leader's consumers
+    // hold: start them again from their ack floors, or timers wait out their ack_wait.
+    await timers.stop();
+    await events.stop();
+    await Promise.all([timers.start(), events.start()]);
+  });
   const http: HttpServer | undefined = opts.http
     ? await startHttp(opts.http.port, () => ({
         engine: id,
@@ -217,4 +225,16 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
         logger.info('engine stopped');
       })()),
   };
+}
+
+/** Calls `onReconnect` after each reconnection of the engine's NATS connection. */
+function watchReconnects(nc: NatsConnection, logger: Logger, onReconnect: () => Promise<void>) {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      await onReconnect().catch((err: unknown) =>
+        logger.warn({ err }, 'could not restart the leader consumers after a reconnect'),
+      );
+    }
+  })();
 }
