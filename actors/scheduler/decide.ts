@@ -27,10 +27,14 @@ export interface SchedulerDecision {
 class FreeSlots {
   readonly regular = new Map<string, number>();
   readonly durable = new Map<string, number>();
+  /** Free slots that queued entries could take: the pump stops looking once none are left. */
   total = 0;
   constructor(state: SchedulerState, now: number) {
+    // Durable slots count only while durable entries exist: else a pump would walk the whole
+    // queue of plain tasks with every durable slot free.
+    const kinds = state.durableEntries > 0 ? [false, true] : [false];
     for (const w of state.workers.values()) {
-      for (const durable of [false, true]) {
+      for (const durable of kinds) {
         const n = freeSlots(w, now, durable);
         if (n > 0) (durable ? this.durable : this.regular).set(w.id, n);
         this.total += Math.max(0, n);

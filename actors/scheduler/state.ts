@@ -75,6 +75,8 @@ export interface SchedulerState {
    *  and stale keys (dispatched or released) are skipped lazily. */
   queues: { keys: string[]; head: number }[];
   nextSeq: number;
+  /** How many entries are durable task runs: without any, durable slots need no looking at. */
+  durableEntries: number;
   rateLimits: Map<string, RateWindow>;
   /** Sticky runs with live entries: where the scheduler sent the first, and how many are live. */
   stickyRuns: Map<string, { workerId?: string; entries: number }>;
@@ -94,6 +96,7 @@ export function initialSchedulerState(
     entries: new Map(),
     queues: Array.from({ length: PRIORITIES }, () => ({ keys: [], head: 0 })),
     nextSeq: 0,
+    durableEntries: 0,
     rateLimits: new Map(),
     stickyRuns: new Map(),
   };
@@ -191,6 +194,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
         redelivered: event.redelivered,
       });
       state.queues[priorityIndex(event.task.priority)].keys.push(event.task.key);
+      if (event.task.durable) state.durableEntries++;
       if (event.task.sticky) {
         const run = state.stickyRuns.get(event.task.runId);
         if (run) run.entries++;
@@ -253,6 +257,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       const task = state.entries.get(event.key)?.task;
       const run = task?.sticky && state.stickyRuns.get(task.runId);
       if (run && --run.entries <= 0) state.stickyRuns.delete(task.runId);
+      if (task?.durable) state.durableEntries--;
       unassign(state, event.key);
       state.entries.delete(event.key);
       return state;
