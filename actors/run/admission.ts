@@ -4,7 +4,7 @@
  * declaration order, so two holders never wait for each other); when it ends it gives them
  * back. A group per key is its own actor (actors/concurrency).
  */
-import { evaluate } from '@marcbachmann/cel-js';
+import { celKey } from './cel-key.js';
 import { noDecision, type Decision } from '../actor.js';
 import type { GroupRef, RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
@@ -12,19 +12,14 @@ import { ended, queueReady, queueTask, taskSpec, Turn } from './progress.js';
 import type { ConcurrencySpec, TaskSpec } from './spec.js';
 import { isTerminal, type Admission, type RunState } from './state.js';
 
-/** The value of a concurrency expression for this run: its group's key. */
+/** The key of a concurrency expression for this run; throws, saying why, when it names none. */
 export function concurrencyKey(
   expression: string,
-  state: Pick<RunState, 'input' | 'additionalMetadata'>,
-) {
-  const value: unknown = evaluate(expression, {
-    input: state.input as never,
-    additionalMetadata: state.additionalMetadata as never,
-  });
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    return String(value);
-  throw new Error(`it gave ${JSON.stringify(value) ?? String(value)}, not a string or number`);
+  run: Pick<RunState, 'input' | 'additionalMetadata'>,
+): string {
+  const resolved = celKey(expression, run);
+  if ('error' in resolved) throw new Error(resolved.error);
+  return resolved.key;
 }
 
 function groupsOf(specs: ConcurrencySpec[], scope: string, state: RunState): GroupRef[] {

@@ -3,7 +3,7 @@
  * dynamic key is CEL over the run's `input` and `additionalMetadata`), the worker labels it
  * wants (the run's over the task's) and the run's sticky worker. Pure and deterministic.
  */
-import { evaluate } from '@marcbachmann/cel-js';
+import { celKey } from './cel-key.js';
 import type { LabelWish, QueuedTask, RateLimitUse } from '../scheduler/queued-task.js';
 import type { RunCreation } from './messages.js';
 import type { TaskSpec } from './spec.js';
@@ -21,24 +21,6 @@ export type Placement = Pick<
   'rateLimits' | 'desiredLabels' | 'sticky' | 'placementError'
 >;
 
-/** The rate-limit key a dynamic key names for this run, or why it names none. */
-export function dynamicKeyOf(
-  expression: string,
-  state: Pick<RunState, 'input' | 'additionalMetadata'>,
-): { key: string } | { error: string } {
-  try {
-    const value: unknown = evaluate(expression, {
-      input: state.input as never,
-      additionalMetadata: state.additionalMetadata,
-    });
-    if (typeof value === 'string' && value.length > 0) return { key: value };
-    if (typeof value === 'number' || typeof value === 'bigint') return { key: String(value) };
-    return { error: `it gave ${JSON.stringify(value) ?? String(value)}, not a string or number` };
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
-  }
-}
-
 /**
  * The placement of a task run about to be queued. A resumed durable task spent its rate
  * limits when its attempt started, so it spends none again.
@@ -51,7 +33,7 @@ export function placementOf(state: RunState, spec: TaskSpec, resumed: boolean): 
       uses.push({ key: rl.staticKey, units: rl.units });
       continue;
     }
-    const resolved = dynamicKeyOf(rl.dynamicKey, state);
+    const resolved = celKey(rl.dynamicKey, state);
     if ('error' in resolved) {
       out.placementError = `task '${spec.name}': rate limit dynamicKey '${rl.dynamicKey}' names no key for this run: ${resolved.error}`;
       continue;
