@@ -37,17 +37,18 @@ export async function readLastPerSubject(
     filter_subjects: filter,
     deliver_policy: DeliverPolicy.LastPerSubject,
   });
-  const out: RawStored[] = [];
+  // Messages appended while this reads come too: a subject seen twice keeps its newest.
+  const out = new Map<string, RawStored>();
   const messages = await consumer.consume({ max_messages: 1000 });
   const idle = setTimeout(() => void messages.close(), 1000);
   try {
     for await (const m of messages) {
-      out.push({ seq: m.seq, subject: m.subject, data: m.data });
+      out.set(m.subject, { seq: m.seq, subject: m.subject, data: m.data });
       if (m.info.pending === 0) break;
     }
   } finally {
     clearTimeout(idle);
     await messages.close().catch(() => undefined);
   }
-  return out;
+  return [...out.values()];
 }
