@@ -198,6 +198,24 @@ describe('runs.list', () => {
     await skein.runs.cancel(queued.runId);
   });
 
+  it('lists each run once while runs are ending', async () => {
+    const { skein } = await env.client();
+    const task = skein.task({
+      name: 'quick-list',
+      fn: async (n: number) => (await new Promise((r) => setTimeout(r, n % 50)), n),
+    });
+    await (await skein.worker('w', { workflows: [task], slots: 50 })).start();
+    const refs = await task.runManyNoWait(Array.from({ length: 300 }, (_, n) => ({ input: n })));
+    const done = Promise.all(refs.map((r) => r.result()));
+    let finished = false;
+    void done.then(() => (finished = true));
+    while (!finished) {
+      const ids = (await skein.runs.list({ limit: 1000 })).map((r) => r.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+    await done;
+  });
+
   it('a limit over 1000 or under 1 rejects with ValidationError', async () => {
     const { skein } = await env.client();
     for (const limit of [1001, 0, -5, 2.5]) {
