@@ -26,6 +26,12 @@ interface Loaded<S> {
   /** Effects recorded per handled message id (the most recent ones). */
   handled: Map<string, Effect[]>;
   sinceSnapshot: number;
+  /**
+   * Taken from an entry someone else wrote (see prime), not read from the journal: later
+   * entries may exist. An append would notice (its expected sequence is stale), a decision to
+   * do nothing would not, so that one is checked against the journal.
+   */
+  primed?: boolean;
 }
 
 interface Snapshot {
@@ -91,7 +97,7 @@ export class ActorHost<S, M extends { id: string }, E> {
     for (const event of entry.ev) state = this.def.evolve(state, event as E);
     const handled = new Map<string, Effect[]>();
     rememberHandled(handled, entry.m, entry.fx);
-    this.remember(actorId, { state, lastSeq: seq, handled, sinceSnapshot: 1 });
+    this.remember(actorId, { state, lastSeq: seq, handled, sinceSnapshot: 1, primed: true });
   }
 
   /** The actor's current state and journal position, read fresh from the journal. */
@@ -128,6 +134,10 @@ export class ActorHost<S, M extends { id: string }, E> {
     const decision = this.def.decide(loaded.state, message, now);
     const { events, effects } = decision;
     if (events.length === 0 && effects.length === 0) {
+      if (loaded.primed) {
+        this.cache.delete(actorId); // decide again on what the journal holds
+        return false;
+      }
       this.remember(actorId, loaded);
       return true;
     }

@@ -211,7 +211,7 @@ export class Worker {
     this.count(execution, +1);
     execution.finished = this.execute(execution, fn)
       .then((stored) => {
-        this.running.delete(execution.task.key);
+        this.release(execution);
         // Frees the slot in the scheduler before the outcome reaches it through the journal.
         if (stored)
           this.c!.nc.publish(
@@ -220,12 +220,17 @@ export class Worker {
           );
       })
       .catch((err: unknown) => {
-        this.running.delete(execution.task.key);
+        this.release(execution);
         this.logger.error(
           { err, runId: task.runId },
           'could not store a task result; the scheduler will queue the task again',
         );
       });
+  }
+
+  /** Forgets an execution that ended, unless a newer one holds its key (a durable task dispatched again). */
+  private release(execution: Execution) {
+    if (this.running.get(execution.task.key) === execution) this.running.delete(execution.task.key);
   }
 
   private hasRoomFor(task: QueuedTask) {
@@ -356,7 +361,7 @@ export class Worker {
     suspended: this.suspended,
     sendToRun: (runId, message) => this.sendToRun(runId, message),
     park: (execution) => {
-      this.running.delete(execution.task.key);
+      this.release(execution);
       this.count(execution, -1);
     },
     unpark: (execution) => {

@@ -39,6 +39,21 @@ afterAll(async () => {
   await server.stop();
 });
 
+type GateMsg = { id: string; type: 'Create' | 'Arm' | 'Open' };
+type GateEv = { type: 'Created' | 'Armed' | 'Opened' };
+
+/** Opens only once armed: on stale state an Open decides to do nothing. */
+const gate: ActorDefinition<{ armed: boolean }, GateMsg, GateEv> = {
+  type: 'gate',
+  initial: () => ({ armed: false }),
+  decide: (s, m) => {
+    if (m.type === 'Create') return { events: [{ type: 'Created' }], effects: [] };
+    if (m.type === 'Arm') return { events: [{ type: 'Armed' }], effects: [] };
+    return s.armed ? { events: [{ type: 'Opened' }], effects: [] } : { events: [], effects: [] };
+  },
+  evolve: (s, e) => (e.type === 'Armed' ? { armed: true } : s),
+};
+
 async function host(by: string) {
   const nc = await connect({ servers: server.url, noAsyncTraces: true });
   conns.push(nc);
@@ -47,13 +62,14 @@ async function host(by: string) {
   await ensureStreams(jsm, n);
   const requester = new Requester(nc);
   const journal = new Journal(requester, jsm, n);
-  const h = new ActorHost(counter(by), {
+  const options = {
     journal,
     effects: new EffectRunner(nc, requester, n),
     clock: systemClock,
     logger: testLogger,
-  });
-  return { host: h, journal, js: jetstream(nc) };
+  };
+  const h = new ActorHost(counter(by), options);
+  return { host: h, gates: new ActorHost(gate, options), journal, js: jetstream(nc) };
 }
 
 describe('two hosts writing one actor', () => {
@@ -77,5 +93,22 @@ describe('two hosts writing one actor', () => {
     const expectedTotal = messages.reduce((sum, m) => sum + m.amount, 0);
     expect((await a.host.read('c1')).state.total).toBe(expectedTotal);
     expect((await b.host.read('c1')).state.total).toBe(expectedTotal);
+  });
+});
+
+describe('a host primed with an entry that is no longer the last', () => {
+  it('decides on what the journal holds when the primed state would do nothing', async () => {
+    const a = await host('a');
+    const b = await host('b');
+    await b.gates.handle('g1', { id: 'create', type: 'Create' });
+    await b.gates.handle('g1', { id: 'arm', type: 'Arm' });
+    const [first] = await a.journal.read('gate', 'g1');
+    // As a scheduler re-reading a run's creation late would: the host believes nothing followed it.
+    a.gates.prime('g1', first.seq, first.entry);
+    await a.gates.handle('g1', { id: 'open', type: 'Open' });
+    const types = (await a.journal.read('gate', 'g1')).flatMap((e) =>
+      (e.entry.ev as GateEv[]).map((ev) => ev.type),
+    );
+    expect(types).toEqual(['Created', 'Armed', 'Opened']);
   });
 });
