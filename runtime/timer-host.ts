@@ -1,7 +1,9 @@
 /**
  * Runs the durable timers: each timer is a message in the timer stream, redelivered by the
  * server after `nak(delay)` until it is due; then its message goes to the target's mailbox.
- * The delay survives any restart because the server keeps it.
+ * The server keeps the delays across engine restarts but forgets them when it restarts
+ * itself, so a new leader, and a leader after a reconnect, start the consumer again (every
+ * pending timer is looked at once more and waits its remaining time).
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
