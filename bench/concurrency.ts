@@ -6,28 +6,18 @@
  * Knobs: BENCH_CC_RUNS [10000], BENCH_CC_KEYS [1000], BENCH_CC_MAX_RUNS [1], BENCH_CC_SLOTS [100],
  * BENCH_CC_WINDOW [1000].
  */
-import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
-import { Skein } from 'skein';
-import { startNatsServer } from '../test/support/nats-server.js';
-import { EngineChild } from './skein.js';
-import { fmt } from './util.js';
+import { withBenchSkein } from './harness.js';
+import { envInt, fmt, say } from './util.js';
 
-const int = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const int = envInt;
 const RUNS = int('BENCH_CC_RUNS', 10_000);
 const KEYS = int('BENCH_CC_KEYS', 1000);
 const MAX_RUNS = int('BENCH_CC_MAX_RUNS', 1);
 const SLOTS = int('BENCH_CC_SLOTS', 100);
 const WINDOW = int('BENCH_CC_WINDOW', 1000);
-const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main() {
-  const nats = await startNatsServer();
-  const namespace = `bcc${randomUUID().slice(0, 6)}`;
-  const { engine } = await EngineChild.start(nats.url, namespace);
-  const logger = pino({ level: process.env.SKEIN_BENCH_LOG ?? 'warn' });
-  const skein = Skein.init({ natsUrl: nats.url, namespace, logger });
-  try {
+  await withBenchSkein('bcc', async ({ skein }) => {
     const keyed = skein.task({
       name: 'keyed',
       concurrency: { expression: 'input.key', maxRuns: MAX_RUNS },
@@ -64,11 +54,7 @@ async function main() {
       `bench-concurrency: keyed_runs_per_s=${fmt(withKeys)} plain_runs_per_s=${fmt(without)} keys=${KEYS} runs=${RUNS}`,
     );
     await worker.stop();
-  } finally {
-    await skein.close();
-    await engine.stop();
-    await nats.stop();
-  }
+  });
 }
 
 await main();

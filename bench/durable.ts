@@ -9,26 +9,17 @@
  *     worker; and `replayHistory` replays the finished run offline.
  * Knobs: BENCH_SLEEPERS [1000], BENCH_SPREAD_MS [5000], BENCH_CALLS [1000].
  */
-import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
-import { replayHistory, Skein } from 'skein';
-import { startNatsServer } from '../test/support/nats-server.js';
-import { EngineChild } from './skein.js';
-import { deferred, fmt, latencySummary } from './util.js';
+import { replayHistory } from 'skein';
+import { withBenchSkein } from './harness.js';
+import { deferred, envInt, fmt, latencySummary, say } from './util.js';
 
-const int = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const int = envInt;
 const SLEEPERS = int('BENCH_SLEEPERS', 1000);
 const SPREAD_MS = int('BENCH_SPREAD_MS', 5000);
 const CALLS = int('BENCH_CALLS', 1000);
-const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main() {
-  const nats = await startNatsServer();
-  const namespace = `bdu${randomUUID().slice(0, 6)}`;
-  const { engine } = await EngineChild.start(nats.url, namespace);
-  const logger = pino({ level: process.env.SKEIN_BENCH_LOG ?? 'warn' });
-  const skein = Skein.init({ natsUrl: nats.url, namespace, logger });
-  try {
+  await withBenchSkein('bdu', async ({ skein }) => {
     let woke: number[] = [];
     let allWoke = deferred();
     const sleeper = skein.durableTask({
@@ -111,11 +102,7 @@ async function main() {
         `replay_${CALLS}_offline_ms=${fmt(offlineMs, 1)}`,
     );
     await worker.stop();
-  } finally {
-    await skein.close();
-    await engine.stop();
-    await nats.stop();
-  }
+  });
 }
 
 await main();

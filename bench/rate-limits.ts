@@ -6,26 +6,16 @@
  * (must not exceed LIMIT), and how late each second's batch started after its window freed.
  * Knobs: BENCH_RUNS [5000], BENCH_LIMIT [1000], BENCH_SLOTS [500].
  */
-import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
-import { Skein } from 'skein';
-import { startNatsServer } from '../test/support/nats-server.js';
-import { EngineChild } from './skein.js';
-import { deferred, fmt, latencySummary, sleep } from './util.js';
+import { withBenchSkein } from './harness.js';
+import { deferred, envInt, fmt, latencySummary, say, sleep } from './util.js';
 
-const int = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const int = envInt;
 const RUNS = int('BENCH_RUNS', 5000);
 const LIMIT = int('BENCH_LIMIT', 1000);
 const SLOTS = int('BENCH_SLOTS', 500);
-const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main() {
-  const nats = await startNatsServer();
-  const namespace = `brl${randomUUID().slice(0, 6)}`;
-  const { engine } = await EngineChild.start(nats.url, namespace);
-  const logger = pino({ level: process.env.SKEIN_BENCH_LOG ?? 'warn' });
-  const skein = Skein.init({ natsUrl: nats.url, namespace, logger });
-  try {
+  await withBenchSkein('brl', async ({ skein }) => {
     await skein.rateLimits.upsert({ key: 'api', limit: LIMIT, duration: 'second' });
     const starts: number[] = [];
     const all = deferred();
@@ -66,11 +56,7 @@ async function main() {
         `max_per_second=${most} late_p50_ms=${fmt(lateness.p50)} late_p99_ms=${fmt(lateness.p99)}`,
     );
     await worker.stop();
-  } finally {
-    await skein.close();
-    await engine.stop();
-    await nats.stop();
-  }
+  });
 }
 
 await main();

@@ -13,14 +13,9 @@ import { measureJetStreamCeiling, type CeilingResult } from './js-ceiling.js';
 import { benchSkein, type SkeinResults } from './skein.js';
 import { findNatsServerBinary, startNatsServer } from '../test/support/nats-server.js';
 import { loadAverage } from './cpu.js';
-import { fmt, mb } from './util.js';
+import { envInt, fmt, mb, say } from './util.js';
 
-const int = (name: string, dflt: number) => {
-  const v = process.env[name];
-  const n = v === undefined ? dflt : Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${v}`);
-  return n;
-};
+const int = envInt;
 
 const TASKS = int('BENCH_TASKS', 20_000);
 const WARMUP = int('BENCH_WARMUP', 1_000);
@@ -34,7 +29,6 @@ const MEM_AT = (process.env.BENCH_MEM_AT ?? '10000,100000').split(',').map(Numbe
 ];
 const SHARED_CLIENT = process.env.BENCH_SHARED_CLIENT !== '0';
 
-const say = (line = '') => process.stdout.write(`${line}\n`);
 const section = (title: string) => say(`\n== ${title}`);
 const indent = (line: string) => say(`   ${line}`);
 

@@ -74,3 +74,13 @@ export function deferred<T = void>() {
   });
   return { promise, resolve, reject };
 }
+
+/** A whole-number knob from the environment (`dflt` when unset); anything else is refused. */
+export function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  const n = v === undefined ? dflt : Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${v}`);
+  return n;
+}
+
+export const say = (line = '') => process.stdout.write(`${line}\n`);
