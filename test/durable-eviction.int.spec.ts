@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Skein } from 'skein';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { waitForHistory } from './support/history.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -11,13 +12,8 @@ afterAll(async () => {
   await env.stop();
 });
 
-async function waiting(skein: Skein, runId: string) {
-  await expect
-    .poll(async () => (await skein.runs.history(runId)).some((e) => e.type === 'TaskSuspended'), {
-      timeout: 10_000,
-    })
-    .toBe(true);
-}
+const waiting = (skein: Skein, runId: string) =>
+  waitForHistory(skein, runId, 'TaskSuspended', { timeout: 10_000 });
 
 describe('waiting durable tasks in worker memory', () => {
   it('resumes in memory after a short wait, without replaying its code', async () => {

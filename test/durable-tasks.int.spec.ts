@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Or, SleepCondition, UserEventCondition, RunFailedError } from 'skein';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { waitForHistory } from './support/history.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -44,11 +45,7 @@ describe('durable tasks', () => {
     await (await skein.worker('w', { workflows: [task] })).start();
     const ref = await task.runNoWait({ user: 'ann' });
     await expect.poll(async () => (await skein.runs.get(ref.runId)).status).toBe('RUNNING');
-    await expect
-      .poll(async () =>
-        (await skein.runs.history(ref.runId)).some((e) => e.type === 'DurableWaitStarted'),
-      )
-      .toBe(true);
+    await waitForHistory(skein, ref.runId, 'DurableWaitStarted');
     await skein.events.push('user:approved', { user: 'bob', ok: false });
     await skein.events.push('user:approved', { user: 'ann', ok: true });
     expect(await ref.result()).toEqual({ approvedBy: 'ann', ok: true });
@@ -62,11 +59,7 @@ describe('durable tasks', () => {
     });
     await (await skein.worker('w', { workflows: [task] })).start();
     const ref = await task.runNoWait({});
-    await expect
-      .poll(async () =>
-        (await skein.runs.history(ref.runId)).some((e) => e.type === 'DurableWaitStarted'),
-      )
-      .toBe(true);
+    await waitForHistory(skein, ref.runId, 'DurableWaitStarted');
     await skein.events.push('invoice:paid', { for: 'b' }, { scope: 'tenant-b' });
     await skein.events.push('invoice:paid', { for: 'a' }, { scope: 'tenant-a' });
     expect(await ref.result()).toEqual({ for: 'a' });
@@ -86,11 +79,7 @@ describe('durable tasks', () => {
     });
     await (await skein.worker('w', { workflows: [task] })).start();
     const ref = await task.runNoWait({});
-    await expect
-      .poll(async () =>
-        (await skein.runs.history(ref.runId)).some((e) => e.type === 'DurableWaitStarted'),
-      )
-      .toBe(true);
+    await waitForHistory(skein, ref.runId, 'DurableWaitStarted');
     await skein.events.push('doc:signed', { by: 'carol' });
     expect(await ref.result()).toEqual({ signed: { by: 'carol' } });
   });
@@ -201,11 +190,7 @@ describe('durable tasks in workflows, and more durable calls', () => {
     });
     await (await skein.worker('w', { workflows: [wf] })).start();
     const ref = await wf.runNoWait({ orderId: 'o-5' });
-    await expect
-      .poll(async () =>
-        (await skein.runs.history(ref.runId)).some((e) => e.type === 'DurableWaitStarted'),
-      )
-      .toBe(true);
+    await waitForHistory(skein, ref.runId, 'DurableWaitStarted');
     const run = await skein.runs.get(ref.runId);
     expect(run.tasks.find((t) => t.name === 'ship')?.status).toBe('RUNNING');
     await skein.events.push('courier:arrived', { courier: 'dhl' });

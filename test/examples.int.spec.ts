@@ -6,6 +6,7 @@ import { durableExamples } from '../examples/durable.js';
 import { nightlyCronExample } from '../examples/nightly-cron.js';
 import { orderPipelineExample } from '../examples/order-pipeline.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { waitForHistory } from './support/history.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -40,9 +41,7 @@ describe('examples/branch-and-approval.ts', () => {
     });
 
     const ref = await refunds.runNoWait({ orderId: 'o-2', amount: 250 });
-    const waiting = async () =>
-      (await skein.runs.history(ref.runId)).some((e) => e.type === 'TaskWaiting');
-    await expect.poll(waiting, { timeout: 5000 }).toBe(true);
+    await waitForHistory(skein, ref.runId, 'TaskWaiting', { timeout: 5000 });
     await skein.events.push('order:approved', { orderId: 'o-2', approved: true });
     expect(await ref.result()).toMatchObject({
       auto_refund: { skipped: true },
@@ -126,14 +125,7 @@ describe('examples/durable.ts', () => {
     const { approval } = durableExamples(skein, { sleep: '300ms' });
     await (await skein.worker('w', { workflows: [approval] })).start();
     const ref = await approval.runNoWait({});
-    await expect
-      .poll(
-        async () =>
-          (await skein.runs.history(ref.runId)).filter((e) => e.type === 'DurableWaitStarted')
-            .length,
-        { timeout: 5000 },
-      )
-      .toBe(2);
+    await waitForHistory(skein, ref.runId, 'DurableWaitStarted', { count: 2, timeout: 5000 });
     await skein.events.push('user:approved', { user_id: 'ann' });
     expect(await ref.result()).toEqual({ approved_by: 'ann' });
   });
@@ -143,11 +135,7 @@ describe('examples/durable.ts', () => {
     const { expense } = durableExamples(skein, { decisionTimeout: '1s' });
     await (await skein.worker('w', { workflows: [expense] })).start();
     const decided = await expense.runNoWait({ expenseId: 'e-1', amount: 80 });
-    await expect
-      .poll(async () =>
-        (await skein.runs.history(decided.runId)).some((e) => e.type === 'DurableWaitStarted'),
-      )
-      .toBe(true);
+    await waitForHistory(skein, decided.runId, 'DurableWaitStarted');
     await skein.events.push('expense:decided', { expenseId: 'e-0', approved: false, by: 'x' });
     await skein.events.push('expense:decided', { expenseId: 'e-1', approved: true, by: 'bo' });
     expect(await decided.result()).toEqual({ status: 'approved', by: 'bo' });
@@ -169,11 +157,7 @@ describe('examples/durable.ts', () => {
     const first = await skein.worker('first', { workflows: [charge] });
     await first.start();
     const ref = await charge.runNoWait({ orderId: 'o-9', cents: 1250 });
-    await expect
-      .poll(async () =>
-        (await skein.runs.history(ref.runId)).some((e) => e.type === 'TaskSuspended'),
-      )
-      .toBe(true);
+    await waitForHistory(skein, ref.runId, 'TaskSuspended');
     await first.stop(); // hands the waiting task back; the next worker replays it
     await (await skein.worker('second', { workflows: [charge] })).start();
     const out = await ref.result();

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayHistory, Skein } from 'skein';
 import { durableExamples } from '../examples/durable.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { waitForHistory } from './support/history.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -60,13 +61,7 @@ describe('replayHistory', () => {
     const { approval } = durableExamples(skein, { sleep: '200ms' });
     await (await skein.worker('w', { workflows: [approval] })).start();
     const ref = await approval.runNoWait({});
-    await expect
-      .poll(
-        async () =>
-          (await skein.runs.history(ref.runId)).filter((e) => e.type === 'DurableWaitStarted')
-            .length,
-      )
-      .toBe(2);
+    await waitForHistory(skein, ref.runId, 'DurableWaitStarted', { count: 2 });
     const report = await replayHistory(approval, await skein.runs.history(ref.runId));
     expect(report).toMatchObject({ ok: true, outcome: 'waiting', recorded: 1, replayed: 1 });
     await skein.events.push('user:approved', { user_id: 'zed' });

@@ -9,6 +9,7 @@ import {
   ValidationError,
 } from 'skein';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { waitForHistory } from './support/history.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -123,9 +124,7 @@ describe('workflow conditions', () => {
     });
     await (await skein.worker('w', { workflows: [wf] })).start();
     const ref = await wf.runNoWait({ orderId: 7 });
-    const waiting = async () =>
-      (await skein.runs.history(ref.runId)).some((e) => e.type === 'TaskWaiting');
-    await expect.poll(waiting, { timeout: 5000 }).toBe(true);
+    await waitForHistory(skein, ref.runId, 'TaskWaiting', { timeout: 5000 });
     await skein.events.push('order:approved', { approved: false });
     await skein.events.push('order:other', { approved: true });
     expect((await skein.runs.get(ref.runId)).status).not.toBe('COMPLETED');
