@@ -3,10 +3,10 @@
  * queueing it again (to be resumed or replayed) once the wait resolves.
  */
 import { noDecision, type Decision } from '../actor.js';
-import { eventMatches, eventsOf, holds, sleepsOf } from './conditions.js';
+import { eventMatches, holds } from './conditions.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
-import { endDurableWaits, queueTask, taskSpec, Turn, waitKey } from './progress.js';
+import { endWaits, listenFor, queueTask, taskSpec, Turn } from './progress.js';
 import type { ConditionExpr } from './spec.js';
 import { isTerminal, type DurableWaitState, type RunState, type TaskRunState } from './state.js';
 
@@ -91,7 +91,7 @@ export function startWait(state: RunState, m: DurableWait, now: number) {
       childRunId: m.childRunId,
       at: now,
     });
-    listen(turn, m.taskName, conditions, now);
+    listenFor(turn, m.taskName, [conditions], now, 'dsleep');
   }
   suspend(turn, m, now);
   resolveIfDone(turn, m.taskName, now);
@@ -106,42 +106,6 @@ function suspend(turn: Turn, m: DurableWait, now: number) {
     workerId: m.workerId,
     at: now,
   });
-}
-
-/** Timers for the wait's sleeps, and the event router's attention for its events. */
-function listen(turn: Turn, taskName: string, conditions: ConditionExpr | undefined, now: number) {
-  const s = turn.state;
-  for (const event of eventsOf(conditions)) {
-    turn.effects.push({
-      type: 'awaitEvent',
-      wait: {
-        key: waitKey(s, taskName, event.id),
-        runId: s.runId,
-        taskName,
-        conditionId: event.id,
-        generation: s.generation,
-        eventKey: event.eventKey,
-        sinceMs: event.sinceMs ?? now,
-        scope: event.scope,
-      },
-    });
-  }
-  for (const sleep of sleepsOf(conditions)) {
-    const timerId = `dsleep:${s.runId}:${taskName}:${s.generation}:${sleep.id}`;
-    turn.effects.push({
-      type: 'startTimer',
-      timerId,
-      dueAt: sleep.untilMs ?? now + sleep.ms,
-      to: { type: 'run', id: s.runId },
-      message: {
-        type: 'SleepElapsed',
-        id: timerId,
-        taskName,
-        conditionId: sleep.id,
-        generation: s.generation,
-      },
-    });
-  }
 }
 
 /** What the resolved call returns to the task code. */
@@ -168,7 +132,7 @@ function resolveIfDone(turn: Turn, taskName: string, now: number) {
     if (!holds(w.conditions, turn.state, Object.keys(w.met))) return;
     result = waitResult(w, now);
   }
-  endDurableWaits(turn, taskName, w);
+  endWaits(turn, taskName, [w.conditions]);
   turn.record({
     type: 'DurableCallRecorded',
     taskName,

@@ -9,8 +9,8 @@ import { admitTask, releaseEnded } from './admission.js';
 import { eventsOf, holds, sleepsOf } from './conditions.js';
 import { placementOf } from './placement.js';
 import type { RunEvent } from './events.js';
-import type { TaskSpec } from './spec.js';
-import { evolveRun, isDone, isTerminal, type DurableWaitState, type RunState } from './state.js';
+import type { ConditionExpr, TaskSpec } from './spec.js';
+import { evolveRun, isDone, isTerminal, type RunState } from './state.js';
 
 /** Collects events while applying them, so later decisions in one turn see earlier ones. */
 export class Turn {
@@ -111,29 +111,72 @@ export function queueReady(turn: Turn, now: number) {
   }
 }
 
-export const waitKey = (s: RunState, taskName: string, conditionId: string) =>
+const waitKey = (s: RunState, taskName: string, conditionId: string) =>
   `wait:${s.runId}:${taskName}:${s.generation}:${conditionId}`;
 
-/** A durable wait that ends no longer needs to hear about events. */
-export function endDurableWaits(turn: Turn, taskName: string, waiting: DurableWaitState) {
-  for (const event of eventsOf(waiting.conditions)) {
+type Conditions = (ConditionExpr | undefined)[];
+
+/**
+ * While a task waits on `conditions` (a workflow task before it starts, or a durable task's
+ * wait): the event router's attention for their events, and timers for their sleeps.
+ */
+export function listenFor(
+  turn: Turn,
+  taskName: string,
+  conditions: Conditions,
+  now: number,
+  timerPrefix: 'sleep' | 'dsleep',
+) {
+  const s = turn.state;
+  for (const event of eventsOf(...conditions)) {
+    turn.effects.push({
+      type: 'awaitEvent',
+      wait: {
+        key: waitKey(s, taskName, event.id),
+        runId: s.runId,
+        taskName,
+        conditionId: event.id,
+        generation: s.generation,
+        eventKey: event.eventKey,
+        sinceMs: event.sinceMs ?? now,
+        scope: event.scope,
+      },
+    });
+  }
+  for (const sleep of sleepsOf(...conditions)) {
+    const timerId = `${timerPrefix}:${s.runId}:${taskName}:${s.generation}:${sleep.id}`;
+    turn.effects.push({
+      type: 'startTimer',
+      timerId,
+      dueAt: sleep.untilMs ?? now + sleep.ms,
+      to: { type: 'run', id: s.runId },
+      message: {
+        type: 'SleepElapsed',
+        id: timerId,
+        taskName,
+        conditionId: sleep.id,
+        generation: s.generation,
+      },
+    });
+  }
+}
+
+/** A task that stops waiting on `conditions` no longer needs to hear about their events. */
+export function endWaits(turn: Turn, taskName: string, conditions: Conditions) {
+  for (const event of eventsOf(...conditions)) {
     turn.effects.push({ type: 'endWait', key: waitKey(turn.state, taskName, event.id) });
   }
 }
 
-/** A task that stops waiting no longer needs to hear about events. */
-function endWaits(turn: Turn, spec: TaskSpec | undefined) {
-  if (!spec) return;
-  for (const event of eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf)) {
-    turn.effects.push({ type: 'endWait', key: waitKey(turn.state, spec.name, event.id) });
-  }
-}
+/** The conditions a workflow task waits on before it starts. */
+const startConditions = (spec: TaskSpec): Conditions => [spec.waitFor, spec.skipIf, spec.cancelIf];
 
 /** A ready or waiting task: cancel the run, skip it, queue it, or wait, as its conditions say. */
 export function advance(turn: Turn, spec: TaskSpec, now: number) {
   const wasWaiting = turn.state.tasks[spec.name]?.status === 'WAITING';
   decideTask(turn, spec, now);
-  if (wasWaiting && turn.state.tasks[spec.name]?.status !== 'WAITING') endWaits(turn, spec);
+  if (wasWaiting && turn.state.tasks[spec.name]?.status !== 'WAITING')
+    endWaits(turn, spec.name, startConditions(spec));
 }
 
 function decideTask(turn: Turn, spec: TaskSpec, now: number) {
@@ -152,9 +195,8 @@ function decideTask(turn: Turn, spec: TaskSpec, now: number) {
     admitTask(turn, spec, now);
     return;
   }
-  const sleeps = sleepsOf(spec.waitFor, spec.skipIf, spec.cancelIf);
-  const events = eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf);
-  if (sleeps.length === 0 && events.length === 0) {
+  const conditions = startConditions(spec);
+  if (sleepsOf(...conditions).length === 0 && eventsOf(...conditions).length === 0) {
     // Only parent conditions, and they are final: waitFor can never hold.
     turn.record({
       type: 'TaskSkipped',
@@ -166,37 +208,7 @@ function decideTask(turn: Turn, spec: TaskSpec, now: number) {
   }
   if (task.status === 'WAITING') return;
   turn.record({ type: 'TaskWaiting', taskName: spec.name, at: now });
-  for (const event of events) {
-    turn.effects.push({
-      type: 'awaitEvent',
-      wait: {
-        key: waitKey(s, spec.name, event.id),
-        runId: s.runId,
-        taskName: spec.name,
-        conditionId: event.id,
-        generation: s.generation,
-        eventKey: event.eventKey,
-        sinceMs: event.sinceMs ?? now,
-        scope: event.scope,
-      },
-    });
-  }
-  for (const sleep of sleeps) {
-    const timerId = `sleep:${s.runId}:${spec.name}:${s.generation}:${sleep.id}`;
-    turn.effects.push({
-      type: 'startTimer',
-      timerId,
-      dueAt: now + sleep.ms,
-      to: { type: 'run', id: s.runId },
-      message: {
-        type: 'SleepElapsed',
-        id: timerId,
-        taskName: spec.name,
-        conditionId: sleep.id,
-        generation: s.generation,
-      },
-    });
-  }
+  listenFor(turn, spec.name, startConditions(spec), now, 'sleep');
 }
 
 /** Ends the run once its tasks allow it, running onFailure / onSuccess first when declared. */
@@ -264,8 +276,9 @@ function failRun(turn: Turn, now: number) {
 function cancelUnfinished(turn: Turn, reason: string, now: number, except?: string) {
   for (const task of Object.values(turn.state.tasks)) {
     if (isTerminal(task.status) || task.name === except) continue;
-    if (task.status === 'WAITING') endWaits(turn, taskSpec(turn.state, task.name));
-    if (task.waiting) endDurableWaits(turn, task.name, task.waiting);
+    const spec = taskSpec(turn.state, task.name);
+    if (task.status === 'WAITING' && spec) endWaits(turn, task.name, startConditions(spec));
+    if (task.waiting) endWaits(turn, task.name, [task.waiting.conditions]);
     if (task.status === 'QUEUED' || task.status === 'RUNNING') {
       turn.effects.push({ type: 'abortTask', key: task.key, reason });
     }
