@@ -8,7 +8,7 @@ import { celKey } from './cel-key.js';
 import { noDecision, type Decision } from '../actor.js';
 import type { GroupRef, RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
-import { ended, queueReady, queueTask, taskSpec, Turn } from './progress.js';
+import { failRun, queueReady, queueTask, taskSpec, Turn } from './progress.js';
 import type { ConcurrencySpec, TaskSpec } from './spec.js';
 import { isTerminal, type Admission, type RunState } from './state.js';
 
@@ -84,9 +84,7 @@ export function admitTask(turn: Turn, spec: TaskSpec, now: number) {
 /** A key that cannot be computed (the expression fails on this input) fails the run, saying why. */
 function failUnkeyed(turn: Turn, name: string, err: unknown, now: number) {
   const message = `concurrency expression of '${name}' failed on this run's input: ${(err as Error).message}`;
-  const errors = { [name]: message };
-  turn.record({ type: 'RunFailed', errors, at: now });
-  ended(turn, { runId: turn.state.runId, status: 'FAILED', errors });
+  failRun(turn, now, { [name]: message });
 }
 
 export function onGranted(

@@ -248,7 +248,7 @@ export function finish(turn: Turn, now: number) {
 }
 
 /** Tells whoever waits for this run how it ended, and a durable parent durably. */
-export function ended(turn: Turn, result: RunFinished) {
+function ended(turn: Turn, result: RunFinished) {
   const s = turn.state;
   turn.effects.push({ type: 'runFinished', result, notify: s.notify });
   if (s.parentRunId && s.parentCall) {
@@ -266,9 +266,9 @@ export function ended(turn: Turn, result: RunFinished) {
   }
 }
 
-function failRun(turn: Turn, now: number) {
+/** Ends the run FAILED with `errors` (by default each failed task's last error). */
+export function failRun(turn: Turn, now: number, errors = failedErrors(turn.state)) {
   cancelUnfinished(turn, 'the run failed', now);
-  const errors = failedErrors(turn.state);
   turn.record({ type: 'RunFailed', errors, at: now });
   ended(turn, { runId: turn.state.runId, status: 'FAILED', errors });
 }
