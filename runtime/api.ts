@@ -8,6 +8,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { isTerminal, type RunSummary } from '../actors/run/index.js';
+import { isQueuedOrRunning } from '../actors/run/state.js';
 import type { RunEvent, RunMessage, RunState } from '../actors/run/index.js';
 import type { RunFinished } from '../actors/effects.js';
 import type { ActorHost } from './actor-host.js';
@@ -30,7 +31,11 @@ export class ApiError extends Error {
 }
 
 const runIdRequest = z.object({ runId: z.string().min(1) });
-const durableHistoryRequest = z.object({ runId: z.string().min(1), taskName: z.string().min(1) });
+const durableHistoryRequest = z.object({
+  runId: z.string().min(1),
+  taskName: z.string().min(1),
+  key: z.string().min(1),
+});
 const runIdsRequest = z.object({ runIds: z.array(z.string().min(1)).max(1000) });
 const listRequest = z.object({
   name: z.string().optional(),
@@ -170,12 +175,12 @@ export class EngineApi {
     return historyOf(entries.map((e) => e.entry));
   }
 
-  /** A durable task's recorded calls, for a worker about to replay it. */
+  /** A durable task's recorded calls, for a worker about to replay attempt `key` (unless the run moved past it). */
   private async durableHistory(q: z.infer<typeof durableHistoryRequest>) {
     const { state } = await this.d.runs.read(q.runId);
     const task = state.tasks[q.taskName];
     if (!task) throw new ApiError('NotFoundError', `run '${q.runId}' has no task '${q.taskName}'`);
-    return { calls: task.calls ?? [], key: task.key, status: task.status };
+    return { calls: task.calls ?? [], live: isQueuedOrRunning(state, q.taskName, q.key) };
   }
 
   private async logs(runId: string) {

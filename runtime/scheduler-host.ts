@@ -31,6 +31,7 @@ import { restartSchedulerConsumer } from './setup.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { EventWait } from '../actors/effects.js';
 import type { RunState } from '../actors/run/index.js';
+import { isQueuedOrRunning } from '../actors/run/state.js';
 import type { EventRouter } from './event-router.js';
 import { idFromToken } from './mailbox.js';
 import { heartbeatSchema, rateLimitSchema, taskDoneSchema, type Names } from './protocol.js';
@@ -306,10 +307,7 @@ export class SchedulerHost {
       if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') return [];
       if (!this.readRun) return queued;
       const run = await this.readRun(queued[0].runId);
-      return queued.filter((task) => {
-        const now = run.tasks[task.taskName];
-        return now?.key === task.key && (now.status === 'QUEUED' || now.status === 'RUNNING');
-      });
+      return queued.filter((task) => isQueuedOrRunning(run, task.taskName, task.key));
     } catch {
       return queued;
     }

@@ -63,12 +63,12 @@ export async function readDurableHistory(
 ): Promise<RecordedCall[] | 'stale' | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const history = await conn.api<{ calls: RecordedCall[]; key: string; status: string }>(
-        'durable.history',
-        { runId: task.runId, taskName: task.taskName },
-      );
-      const live = history.status === 'QUEUED' || history.status === 'RUNNING';
-      return history.key === task.key && live ? history.calls : 'stale';
+      const history = await conn.api<{ calls: RecordedCall[]; live: boolean }>('durable.history', {
+        runId: task.runId,
+        taskName: task.taskName,
+        key: task.key,
+      });
+      return history.live ? history.calls : 'stale';
     } catch (err) {
       if (attempt >= HISTORY_FETCH_ATTEMPTS) {
         logger.warn(

@@ -8,7 +8,13 @@ import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
 import { endWaits, listenFor, queueTask, taskSpec, Turn } from './progress.js';
 import type { ConditionExpr } from './spec.js';
-import { isTerminal, type DurableWaitState, type RunState, type TaskRunState } from './state.js';
+import {
+  isTerminal,
+  type DurableWaitState,
+  type RunState,
+  type TaskRunState,
+  isQueuedOrRunning,
+} from './state.js';
 
 type DurableCall = Extract<RunMessage, { type: 'DurableCall' }>;
 type DurableWait = Extract<RunMessage, { type: 'DurableWait' }>;
@@ -16,11 +22,10 @@ type ConditionMessage = Extract<RunMessage, { type: 'SleepElapsed' | 'EventRecei
 
 /** The durable task a durable call message is about, if that attempt is live and running. */
 function runningDurable(state: RunState, m: DurableCall | DurableWait) {
-  const task = state.tasks[m.taskName];
   const spec = taskSpec(state, m.taskName);
-  if (!task || !spec?.durable || task.key !== m.key || isTerminal(state.status)) return undefined;
-  if (task.status !== 'QUEUED' && task.status !== 'RUNNING') return undefined;
-  return { task, spec };
+  if (!spec?.durable || isTerminal(state.status) || !isQueuedOrRunning(state, m.taskName, m.key))
+    return undefined;
+  return { task: state.tasks[m.taskName], spec };
 }
 
 function markStarted(turn: Turn, task: TaskRunState, workerId: string, now: number) {

@@ -113,6 +113,12 @@ export function initialRunState(runId: string): RunState {
 export const isTerminal = (status: RunStatus | TaskStatus) =>
   status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED' || status === 'SKIPPED';
 
+/** Whether attempt `key` is the task's current one and waits for, or holds, a worker slot. */
+export function isQueuedOrRunning(state: RunState, taskName: string, key: string): boolean {
+  const task = state.tasks[taskName];
+  return task?.key === key && (task.status === 'QUEUED' || task.status === 'RUNNING');
+}
+
 /** A task that let its dependents go on: it succeeded, or it was skipped. */
 export const isDone = (status: TaskStatus) => status === 'COMPLETED' || status === 'SKIPPED';
 
