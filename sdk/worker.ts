@@ -245,7 +245,10 @@ export class Worker {
     else this.executing += delta;
   }
 
-  /** Runs the task and stores its result; false when it was handed back instead. */
+  /**
+   * Runs the task and stores its result. True when the scheduler may free the slot at once (the
+   * result is stored, or the dispatch was stale); false when the task was handed back instead.
+   */
   private async execute(execution: Execution, { fn, inputValidator, durable }: TaskFunction) {
     const { controller } = execution;
     const task = execution.task;
@@ -291,15 +294,8 @@ export class Worker {
       if (durable) {
         const history = await readDurableHistory(this.conn, task, this.logger);
         if (!history) return false;
-        if (history === 'stale') {
-          // A dispatch of an attempt the run has moved past: nothing to run, free the slot.
-          controller.abort(new Evicted('its dispatch was stale'));
-          this.c!.nc.publish(
-            this.conn.names.schedulerFinished,
-            encode({ key: task.key, workerId: this.id }),
-          );
-          return false;
-        }
+        // A dispatch of an attempt the run has moved past: nothing to run, the slot is free.
+        if (history === 'stale') return true;
         const io = durableIo(this.durableHost, execution, deadline, durable, () => {
           startedAt = Date.now();
         });
