@@ -1,8 +1,8 @@
 /** `concurrency` options, checked at declaration and turned into the run's form. */
-import { parse } from '@marcbachmann/cel-js';
 import { concurrencyKey } from '../actors/run/admission.js';
 import type { ConcurrencySpec, RunSpec } from '../actors/run/spec.js';
 import type { ConcurrencyExpression } from './enums.js';
+import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
 
 const STRATEGIES = ['GROUP_ROUND_ROBIN', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST'] as const;
@@ -29,13 +29,7 @@ export function concurrencyOf(
       );
     if (typeof c.expression !== 'string' || c.expression.trim() === '')
       throw new ValidationError(`${at}.expression must be a CEL expression`);
-    try {
-      parse(c.expression);
-    } catch (err) {
-      throw new ValidationError(
-        `${at}: bad CEL expression ${JSON.stringify(c.expression)}: ${(err as Error).message.split('\n')[0]}`,
-      );
-    }
+    assertCel(c.expression, at);
     const strategy = c.limitStrategy ?? 'GROUP_ROUND_ROBIN';
     if (!STRATEGIES.includes(strategy))
       throw new ValidationError(`${at}.limitStrategy must be one of ${STRATEGIES.join(', ')}`);

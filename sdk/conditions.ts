@@ -3,10 +3,10 @@
  * means all of them (AND); `Or(...)` means the first one to hold. Object forms work too:
  * `{ sleepFor }`, `{ eventKey, expression? }`, `{ parent, expression? }`.
  */
-import { parse } from '@marcbachmann/cel-js';
 import type { ConditionExpr, ConditionSpec } from '../actors/run/spec.js';
 import type { TaskLike } from './context.js';
 import { toMs, type Duration } from './duration.js';
+import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
 
 export class SleepCondition {
@@ -55,13 +55,7 @@ export type Conditions = ConditionLike | OrGroup | (ConditionLike | OrGroup)[];
 
 function checkCel(expression: string | undefined, where: string): string | undefined {
   if (expression === undefined || expression.trim() === '') return undefined;
-  try {
-    parse(expression);
-  } catch (err) {
-    throw new ValidationError(
-      `${where}: bad CEL expression ${JSON.stringify(expression)}: ${(err as Error).message.split('\n')[0]}`,
-    );
-  }
+  assertCel(expression, where);
   return expression;
 }
 

@@ -1,9 +1,9 @@
 /** Flow-control options checked at declaration and trigger: rate limits, worker labels, sticky. */
-import { parse } from '@marcbachmann/cel-js';
 import type { RateLimitSpec } from '../actors/run/placement.js';
 import type { TaskSpec } from '../actors/run/spec.js';
 import type { LabelWish } from '../actors/scheduler/queued-task.js';
 import { StickyStrategy, WorkerLabelComparator, type RateLimitDuration } from './enums.js';
+import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
 
 export const RATE_LIMIT_PERIODS: Record<RateLimitDuration, number> = {
@@ -45,13 +45,7 @@ function rateLimitOf(ref: unknown, where: string): RateLimitSpec {
   const expression = ref.dynamicKey;
   if (typeof expression !== 'string' || expression.trim().length === 0)
     throw new ValidationError(`${where}: dynamicKey must be a CEL expression`);
-  try {
-    parse(expression);
-  } catch (err) {
-    throw new ValidationError(
-      `${where}: bad CEL expression ${JSON.stringify(expression)}: ${(err as Error).message.split('\n')[0]}`,
-    );
-  }
+  assertCel(expression, where);
   if (ref.limit === undefined || ref.duration === undefined)
     throw new ValidationError(`${where}: a dynamicKey needs its own limit and duration`);
   const limit = positiveWhole(ref.limit, `${where}: limit`);
