@@ -2,16 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '../testing/decider-spec.js';
 import { runActor, type RunEvent, type RunMessage } from './index.js';
-import type { RunSpec, TaskSpec } from './spec.js';
+import type { RunSpec } from './spec.js';
+import { aTask } from './fixtures.js';
 
 const RUN = 'run-c';
-const task = (name: string, over: Partial<TaskSpec> = {}): TaskSpec => ({
-  name,
-  retries: 0,
-  executionTimeoutMs: 60_000,
-  scheduleTimeoutMs: 300_000,
-  ...over,
-});
+const task = aTask;
 const perUser = { expression: 'input.user', maxRuns: 2, strategy: 'GROUP_ROUND_ROBIN' as const };
 const perTenant = {
   expression: "additionalMetadata.tenant + '-x'",

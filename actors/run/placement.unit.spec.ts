@@ -4,15 +4,10 @@ import type { QueuedTask } from '../scheduler/queued-task.js';
 import { runActor, type RunMessage, type RunState } from './index.js';
 import type { RunCreation } from './messages.js';
 import type { RunSpec, TaskSpec } from './spec.js';
+import { aTask } from './fixtures.js';
 
 const RUN = 'run-1';
-const task = (name: string, over: Partial<TaskSpec> = {}): TaskSpec => ({
-  name,
-  retries: 1,
-  executionTimeoutMs: 60_000,
-  scheduleTimeoutMs: 300_000,
-  ...over,
-});
+const task = (name: string, over: Partial<TaskSpec> = {}) => aTask(name, { retries: 1, ...over });
 
 function play(
   spec: Omit<RunSpec, 'name' | 'kind'> & Partial<RunSpec>,

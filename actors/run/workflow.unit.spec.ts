@@ -3,15 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { QueuedTask } from '../scheduler/queued-task.js';
 import { runActor, type RunMessage, type RunState } from './index.js';
 import type { TaskSpec } from './spec.js';
+import { aTask } from './fixtures.js';
 
 const RUN = 'wf-1';
-const task = (name: string, over: Partial<TaskSpec> = {}): TaskSpec => ({
-  name,
-  retries: 0,
-  executionTimeoutMs: 60_000,
-  scheduleTimeoutMs: 300_000,
-  ...over,
-});
+const task = aTask;
 
 /** Plays messages into a fresh run; returns the state and the tasks each message queued. */
 function play(tasks: TaskSpec[], messages: RunMessage[]) {
