@@ -71,12 +71,15 @@ export async function startDocker(opts: StartNatsServerOptions): Promise<NatsSer
   let cachedLogs = '';
   const isRunning = async () => (await container.inspect()).State.Running;
 
-  await waitJetStreamReady(
-    url,
-    Date.now() + READY_TIMEOUT_MS,
-    () => cachedLogs,
-    () => true,
-  ).catch(async (err) => {
+  const ready = () =>
+    waitJetStreamReady(
+      url,
+      Date.now() + READY_TIMEOUT_MS,
+      () => cachedLogs,
+      () => true,
+    );
+
+  await ready().catch(async (err) => {
     cachedLogs = await dockerLogs();
     await started.stop({ remove: true, timeout: 0 }).catch(() => {});
     throw err;
@@ -98,12 +101,7 @@ export async function startDocker(opts: StartNatsServerOptions): Promise<NatsSer
       if (stopPromise) throw new Error(`${url}: restart() after stop()`);
       await kill('SIGKILL');
       await container.start();
-      await waitJetStreamReady(
-        url,
-        Date.now() + READY_TIMEOUT_MS,
-        () => cachedLogs,
-        () => true,
-      ).catch(async (err) => {
+      await ready().catch(async (err) => {
         cachedLogs = await dockerLogs();
         throw err;
       });
