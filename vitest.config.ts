@@ -25,6 +25,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    // expect.poll gives up after 1 s by default: too soon on a busy 2-core machine.
+    expect: { poll: { timeout: 15_000, interval: 50 } },
     // On CI a JSON report as well, from which .ci/run prints a plain 'N passed, N failed' line.
     reporters: process.env.CI
       ? ['default', ['json', { outputFile: '.vitest-report.json' }]]

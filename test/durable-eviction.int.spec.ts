@@ -1,8 +1,9 @@
 /** Waiting durable tasks and worker memory: in-memory resume, TTL and capacity eviction, durableSlots, stop. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Skein } from 'skein';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 import { waitForHistory } from './support/history.js';
+import { SOON } from './support/patience.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -88,8 +89,15 @@ describe('waiting durable tasks in worker memory', () => {
     const a = await task.runNoWait({ id: 'a' });
     await waiting(skein, a.runId);
     const b = await task.runNoWait({ id: 'b' });
-    await new Promise((r) => setTimeout(r, 1000));
-    expect((await skein.runs.get(b.runId)).status).toBe('QUEUED');
+    // The scheduler says why b waits: a's pinned slot is the only one.
+    await vi.waitFor(
+      async () =>
+        expect((await skein.runs.get(b.runId)).tasks[0]).toMatchObject({
+          status: 'QUEUED',
+          waitingFor: 'a free durable slot',
+        }),
+      SOON,
+    );
     await skein.events.push('keep:a', 'A');
     expect(await a.result()).toBe('A');
     await waiting(skein, b.runId);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { UserEventCondition, ValidationError, type Skein } from 'skein';
 import { names } from '../runtime/protocol.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { SOON } from './support/patience.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -173,8 +174,9 @@ describe('event scope', () => {
     const b = await any.runNoWait({});
     const waiting = async (runId: string) =>
       (await skein.runs.history(runId)).some((e) => e.type === 'TaskWaiting');
-    await vi.waitFor(async () =>
-      expect((await waiting(a.runId)) && (await waiting(b.runId))).toBe(true),
+    await vi.waitFor(
+      async () => expect((await waiting(a.runId)) && (await waiting(b.runId))).toBe(true),
+      SOON,
     );
 
     await skein.events.push('decision', {}, { scope: 'tenant-b' });

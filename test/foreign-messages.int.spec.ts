@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decode, encode } from '../runtime/codec.js';
 import { names } from '../runtime/protocol.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { SOON } from './support/patience.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -58,7 +59,7 @@ describe('foreign publishers', () => {
       const dropped = lines.filter((l) => /malformed|bad message|refused/.test(l.msg));
       expect(dropped.length).toBeGreaterThanOrEqual(5);
       expect(dropped.every((l) => typeof l.reason === 'string' && l.reason.length > 0)).toBe(true);
-    });
+    }, SOON);
     expect(await task.run(41)).toBe(42);
     await nc.close();
   });

@@ -1,8 +1,9 @@
 /** Cancelling standalone runs: RunRef.cancel, skein.runs.cancel and ctx.cancel, against a real engine. */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { RunCancelledError, type Skein } from 'skein';
 import { aborted, gate, sleep } from './fixtures/gate.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { SOON } from './support/patience.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -99,29 +100,33 @@ describe('cancelling a running task', () => {
     await (await skein.worker('w', { workflows: [quitter] })).start();
     const ref = await quitter.runNoWait({});
     await expect(ref.result()).rejects.toBeInstanceOf(RunCancelledError);
-    await vi.waitFor(() => expect(abortedAfterCancel).toBe(true));
+    await vi.waitFor(() => expect(abortedAfterCancel).toBe(true), SOON);
     await expectCancelled(skein, ref.runId, /ctx\.cancel/);
     expect((await skein.runs.get(ref.runId)).output).toBeNull();
   });
 
   it('a cancelled task that ignores its signal gives its slot back: the next run proceeds', async () => {
     const { skein } = await env.client();
+    const deaf = gate();
+    onTestFinished(() => deaf.open());
     const stubborn = skein.task({
       name: 'stubborn',
       fn: async (n: number) => {
-        if (n === 0) await sleep(5000); // deaf to ctx.signal
+        if (n === 0) await deaf.promise; // ignores ctx.signal until the test ends
         return n;
       },
     });
     await (await skein.worker('w', { workflows: [stubborn], slots: 1 })).start();
     const stuck = await stubborn.runNoWait(0);
-    await vi.waitFor(async () =>
-      expect((await skein.runs.get(stuck.runId)).status).toBe('RUNNING'),
+    await vi.waitFor(
+      async () => expect((await skein.runs.get(stuck.runId)).status).toBe('RUNNING'),
+      SOON,
     );
     await stuck.cancel();
     await expect(stuck.result()).rejects.toBeInstanceOf(RunCancelledError);
+    // The stuck attempt never ends: without the slot coming back this hangs.
     expect(await stubborn.run(7)).toBe(7);
-  }, 3000);
+  });
 
   it('after ctx.cancel() on a one-slot worker the next run starts at once', async () => {
     const { skein } = await env.client();
@@ -135,7 +140,7 @@ describe('cancelling a running task', () => {
     await (await skein.worker('w', { workflows: [task], slots: 1 })).start();
     await expect(task.run(0)).rejects.toBeInstanceOf(RunCancelledError);
     expect(await task.run(1)).toBe(1);
-  }, 3000);
+  });
 
   it('a cancelled task is never executed again', async () => {
     const { skein } = await env.client();
@@ -208,7 +213,7 @@ describe('cancelling other runs', () => {
     await (await skein.worker('w', { workflows: [task], slots: 2 })).start();
     const victim = await task.runNoWait('victim');
     const bystander = await task.runNoWait('bystander');
-    await vi.waitFor(() => expect(started.size).toBe(2));
+    await vi.waitFor(() => expect(started.size).toBe(2), SOON);
     await victim.cancel();
     await expect(victim.result()).rejects.toBeInstanceOf(RunCancelledError);
     release.open();

@@ -49,7 +49,7 @@ describe('max_payload', () => {
     );
     if (outcome instanceof Error) expect(outcome).toBeInstanceOf(ValidationError);
     else expect(outcome).toBe(40 * 1024);
-  }, 4000);
+  });
 
   it('20 runs with 10 KB inputs dispatched at once to one worker all complete', async () => {
     const { skein, engine, namespace } = await env.client();
@@ -75,7 +75,7 @@ describe('max_payload', () => {
     } finally {
       await child.kill();
     }
-  }, 8000);
+  });
 
   it('an output over max_payload fails the run with a message mentioning max_payload', async () => {
     const { skein } = await env.client();
@@ -84,5 +84,5 @@ describe('max_payload', () => {
     const err = await huge.run({}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect((err as RunFailedError).errors.huge).toMatch(/max_payload/);
-  }, 5000);
+  });
 });

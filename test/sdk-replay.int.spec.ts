@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gate } from './fixtures/gate.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { SOON } from './support/patience.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -47,8 +48,9 @@ describe('runs.replay', () => {
     await expect(ref.result()).rejects.toThrow(/bug/);
     broken = false;
     await skein.runs.replay(ref.runId);
-    await vi.waitFor(async () =>
-      expect((await skein.runs.get(ref.runId)).status).toBe('COMPLETED'),
+    await vi.waitFor(
+      async () => expect((await skein.runs.get(ref.runId)).status).toBe('COMPLETED'),
+      SOON,
     );
     const run = await skein.runs.get(ref.runId);
     expect(run).toMatchObject({ output: 'fixed', error: null });
@@ -65,7 +67,7 @@ describe('runs.replay', () => {
     });
     await (await skein.worker('w', { workflows: [held] })).start();
     const ref = await held.runNoWait({});
-    await vi.waitFor(() => expect(executions).toBe(1));
+    await vi.waitFor(() => expect(executions).toBe(1), SOON);
     await skein.runs.replay(ref.runId);
     release.open();
     expect(await ref.result()).toBe('ok');

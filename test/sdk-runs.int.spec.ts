@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NotFoundError, ValidationError, type RunInfo } from 'skein';
 import { gate } from './fixtures/gate.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { SOON } from './support/patience.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -61,7 +62,10 @@ describe('runs.get', () => {
 
     const worker = await skein.worker('w', { workflows: [task] });
     await worker.start();
-    await vi.waitFor(async () => expect((await skein.runs.get(ref.runId)).status).toBe('RUNNING'));
+    await vi.waitFor(
+      async () => expect((await skein.runs.get(ref.runId)).status).toBe('RUNNING'),
+      SOON,
+    );
     const running = await skein.runs.get(ref.runId);
     expect(running.tasks[0]).toMatchObject({
       status: 'RUNNING',
@@ -187,10 +191,12 @@ describe('runs.list', () => {
     await (await skein.worker('w', { workflows: [held] })).start();
     const running = await held.runNoWait({});
     const queued = await orphan.runNoWait({});
-    await vi.waitFor(async () =>
-      expect((await skein.runs.list({ status: 'RUNNING' })).map((r) => r.id)).toEqual([
-        running.runId,
-      ]),
+    await vi.waitFor(
+      async () =>
+        expect((await skein.runs.list({ status: 'RUNNING' })).map((r) => r.id)).toEqual([
+          running.runId,
+        ]),
+      SOON,
     );
     expect((await skein.runs.list({ status: 'QUEUED' })).map((r) => r.id)).toEqual([queued.runId]);
     release.open();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RunCancelledError, RunFailedError, TimeoutError } from 'skein';
 import { aborted, sleep } from './fixtures/gate.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { SOON } from './support/patience.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -67,17 +68,17 @@ describe('executionTimeout', () => {
     });
   });
 
-  it('ctx.refreshTimeout("1s") lets a task finish past its first deadline, and is in the history', async () => {
+  it('ctx.refreshTimeout("4s") lets a task finish past its first deadline, and is in the history', async () => {
     const { skein } = await env.client();
     let abortedEarly = false;
     const extended = skein.task({
       name: 'extended',
-      executionTimeout: '500ms',
+      executionTimeout: '2s',
       fn: async (_: unknown, ctx) => {
         ctx.signal.addEventListener('abort', () => (abortedEarly = true));
-        await sleep(250);
-        await ctx.refreshTimeout('1s');
-        await sleep(700); // 950 ms in all: past 500 ms, within 1500 ms
+        await sleep(1000);
+        await ctx.refreshTimeout('4s');
+        await sleep(2000); // 3 s in all: past 2 s, within 6 s (wide margins for a busy machine)
         return 'finished';
       },
     });
@@ -88,7 +89,7 @@ describe('executionTimeout', () => {
     expect(abortedEarly).toBe(false);
     const history = await skein.runs.history(ref.runId);
     const refreshed = history.find((e) => e.type === 'TimeoutRefreshed');
-    expect(refreshed?.data).toMatchObject({ taskName: 'extended', byMs: 1000 });
+    expect(refreshed?.data).toMatchObject({ taskName: 'extended', byMs: 4000 });
     expect(history.at(-1)!.type).toBe('RunCompleted');
   });
 
@@ -161,7 +162,10 @@ describe('scheduleTimeout', () => {
     const { skein } = await env.client();
     const late = skein.task({ name: 'late', scheduleTimeout: '20s', fn: () => 'served' });
     const ref = await late.runNoWait({});
-    await vi.waitFor(async () => expect((await skein.runs.get(ref.runId)).status).toBe('QUEUED'));
+    await vi.waitFor(
+      async () => expect((await skein.runs.get(ref.runId)).status).toBe('QUEUED'),
+      SOON,
+    );
     await (await skein.worker('w', { workflows: [late] })).start();
     expect(await ref.result()).toBe('served');
   });

@@ -222,5 +222,5 @@ describe('idempotency key', () => {
     const plain = await task.runNoWait(5);
     const again = skein.runRef<number>(plain.runId);
     expect(await Promise.all([plain.result(), again.result()])).toEqual([6, 6]);
-  }, 3000);
+  });
 });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gate, sleep } from './fixtures/gate.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { SOON } from './support/patience.js';
 
 let env: SkeinEnv;
 beforeAll(async () => {
@@ -123,8 +124,9 @@ describe('worker.stop()', () => {
 
     let stopped = false;
     const stopping = worker.stop().then(() => (stopped = true));
-    await vi.waitFor(async () =>
-      expect((await skein.workers.list()).map((w) => w.status)).toEqual(['STOPPING']),
+    await vi.waitFor(
+      async () => expect((await skein.workers.list()).map((w) => w.status)).toEqual(['STOPPING']),
+      SOON,
     );
     expect(stopped).toBe(false);
     release.open();
@@ -146,8 +148,9 @@ describe('worker.stop()', () => {
     await first.stop();
 
     const refs = await task.runManyNoWait([1, 2, 3].map((n) => task.createBulkRunItem(n)));
-    await vi.waitFor(async () =>
-      expect((await skein.runs.get(refs[0].runId)).status).toBe('QUEUED'),
+    await vi.waitFor(
+      async () => expect((await skein.runs.get(refs[0].runId)).status).toBe('QUEUED'),
+      SOON,
     );
     const second = await skein.worker('second', { workflows: [task] });
     await second.start();

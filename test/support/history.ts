@@ -4,7 +4,8 @@ import type { Skein } from 'skein';
 
 /**
  * Polls run `runId`'s history until it holds an event of `type` (or exactly `count` of them),
- * failing like expect.poll after `timeout` ms (expect.poll's default when not given).
+ * failing like expect.poll after `timeout` ms (expect.poll's default, set in vitest.config.ts,
+ * when not given).
  */
 export async function waitForHistory(
   skein: Skein,
