@@ -1,5 +1,6 @@
 /** Carries out actor effects. Persisted ones carry a deterministic msgID, so a repeated turn cannot duplicate them. */
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
 import type { Effect } from '../actors/effects.js';
 import type { Timer } from '../actors/timer/timer.js';
 import { assertNever } from '../actors/actor.js';
@@ -7,6 +8,9 @@ import { encode } from './codec.js';
 import type { Names } from './protocol.js';
 import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
+
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5_000;
 
 export class EffectRunner {
   constructor(
@@ -26,6 +30,29 @@ export class EffectRunner {
       if (p) (pending ??= []).push(p);
     });
     return pending && Promise.all(pending).then(() => undefined);
+  }
+
+  /**
+   * `run`, tried again with growing pauses while `goOn()` holds (repeats are harmless: the
+   * msgIDs dedupe them); rejects if `goOn()` turns false before the effects are stored.
+   */
+  async runUntilStored(
+    effects: Effect[],
+    source: string,
+    goOn: () => boolean,
+    logger: Logger,
+  ): Promise<void> {
+    for (let pause = RETRY_FIRST_MS; ; pause = Math.min(2 * pause, RETRY_MAX_MS)) {
+      try {
+        return await this.run(effects, source);
+      } catch (err) {
+        if (!goOn()) throw err;
+        if (pause === RETRY_FIRST_MS)
+          logger.warn({ err, source }, 'could not store effects; trying again until stored');
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (!goOn()) throw new Error(`gave up storing the effects of ${source}`);
+    }
   }
 
   private one(effect: Effect, msgID: string): Promise<void> | undefined {

@@ -143,9 +143,13 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     // timers) are carried out here, as the run's own turn would (the same msgIDs dedupe repeats).
     (runId, seq, entry) => {
       if (mailbox.partitions.includes(partitionOf('run', runId))) runs.prime(runId, seq, entry);
-      effects.run(entry.fx, `run.${runId}:${entry.m}`)?.catch((err: unknown) => {
-        logger.warn({ err, runId }, 'could not carry out the effects of a run creation');
-      });
+      // NATS may be restarting: retry while leading; a new leader gets the unacked entry.
+      return effects.runUntilStored(
+        entry.fx,
+        `run.${runId}:${entry.m}`,
+        () => leases.holds(LEADER),
+        logger,
+      );
     },
     events,
     async (runId): Promise<RunState> => (await runs.read(runId)).state,

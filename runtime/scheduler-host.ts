@@ -82,8 +82,15 @@ export class SchedulerHost {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly config: SchedulerConfig = defaultSchedulerConfig,
-    /** Told of runs created by clients (their first entry), so the engine can keep them in memory. */
-    private readonly onRunCreated?: (runId: string, seq: number, entry: JournalEntry) => void,
+    /**
+     * Told of runs created by clients (their first entry), so the engine can keep them in memory
+     * and carry out the creating turn's effects; resolves once those are stored.
+     */
+    private readonly onRunCreated?: (
+      runId: string,
+      seq: number,
+      entry: JournalEntry,
+    ) => Promise<void> | undefined,
     /** Where event waits read from the journal go. */
     private readonly events?: EventRouter,
     /** A run's current state, to check entries a dead leader left unacknowledged. */
@@ -231,12 +238,13 @@ export class SchedulerHost {
       return;
     }
     let entry = this.takeNoted(msg.seq);
+    let creating: Promise<void> | undefined;
     try {
       if (!entry) {
         entry = decode<JournalEntry>(msg.data);
         if (!Array.isArray(entry.fx) || !Array.isArray(entry.ev))
           throw new Error('not a journal entry');
-        this.noteCreation(msg.seq, entry);
+        creating = this.noteCreation(msg.seq, entry);
       }
     } catch (err) {
       this.logger.warn(
@@ -265,17 +273,25 @@ export class SchedulerHost {
     }
     const queued = entry.fx.flatMap((effect) => (effect.type === 'enqueue' ? [effect.task] : []));
     const waits = entry.fx.flatMap((effect) => (effect.type === 'awaitEvent' ? [effect.wait] : []));
-    if (queued.length === 0 && waits.length === 0) return msg.ack();
+    if (queued.length === 0 && waits.length === 0) {
+      // A creation's messages (a concurrency group's ask, say) are its only trace: keep the
+      // entry until they are stored, so that a new leader carries them out if this one cannot.
+      if (!creating) return msg.ack();
+      return creating.then(
+        () => msg.ack(),
+        () => undefined,
+      );
+    }
     if (!this.isRedelivery(msg)) return this.hold(msg, queued, waits);
     return this.stillQueued(msg, queued).then((live) =>
       live.length === 0 && waits.length === 0 ? msg.ack() : this.hold(msg, live, waits),
     );
   }
 
-  private noteCreation(seq: number, entry: JournalEntry) {
+  private noteCreation(seq: number, entry: JournalEntry): Promise<void> | undefined {
     const first = entry.ev[0] as { type?: string; runId?: unknown } | undefined;
     if (first?.type === 'RunTriggered' && typeof first.runId === 'string')
-      this.onRunCreated?.(first.runId, seq, entry);
+      return this.onRunCreated?.(first.runId, seq, entry);
   }
 
   /** Keeps the entry unacknowledged while its queued tasks run and its event waits last. */
