@@ -36,8 +36,9 @@ const sleepsOf = (w: WaitView) => w.conditions.filter((c): c is Sleep => c.kind 
 const eventsOf = (w: WaitView) =>
   w.conditions.filter((c): c is EventCondition => c.kind === 'event');
 
-/** Whether the wait's sleeps race its events: then a deadline is judged only after a check. */
-export const racesEvents = (w: WaitView) => sleepsOf(w).length > 0 && eventsOf(w).length > 0;
+/** Whether the wait's sleeps race events it still awaits: then a deadline is judged after a check. */
+export const racesEvents = (w: WaitView) =>
+  sleepsOf(w).length > 0 && eventsOf(w).some((c) => !w.met.includes(c.id));
 
 /** The earliest deadline not judged yet of a wait whose sleeps race its events. */
 export function openDeadline(w: WaitView): number | undefined {

@@ -23,6 +23,7 @@ describe('a wait whose sleep races its events', () => {
     expect(openDeadline(race)).toBe(11_000);
     expect(openDeadline({ ...race, met: ['timeout'] })).toBeUndefined();
     expect(openDeadline({ ...race, conditions: [timeout] })).toBeUndefined(); // a plain sleep
+    expect(openDeadline({ ...race, met: ['approval'] })).toBeUndefined(); // nothing left to race
   });
 
   it('takes an event stamped from its start to its deadline at once, one after it only after the deadline', () => {
