@@ -97,8 +97,14 @@ export class EventRouter {
     const stream = this.names.streams.events;
     const subject = this.names.eventSubject(wait.eventKey);
     for await (const m of readSince(this.js, this.jsm, stream, subject, wait.sinceMs)) {
-      const event = decode<StoredEvent>(m.data);
-      if (matchesScope(wait, event)) await this.tell(wait, event, m.at);
+      let event: StoredEvent;
+      try {
+        event = decode<StoredEvent>(m.data);
+      } catch {
+        continue; // not an event: the router's consumer drops it with a reason
+      }
+      if (typeof event?.eventId === 'string' && matchesScope(wait, event))
+        await this.tell(wait, event, m.at);
     }
   }
 
