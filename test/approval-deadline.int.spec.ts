@@ -36,7 +36,7 @@ async function waitingOrder(skein: Skein) {
   });
   await (await skein.worker('w', { workflows: [task] })).start();
   const ref = await task.runNoWait({ orderId: 'o-1' });
-  await waitForHistory(skein, ref.runId, 'DurableWaitStarted', { timeout: 10_000 });
+  await waitForHistory(skein, ref.runId, 'DurableWaitStarted', { timeout: 15_000 });
   const began = (await skein.runs.history(ref.runId)).find((e) => e.type === 'DurableWaitStarted');
   return { ref, deadline: began!.at.getTime() + TIMEOUT_MS };
 }

@@ -42,7 +42,7 @@ describe('an event wait', () => {
       await (await skein.worker('w', { workflows: [task] })).start();
       await publish({ v: 'before the wait' }, Date.now() + HOUR);
       const ref = await task.runNoWait({});
-      await waitForHistory(skein, ref.runId, 'DurableWaitStarted');
+      await waitForHistory(skein, ref.runId, 'DurableWaitStarted', { timeout: 15_000 });
       await publish({ v: 'after it began' }, Date.now() - HOUR);
       expect(await ref.result()).toEqual({ v: 'after it began' });
     } finally {

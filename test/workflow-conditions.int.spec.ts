@@ -143,7 +143,7 @@ describe('workflow conditions', () => {
     });
     await (await skein.worker('w', { workflows: [wf] })).start();
     const ref = await wf.runNoWait({});
-    await waitForHistory(skein, ref.runId, 'TaskWaiting', { timeout: 5000 });
+    await waitForHistory(skein, ref.runId, 'TaskWaiting', { timeout: 15_000 });
     await skein.events.push('signal:go', {});
     expect(await ref.result()).toEqual({ go: 'went' });
   });
