@@ -18,7 +18,7 @@ afterAll(async () => {
   await env.stop();
 });
 
-const TIMEOUT_MS = 5000;
+const TIMEOUT_MS = 6000;
 
 /** Starts a run that waits for `order:approved` or a timeout; resolves with its deadline. */
 async function waitingOrder(skein: Skein) {
