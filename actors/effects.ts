@@ -43,6 +43,8 @@ export type Effect =
   | { type: 'awaitEvent'; wait: EventWait }
   /** Stop telling the run about those events. */
   | { type: 'endWait'; key: string }
+  /** Read the events stored up to `check.horizon` for a wait, and tell the run (EventsChecked). */
+  | { type: 'checkEvents'; check: EventCheck }
   /** Create a run (a cron tick, a schedule that came due); its id makes a repeat harmless. */
   | { type: 'startRun'; run: RunStart };
 
@@ -75,4 +77,36 @@ export interface EventWait {
   sinceMs: number;
   /** Only events pushed with this scope count (none: any scope). */
   scope?: string;
+}
+
+/**
+ * A wait's deadline came (or an event stamped after it): before the run judges it, the
+ * runtime reads the events stored since the wait began, up to the events stream's last
+ * sequence once the clock reached `horizon`, and answers with the first match per condition.
+ */
+export interface EventCheck {
+  /** The id of the answer (an EventsChecked message to the run). */
+  id: string;
+  runId: string;
+  taskName: string;
+  generation: number;
+  /** The durable call waiting (none: a workflow task's conditions). */
+  position?: number;
+  horizon: number;
+  conditions: {
+    conditionId: string;
+    eventKey: string;
+    sinceMs: number;
+    expression?: string;
+    scope?: string;
+  }[];
+}
+
+/** An event a check found for one condition: the first stored since the wait began that matches. */
+export interface FoundEvent {
+  conditionId: string;
+  eventId: string;
+  /** Its JetStream timestamp (ms). */
+  at: number;
+  payload: unknown;
 }

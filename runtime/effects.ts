@@ -6,6 +6,7 @@ import type { Timer } from '../actors/timer/timer.js';
 import { assertNever } from '../actors/actor.js';
 import { encode } from './codec.js';
 import type { Names } from './protocol.js';
+import type { EventChecker } from './event-check.js';
 import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
 
@@ -19,6 +20,8 @@ export class EffectRunner {
     private readonly names: Names,
     /** Creates the runs that crons and schedules start. */
     private readonly runStarter?: RunStarter,
+    /** Reads the events a run's deadline is judged on. */
+    private readonly eventChecker?: EventChecker,
   ) {}
 
   /** `source` names the turn that asked for the effects; the i-th effect's msgID derives from it. */
@@ -87,6 +90,9 @@ export class EffectRunner {
       case 'startRun':
         if (!this.runStarter) throw new Error('this engine cannot start runs from effects');
         return this.runStarter.start(effect.run);
+      case 'checkEvents':
+        if (!this.eventChecker) throw new Error('this engine cannot check events');
+        return this.eventChecker.check(effect.check);
       default:
         assertNever(effect, 'effect');
     }

@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './clock.js';
 import { connectNats } from './connection.js';
 import { EffectRunner } from './effects.js';
 import { startHttp, type HttpServer } from './http.js';
+import { EventChecker } from './event-check.js';
 import { EventRouter } from './event-router.js';
 import { Journal } from './journal.js';
 import { LEADER, Leases, partitionOfLease } from './leases.js';
@@ -89,7 +90,8 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const registry = new RegistryView(buckets.registry, logger);
   await registry.start();
   const runStarter = new RunStarter(requester, n, registry);
-  const effects = new EffectRunner(nc, requester, n, runStarter);
+  const checker = new EventChecker(js, jsm, requester, n, clock);
+  const effects = new EffectRunner(nc, requester, n, runStarter, checker);
   const runs = new ActorHost(runActor, {
     journal,
     effects,

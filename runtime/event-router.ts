@@ -4,9 +4,10 @@
  * event id and the target's name, so an event routed twice (redelivered, or pushed again
  * with the same id) starts each run once. Waits come from
  * run journal entries (`awaitEvent` / `endWait` effects, read by the scheduler host); events
- * from the events stream. A new wait also looks back over the stored events of its key, so
- * an event pushed just before the wait was known, or while no leader ran, is not missed; the
- * run counts each condition once, whatever reaches it twice.
+ * from the events stream. A new wait also reads the events of its key stored since it began
+ * (or its `since`), so an event pushed before the router knew of the wait, or while no leader
+ * ran, is not missed; the run counts each condition once, whatever reaches it twice. An
+ * event's time is its JetStream timestamp.
  */
 import { createHash } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
@@ -19,10 +20,10 @@ import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
 import { restartRouterConsumer } from './setup.js';
-import { readSubject } from './stream-reads.js';
+import { readSince } from './stream-reads.js';
 
 /** An event as sdk/events.ts stores it. */
-interface StoredEvent {
+export interface StoredEvent {
   eventId: string;
   key: string;
   payload: unknown;
@@ -93,14 +94,17 @@ export class EventRouter {
   }
 
   private async lookBack(wait: EventWait) {
-    const stored = await readSubject(
-      this.jsm,
-      this.names.streams.events,
-      this.names.eventSubject(wait.eventKey),
-    );
-    for (const m of stored) {
-      const event = decode<StoredEvent>(m.data);
-      if (event.at >= wait.sinceMs && matchesScope(wait, event)) await this.tell(wait, event);
+    const stream = this.names.streams.events;
+    const subject = this.names.eventSubject(wait.eventKey);
+    for await (const m of readSince(this.js, this.jsm, stream, subject, wait.sinceMs)) {
+      let event: StoredEvent;
+      try {
+        event = decode<StoredEvent>(m.data);
+      } catch {
+        continue; // not an event: the router's consumer drops it with a reason
+      }
+      if (typeof event?.eventId === 'string' && matchesScope(wait, event))
+        await this.tell(wait, event, m.at);
     }
   }
 
@@ -124,7 +128,7 @@ export class EventRouter {
       msg.term();
       return;
     }
-    return this.route(event).then(
+    return this.route(event, Math.floor(msg.info.timestampNanos / 1e6)).then(
       () => msg.ack(),
       (err: unknown) => {
         this.logger.warn({ err, eventId: event.eventId }, 'event routing failed; will retry');
@@ -133,10 +137,11 @@ export class EventRouter {
     );
   }
 
-  private async route(event: StoredEvent) {
+  /** `at`: the event's JetStream timestamp, its time for the waits it may end. */
+  private async route(event: StoredEvent, at: number) {
     await this.registry.fresh();
     const waiting = [...(this.waits.get(event.key)?.values() ?? [])].filter(
-      (w) => event.at >= w.sinceMs && matchesScope(w, event),
+      (w) => at >= w.sinceMs && matchesScope(w, event),
     );
     await Promise.all([
       ...this.registry.subscribersOf(event.key).map((reg) =>
@@ -155,11 +160,11 @@ export class EventRouter {
           at: event.at,
         }),
       ),
-      ...waiting.map((w) => this.tell(w, event)),
+      ...waiting.map((w) => this.tell(w, event, at)),
     ]);
   }
 
-  private async tell(wait: EventWait, event: StoredEvent) {
+  private async tell(wait: EventWait, event: StoredEvent, at: number) {
     const message = {
       type: 'EventReceived',
       id: `event:${event.eventId}:${wait.key}`,
@@ -168,6 +173,7 @@ export class EventRouter {
       generation: wait.generation,
       eventId: event.eventId,
       payload: event.payload,
+      at,
     };
     await this.requester.publish(this.names.inboxSubject('run', wait.runId), encode(message), {
       msgID: message.id,

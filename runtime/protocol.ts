@@ -284,6 +284,18 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     generation: z.number().int().min(0),
     eventId: z.string(),
     payload: json,
+    at: z.number().optional(),
+  }),
+  z.object({
+    type: z.literal('EventsChecked'),
+    id: z.string().min(1),
+    taskName: z.string(),
+    generation: z.number().int().min(0),
+    position: z.number().int().min(0).optional(),
+    horizon: z.number(),
+    found: z.array(
+      z.object({ conditionId: z.string(), eventId: z.string(), at: z.number(), payload: json }),
+    ),
   }),
   z.object({ type: z.literal('DurableCall'), result: json, ...durableCallBase }),
   z.object({

@@ -52,3 +52,44 @@ export async function readLastPerSubject(
   }
   return [...out.values()];
 }
+
+/** A stored message with its JetStream timestamp (ms). */
+export interface TimedStored extends RawStored {
+  at: number;
+}
+
+/**
+ * The messages on `subject` stamped at or after `sinceMs`, in order, up to the last one stored
+ * when the read began (an ordered consumer from that time: the server seeks, nothing earlier
+ * is read). Stop early by breaking out of the loop.
+ */
+export async function* readSince(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  sinceMs: number,
+): AsyncGenerator<TimedStored> {
+  const last = await jsm.direct.getMessage(stream, { last_by_subj: subject });
+  if (!last || last.time.getTime() < sinceMs) return;
+  const consumer = await js.consumers.get(stream, {
+    filter_subjects: subject,
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(sinceMs).toISOString(),
+  });
+  const messages = await consumer.consume({ max_messages: 256 });
+  // Should the last message go (retention) before it is read, stop once nothing comes.
+  let idle = setTimeout(() => void messages.close(), 2000);
+  try {
+    for await (const m of messages) {
+      clearTimeout(idle);
+      const at = Math.floor(m.info.timestampNanos / 1e6);
+      if (at >= sinceMs) yield { seq: m.seq, subject: m.subject, data: m.data, at };
+      if (m.seq >= last.seq || m.info.pending === 0) return;
+      idle = setTimeout(() => void messages.close(), 2000);
+    }
+  } finally {
+    clearTimeout(idle);
+    await messages.close().catch(() => undefined);
+  }
+}

@@ -59,16 +59,21 @@ function checkCel(expression: string | undefined, where: string): string | undef
   return expression;
 }
 
-/** Turns declared conditions into the run's form; `parents` are the task's parent names. */
+/**
+ * Turns declared conditions into the run's form; `parents` are the task's parent names. A
+ * task's `skipIf` and `cancelIf` give their own `idPrefix`, so no two of its conditions share
+ * an id (a condition that held would count for the other expression too).
+ */
 export function conditionExpr(
   value: Conditions | undefined,
   where: string,
   parents: string[],
+  idPrefix = '',
 ): ConditionExpr | undefined {
   if (value === undefined) return undefined;
   let next = 0;
   const one = (c: ConditionLike): ConditionSpec => {
-    const spec = described(c, `c${next++}`);
+    const spec = described(c, `${idPrefix}c${next++}`);
     const key = c.readableDataKey;
     if (key !== undefined && (typeof key !== 'string' || key.length === 0))
       throw new ValidationError(`${where}: readableDataKey must be a non-empty string`);

@@ -26,6 +26,7 @@ export interface StoredEvent {
   additionalMetadata: Record<string, string>;
   priority?: number;
   scope?: string;
+  /** The pusher's clock, for the record: event conditions go by the stream's own timestamp. */
   at: number;
 }
 

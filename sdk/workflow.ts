@@ -120,8 +120,8 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
       {
         parents: parents.length ? parents : undefined,
         waitFor: conditionExpr(options.waitFor, `${where}, waitFor`, parents),
-        skipIf: conditionExpr(options.skipIf, `${where}, skipIf`, parents),
-        cancelIf: conditionExpr(options.cancelIf, `${where}, cancelIf`, parents),
+        skipIf: conditionExpr(options.skipIf, `${where}, skipIf`, parents, 'skipIf.'),
+        cancelIf: conditionExpr(options.cancelIf, `${where}, cancelIf`, parents, 'cancelIf.'),
         durable: durable ? true : undefined,
       },
       durable,

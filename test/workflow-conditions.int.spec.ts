@@ -132,6 +132,22 @@ describe('workflow conditions', () => {
     expect(await ref.result()).toEqual({ prepare: 7, ship: 'shipped' });
   });
 
+  it('tells a task’s waitFor and cancelIf conditions apart: the event it waits for does not cancel it', async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow({ name: 'go-or-stop' });
+    wf.task({
+      name: 'go',
+      waitFor: new UserEventCondition('signal:go'),
+      cancelIf: new UserEventCondition('signal:stop'),
+      fn: () => 'went',
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    const ref = await wf.runNoWait({});
+    await waitForHistory(skein, ref.runId, 'TaskWaiting', { timeout: 15_000 });
+    await skein.events.push('signal:go', {});
+    expect(await ref.result()).toEqual({ go: 'went' });
+  });
+
   it('sees an event pushed before the task waited, given a look-back since', async () => {
     const { skein } = await env.client();
     const since = new Date(Date.now() - 1000);

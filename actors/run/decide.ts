@@ -2,7 +2,6 @@
 import { assertNever, noDecision, type Decision } from '../actor.js';
 import { queueKey } from '../scheduler/queued-task.js';
 import { admitRun, onGranted } from './admission.js';
-import { eventMatches, eventsOf } from './conditions.js';
 import {
   childFinished,
   conditionHeld,
@@ -12,8 +11,8 @@ import {
 } from './durable.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
+import { taskConditionHeld } from './waiting-task.js';
 import {
-  advance,
   cancelChild,
   cancelRun,
   finish,
@@ -22,32 +21,8 @@ import {
   taskSpec,
   Turn,
 } from './progress.js';
-import { retryDelayMs, type TaskSpec } from './spec.js';
+import { retryDelayMs } from './spec.js';
 import { isTerminal, type RunState } from './state.js';
-
-/** The spec of the task a condition message is for, if that task still waits for that condition. */
-function waitingSpec(
-  state: RunState,
-  m: { taskName: string; conditionId: string; generation: number },
-) {
-  const task = state.tasks[m.taskName];
-  if (isTerminal(state.status) || task?.status !== 'WAITING' || m.generation !== state.generation)
-    return undefined;
-  return task.met?.includes(m.conditionId) ? undefined : taskSpec(state, m.taskName);
-}
-
-function conditionMet(
-  turn: Turn,
-  spec: TaskSpec,
-  conditionId: string,
-  now: number,
-): Decision<RunEvent, RunState> {
-  turn.record({ type: 'ConditionMet', taskName: spec.name, conditionId, at: now });
-  advance(turn, spec, now);
-  queueReady(turn, now);
-  finish(turn, now);
-  return turn.done();
-}
 
 /** The task named by a message about attempt `key`, if that attempt is still the live one. */
 function liveTask(state: RunState, key: string, taskName: string) {
@@ -191,23 +166,12 @@ export function decideRun(
       turn.record({ type: 'ChildLinked', childRunId: message.childRunId, at: now });
       return turn.done();
     }
-    case 'EventReceived': {
-      if (isForDurableWait(state, message)) return conditionHeld(state, message, now);
-      const spec = waitingSpec(state, message);
-      const condition =
-        spec &&
-        eventsOf(spec.waitFor, spec.skipIf, spec.cancelIf).find(
-          (c) => c.id === message.conditionId,
-        );
-      if (!spec || !condition || !eventMatches(condition.expression, message.payload))
-        return noDecision;
-      return conditionMet(turn, spec, message.conditionId, now);
-    }
-    case 'SleepElapsed': {
-      if (isForDurableWait(state, message)) return conditionHeld(state, message, now);
-      const spec = waitingSpec(state, message);
-      return spec ? conditionMet(turn, spec, message.conditionId, now) : noDecision;
-    }
+    case 'EventReceived':
+    case 'SleepElapsed':
+    case 'EventsChecked':
+      return isForDurableWait(state, message)
+        ? conditionHeld(state, message, now)
+        : taskConditionHeld(state, message, now);
     case 'DurableCall':
       return recordCall(state, message, now);
     case 'DurableWait':

@@ -3,7 +3,15 @@
  * queueing it again (to be resumed or replayed) once the wait resolves.
  */
 import { noDecision, type Decision } from '../actor.js';
-import { eventMatches, holds } from './conditions.js';
+import { holds } from './conditions.js';
+import {
+  checkOf,
+  deadlineOf,
+  heldInOrder,
+  placeEvent,
+  racesEvents,
+  type WaitView,
+} from './event-time.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
 import { endWaits, listenFor, queueTask, taskSpec, Turn } from './progress.js';
@@ -18,7 +26,10 @@ import {
 
 type DurableCall = Extract<RunMessage, { type: 'DurableCall' }>;
 type DurableWait = Extract<RunMessage, { type: 'DurableWait' }>;
-type ConditionMessage = Extract<RunMessage, { type: 'SleepElapsed' | 'EventReceived' }>;
+type ConditionMessage = Extract<
+  RunMessage,
+  { type: 'SleepElapsed' | 'EventReceived' | 'EventsChecked' }
+>;
 
 /** The durable task a durable call message is about, if that attempt is live and running. */
 function runningDurable(state: RunState, m: DurableCall | DurableWait) {
@@ -156,7 +167,33 @@ function resolveIfDone(turn: Turn, taskName: string, now: number) {
 
 /** Whether a condition message is for a durable wait (rather than a workflow task's conditions). */
 export function isForDurableWait(state: RunState, m: ConditionMessage): boolean {
+  if (m.type === 'EventsChecked') return m.position !== undefined;
   return state.tasks[m.taskName]?.waiting !== undefined && m.conditionId.startsWith('d');
+}
+
+/** The wait a condition message is about, if the task still waits on it. */
+function liveWait(state: RunState, m: ConditionMessage) {
+  const task = state.tasks[m.taskName];
+  const w = task?.waiting;
+  if (
+    !w ||
+    task.status !== 'SUSPENDED' ||
+    m.generation !== state.generation ||
+    isTerminal(state.status) ||
+    (m.type === 'EventsChecked' && m.position !== w.position)
+  )
+    return undefined;
+  const view: WaitView = {
+    conditions: (w.conditions ?? []).flat(),
+    startedAt: w.startedAt,
+    met: Object.keys(w.met),
+  };
+  return { w, view };
+}
+
+function hold(turn: Turn, taskName: string, conditionId: string, data: unknown, now: number) {
+  turn.record({ type: 'ConditionMet', taskName, conditionId, data, at: now });
+  resolveIfDone(turn, taskName, now);
 }
 
 export function conditionHeld(
@@ -164,33 +201,40 @@ export function conditionHeld(
   m: ConditionMessage,
   now: number,
 ): Decision<RunEvent, RunState> {
-  const task = state.tasks[m.taskName];
-  const w = task?.waiting;
-  const condition = (w?.conditions ?? []).flat().find((c) => c.id === m.conditionId);
-  if (
-    !w ||
-    !condition ||
-    task.status !== 'SUSPENDED' ||
-    m.generation !== state.generation ||
-    isTerminal(state.status) ||
-    m.conditionId in w.met
-  )
-    return noDecision;
-  if (
-    m.type === 'EventReceived' &&
-    (condition.kind !== 'event' || !eventMatches(condition.expression, m.payload))
-  )
-    return noDecision;
-  const data = m.type === 'EventReceived' ? m.payload : { durationMs: now - w.startedAt };
+  const live = liveWait(state, m);
+  if (!live) return noDecision;
+  const { w, view } = live;
   const turn = new Turn(state, now);
-  turn.record({
-    type: 'ConditionMet',
-    taskName: m.taskName,
-    conditionId: m.conditionId,
-    data,
-    at: now,
-  });
-  resolveIfDone(turn, m.taskName, now);
+  const target = { runId: state.runId, taskName: m.taskName, generation: state.generation };
+  if (m.type === 'EventsChecked') {
+    for (const h of heldInOrder(view, m.horizon, m.found)) {
+      const still = turn.state.tasks[m.taskName].waiting;
+      if (still?.position !== w.position) break;
+      if (h.conditionId in still.met) continue;
+      const data = h.event ? h.event.payload : { durationMs: now - w.startedAt };
+      hold(turn, m.taskName, h.conditionId, data, now);
+    }
+    return turn.done();
+  }
+  const condition = view.conditions.find((c) => c.id === m.conditionId);
+  if (!condition || view.met.includes(condition.id)) return noDecision;
+  const check = (horizon: number) => {
+    const id = `checked:${m.id}`;
+    turn.effects.push(checkOf(view, { ...target, id, position: w.position, horizon }));
+    return turn.done();
+  };
+  if (m.type === 'SleepElapsed') {
+    if (condition.kind !== 'sleep') return noDecision;
+    if (racesEvents(view)) return check(Math.max(now, deadlineOf(condition, w.startedAt)));
+    hold(turn, m.taskName, m.conditionId, { durationMs: now - w.startedAt }, now);
+    return turn.done();
+  }
+  if (condition.kind !== 'event') return noDecision;
+  const at = m.at ?? now;
+  const place = placeEvent(view, condition, at, m.payload);
+  if (place === 'ignore') return noDecision;
+  if (place === 'afterDeadline') return check(Math.max(now, at));
+  hold(turn, m.taskName, m.conditionId, m.payload, now);
   return turn.done();
 }
 

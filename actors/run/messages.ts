@@ -1,5 +1,5 @@
 /** What the run actor receives. Every message has an `id`, unique per sender intent. */
-import type { RunFinished } from '../effects.js';
+import type { FoundEvent, RunFinished } from '../effects.js';
 import type { ConditionExpr, RunSpec } from './spec.js';
 import type { LabelWish } from '../scheduler/queued-task.js';
 import type { StickyStrategy } from './placement.js';
@@ -75,6 +75,18 @@ export type RunMessage =
       generation: number;
       eventId: string;
       payload: unknown;
+      /** The event's JetStream timestamp (ms); absent in messages from older engines. */
+      at?: number;
+    }
+  /** What a check of a wait's deadline found (see EventCheck): judge the deadline now. */
+  | {
+      type: 'EventsChecked';
+      id: string;
+      taskName: string;
+      generation: number;
+      position?: number;
+      horizon: number;
+      found: FoundEvent[];
     }
   /** A sleep condition of a waiting task elapsed (from its timer). */
   | { type: 'SleepElapsed'; id: string; taskName: string; conditionId: string; generation: number }

@@ -169,7 +169,11 @@ export function endWaits(turn: Turn, taskName: string, conditions: Conditions) {
 }
 
 /** The conditions a workflow task waits on before it starts. */
-const startConditions = (spec: TaskSpec): Conditions => [spec.waitFor, spec.skipIf, spec.cancelIf];
+export const startConditions = (spec: TaskSpec): Conditions => [
+  spec.waitFor,
+  spec.skipIf,
+  spec.cancelIf,
+];
 
 /** A ready or waiting task: cancel the run, skip it, queue it, or wait, as its conditions say. */
 export function advance(turn: Turn, spec: TaskSpec, now: number) {

@@ -62,6 +62,8 @@ export interface TaskRunState {
   error?: string;
   /** Conditions of a waiting task that held (sleeps that elapsed). */
   met?: string[];
+  /** When a workflow task began waiting on its conditions: their sleeps count from then. */
+  waitingSince?: number;
   /** A durable task's recorded calls by position; kept across attempts of this generation. */
   calls?: DurableCallRecord[];
   /** The durable call it waits on, until that resolves. */
@@ -207,7 +209,11 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
     case 'RunCancelled':
       return { ...state, status: 'CANCELLED', cancelReason: event.reason, finishedAt: event.at };
     case 'TaskWaiting':
-      return withTask(state, event.taskName, { status: 'WAITING', met: [] });
+      return withTask(state, event.taskName, {
+        status: 'WAITING',
+        met: [],
+        waitingSince: event.at,
+      });
     case 'ConditionMet': {
       const task = state.tasks[event.taskName];
       if (task?.waiting) {

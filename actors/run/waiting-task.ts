@@ -1,0 +1,97 @@
+/**
+ * A workflow task waiting on its conditions (`waitFor`, `skipIf`, `cancelIf` together, one
+ * wait that began when the task started waiting): events and sleeps hold in the time of the
+ * events (see event-time.ts), and each one that holds may queue, skip or cancel the task.
+ */
+import { noDecision, type Decision } from '../actor.js';
+import type { RunEvent } from './events.js';
+import {
+  checkOf,
+  deadlineOf,
+  heldInOrder,
+  placeEvent,
+  racesEvents,
+  type WaitView,
+} from './event-time.js';
+import type { RunMessage } from './messages.js';
+import { advance, finish, queueReady, startConditions, taskSpec, Turn } from './progress.js';
+import type { TaskSpec } from './spec.js';
+import { isTerminal, type RunState } from './state.js';
+
+type ConditionMessage = Extract<
+  RunMessage,
+  { type: 'SleepElapsed' | 'EventReceived' | 'EventsChecked' }
+>;
+
+/** The task a condition message is for, if it still waits on its conditions. */
+function waitingTask(state: RunState, m: ConditionMessage) {
+  const task = state.tasks[m.taskName];
+  const spec = taskSpec(state, m.taskName);
+  if (
+    !spec ||
+    isTerminal(state.status) ||
+    task?.status !== 'WAITING' ||
+    m.generation !== state.generation
+  )
+    return undefined;
+  const view: WaitView = {
+    conditions: startConditions(spec).flatMap((expr) => (expr ?? []).flat()),
+    startedAt: task.waitingSince ?? state.createdAt,
+    met: task.met ?? [],
+  };
+  return { spec, view };
+}
+
+const stillWaiting = (turn: Turn, spec: TaskSpec) =>
+  turn.state.tasks[spec.name]?.status === 'WAITING';
+
+function hold(turn: Turn, spec: TaskSpec, conditionId: string, now: number) {
+  turn.record({ type: 'ConditionMet', taskName: spec.name, conditionId, at: now });
+  advance(turn, spec, now);
+}
+
+/** After conditions held: tasks that became ready move on, and the run may end. */
+function moveOn(turn: Turn, now: number): Decision<RunEvent, RunState> {
+  queueReady(turn, now);
+  finish(turn, now);
+  return turn.done();
+}
+
+export function taskConditionHeld(
+  state: RunState,
+  m: ConditionMessage,
+  now: number,
+): Decision<RunEvent, RunState> {
+  const waiting = waitingTask(state, m);
+  if (!waiting) return noDecision;
+  const { spec, view } = waiting;
+  const turn = new Turn(state, now);
+  if (m.type === 'EventsChecked') {
+    if (m.position !== undefined) return noDecision;
+    for (const h of heldInOrder(view, m.horizon, m.found)) {
+      if (!stillWaiting(turn, spec)) break;
+      if (!turn.state.tasks[spec.name].met?.includes(h.conditionId))
+        hold(turn, spec, h.conditionId, now);
+    }
+    return moveOn(turn, now);
+  }
+  const condition = view.conditions.find((c) => c.id === m.conditionId);
+  if (!condition || view.met.includes(condition.id)) return noDecision;
+  const check = (horizon: number) => {
+    const target = { runId: state.runId, taskName: spec.name, generation: state.generation };
+    turn.effects.push(checkOf(view, { ...target, id: `checked:${m.id}`, horizon }));
+    return turn.done();
+  };
+  if (m.type === 'SleepElapsed') {
+    if (condition.kind !== 'sleep') return noDecision;
+    if (racesEvents(view)) return check(Math.max(now, deadlineOf(condition, view.startedAt)));
+  } else {
+    if (condition.kind !== 'event') return noDecision;
+    const at = m.at ?? now;
+    const place = placeEvent(view, condition, at, m.payload);
+    if (place === 'ignore') return noDecision;
+    if (place === 'afterDeadline') return check(Math.max(now, at));
+  }
+  hold(turn, spec, m.conditionId, now);
+  return moveOn(turn, now);
+}
