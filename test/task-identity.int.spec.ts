@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
-import { RunFailedError, ValidationError } from 'skein';
+import { NonRetryableError, RunFailedError, ValidationError } from 'skein';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
 let env: SkeinEnv;
@@ -81,6 +81,44 @@ describe('tasks of the same name in two workflows', () => {
     await wt.stop();
     expect(await standalone.run({})).toEqual({ from: 'task', worker: both.id });
     expect((await wf.run({})).step).toEqual({ from: 'wf', worker: both.id });
+  });
+});
+
+describe('a tree of workflows whose tasks share one name (Hatchet’s deep example)', () => {
+  it('starts each child once: 1 + 2 + 4 runs, not a runaway', async () => {
+    const { skein } = await env.client();
+    const ran: string[] = [];
+    const levels = [1, 2, 3].map((level) =>
+      skein.workflow<{ path: string }>({ name: `level-${level}` }),
+    );
+    levels.forEach((wf, i) => {
+      wf.task({
+        name: 'step',
+        fn: async (input) => {
+          ran.push(`${wf.name}:${input.path}`);
+          // A runaway (the wrong workflow's code) stops here instead of filling the queue.
+          if (ran.length > 20) throw new NonRetryableError('runaway');
+          const next = levels[i + 1];
+          if (!next) return 1;
+          const kids = await next.runMany(
+            ['a', 'b'].map((k) => next.createBulkRunItem({ path: `${input.path}${k}` })),
+          );
+          return 1 + kids.reduce((sum: number, kid) => sum + (kid as { step: number }).step, 0);
+        },
+      });
+    });
+    await (await skein.worker('w', { workflows: levels, slots: 10 })).start();
+
+    expect(await levels[0].run({ path: '' })).toEqual({ step: 7 });
+    expect(ran.sort()).toEqual([
+      'level-1:',
+      'level-2:a',
+      'level-2:b',
+      'level-3:aa',
+      'level-3:ab',
+      'level-3:ba',
+      'level-3:bb',
+    ]);
   });
 });
 
