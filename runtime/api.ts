@@ -226,7 +226,12 @@ export class EngineApi {
     for await (const key of await this.d.workers.keys('w.>')) {
       const entry = await this.d.workers.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
-      records.push(heartbeatSchema.parse(decode(entry.value)));
+      // A record this engine cannot read (another version's worker, say) hides no other worker.
+      try {
+        records.push(heartbeatSchema.parse(decode(entry.value)));
+      } catch (err) {
+        this.d.logger.warn({ key, reason: String(err) }, 'ignored an unreadable worker record');
+      }
     }
     const lost = (hb: WorkerRecord) => now - hb.sentAt > WORKER_LOST_AFTER_MS;
     const conflicts = nameConflicts(records.filter((hb) => !lost(hb)));

@@ -6,6 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { encode } from '../runtime/codec.js';
+import { names } from '../runtime/protocol.js';
 import { NonRetryableError, RunFailedError, ValidationError } from 'skein';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
@@ -235,5 +239,31 @@ describe('names are unique per namespace', () => {
     await w2.stop();
     const after = await skein.workers.list();
     expect(after.find((w) => w.id === w1.id)?.conflicts).toEqual([]);
+  });
+
+  it('a worker record of another version hides no other worker from workers.list()', async () => {
+    const { skein, namespace } = await env.client();
+    const task = skein.task({ name: 't', fn: () => 1 });
+    const worker = await skein.worker('w', { workflows: [task] });
+    await worker.start();
+    const nc = await connect({ servers: env.url });
+    const n = names(namespace);
+    const kv = await new Kvm(nc).open(n.buckets.workers);
+    // What a worker that lists bare task names would store.
+    await kv.put(
+      n.workerKey('old-1'),
+      encode({
+        workerId: 'old-1',
+        name: 'old',
+        slots: 1,
+        taskNames: ['t'],
+        running: [],
+        stopping: false,
+        sentAt: Date.now(),
+      }),
+    );
+    await nc.close();
+    expect((await skein.workers.list()).map((w) => w.id)).toEqual([worker.id]);
+    expect(await task.run({})).toBe(1);
   });
 });
