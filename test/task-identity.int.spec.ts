@@ -166,7 +166,7 @@ describe('onFailure and onSuccess of several workflows', () => {
         `B.onFailure@${wb.id}:B failed`,
       );
     }
-    await vi.waitFor(() => expect(hooks).toHaveLength(expected.length));
+    await vi.waitFor(() => expect(hooks).toHaveLength(expected.length), { timeout: 10_000 });
     expect(hooks.sort()).toEqual(expected.sort());
   });
 });
@@ -228,12 +228,15 @@ describe('names are unique per namespace', () => {
     expect(conflicts[w1.id][0]).toMatch(/^'step'/);
     expect(conflicts[w2.id]).toEqual([expect.stringContaining(w1.id)]);
     expect(conflicts[w3.id]).toEqual([]);
-    await vi.waitFor(() => {
-      const logged = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
-      expect(
-        logged.some((l) => l.level >= 50 && l.msg.includes("'step'") && l.msg.includes(w2.id)),
-      ).toBe(true);
-    });
+    await vi.waitFor(
+      () => {
+        const logged = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+        expect(
+          logged.some((l) => l.level >= 50 && l.msg.includes("'step'") && l.msg.includes(w2.id)),
+        ).toBe(true);
+      },
+      { timeout: 10_000 },
+    );
 
     // Once the other worker stops, the conflict is gone.
     await w2.stop();
