@@ -3,7 +3,7 @@
  * identity (its workflow's name and its own; task names repeat across workflows), the
  * registrations it stores, and what its heartbeats say it serves.
  */
-import { taskIdentity } from '../actors/scheduler/queued-task.js';
+import { taskIdentity, type QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { RunSpec } from '../actors/run/spec.js';
 import { shapeOf, type RegisteredTask, type WorkerRecord } from '../runtime/protocol.js';
 import { ValidationError } from './errors.js';
@@ -53,6 +53,11 @@ export function servedBy(workerName: string, declarations: readonly Declaration[
     served.serves.push({ name, shape: shapeOf(decl.spec), tasks: [...fns.keys()] });
   });
   return served;
+}
+
+/** The code of a dispatched task run: its workflow's task of that name, not any task so named. */
+export function functionFor(served: Served, task: Pick<QueuedTask, 'workflowName' | 'taskName'>) {
+  return served.functions.get(taskIdentity(task.workflowName, task.taskName));
 }
 
 function describe(spec: RunSpec) {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Msg, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { TaskError } from '../actors/run/messages.js';
-import { taskIdentity, type QueuedTask } from '../actors/scheduler/queued-task.js';
+import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { decode, encode } from '../runtime/codec.js';
 import type { WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
@@ -29,7 +29,7 @@ import { SuspendedTasks } from './suspended-tasks.js';
 import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
 import { validateInput, type TaskFunction } from './task.js';
-import { servedBy, type Declaration, type Served } from './served.js';
+import { functionFor, servedBy, type Declaration, type Served } from './served.js';
 
 export type { Declaration } from './served.js';
 
@@ -182,7 +182,7 @@ export class Worker {
   private accept(task: QueuedTask) {
     if (this.running.has(task.key)) return;
     if (task.durable && !this.stopping && this.suspended.resume(task)) return;
-    const fn = this.served.functions.get(taskIdentity(task.workflowName, task.taskName));
+    const fn = functionFor(this.served, task);
     if (this.stopping || !fn || !this.hasRoomFor(task)) {
       this.c!.nc.publish(
         this.conn.names.schedulerRejected,
