@@ -16,7 +16,8 @@ import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
 import type { Journal, JournalEntry } from './journal.js';
 import { idFromToken } from './mailbox.js';
-import { heartbeatSchema, type Names } from './protocol.js';
+import { nameConflicts } from './name-conflicts.js';
+import { heartbeatSchema, type Names, type WorkerRecord } from './protocol.js';
 import { historyOf, runView, type RunView } from './run-view.js';
 import type { LiveTask } from './scheduler-host.js';
 import { readLastPerSubject, readSubject } from './stream-reads.js';
@@ -221,22 +222,28 @@ export class EngineApi {
 
   private async listWorkers() {
     const now = this.d.clock.now();
-    const out = [];
+    const records = [];
     for await (const key of await this.d.workers.keys('w.>')) {
       const entry = await this.d.workers.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
-      const hb = heartbeatSchema.parse(decode(entry.value));
-      const lost = now - hb.sentAt > WORKER_LOST_AFTER_MS;
-      out.push({
-        id: hb.workerId,
-        name: hb.name,
-        status: lost ? 'LOST' : hb.stopping ? 'STOPPING' : 'ACTIVE',
-        slots: hb.slots,
-        labels: hb.labels ?? {},
-        lastHeartbeatAt: hb.sentAt,
-        runningCount: hb.running.length,
-      });
+      // A record this engine cannot read (another version's worker, say) hides no other worker.
+      try {
+        records.push(heartbeatSchema.parse(decode(entry.value)));
+      } catch (err) {
+        this.d.logger.warn({ key, reason: String(err) }, 'ignored an unreadable worker record');
+      }
     }
-    return out;
+    const lost = (hb: WorkerRecord) => now - hb.sentAt > WORKER_LOST_AFTER_MS;
+    const conflicts = nameConflicts(records.filter((hb) => !lost(hb)));
+    return records.map((hb) => ({
+      id: hb.workerId,
+      name: hb.name,
+      status: lost(hb) ? 'LOST' : hb.stopping ? 'STOPPING' : 'ACTIVE',
+      slots: hb.slots,
+      labels: hb.labels ?? {},
+      lastHeartbeatAt: hb.sentAt,
+      runningCount: hb.running.length,
+      conflicts: conflicts.get(hb.workerId) ?? [],
+    }));
   }
 }

@@ -8,6 +8,7 @@ import type { RunMessage } from '../actors/run/messages.js';
 import type { CronMessage } from '../actors/cron/messages.js';
 import type { ScheduleMessage } from '../actors/schedule/messages.js';
 import type { ConcurrencyMessage } from '../actors/concurrency/messages.js';
+import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 export const DEFAULT_NAMESPACE = 'skein';
@@ -339,7 +340,12 @@ export const heartbeatSchema = z.object({
   name: z.string(),
   slots: z.number().int().min(0),
   durableSlots: z.number().int().min(0).optional(),
-  taskNames: z.array(z.string()),
+  /**
+   * Each task or workflow the worker serves: its name, its shape (see `shapeOf`: two running
+   * workers that register one name with different shapes are a conflict) and its tasks' names.
+   * A task is served by its workflow's name and its own (taskIdentity), never by its name alone.
+   */
+  serves: z.array(z.object({ name: z.string(), shape: z.string(), tasks: z.array(z.string()) })),
   running: z.array(z.string()),
   pinned: z.array(z.string()).optional(),
   stopping: z.boolean(),
@@ -347,6 +353,22 @@ export const heartbeatSchema = z.object({
   labels: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
 export type WorkerRecord = z.infer<typeof heartbeatSchema>;
+
+/**
+ * What two registrations of one name must agree on: a task or a workflow, durable or not, and a
+ * workflow's tasks with their parents and roles, in a line a person can read
+ * (`workflow [charge after validate; onFailure; validate]`). Timeouts, retries and the like may
+ * differ between versions of one declaration; these may not.
+ */
+export function shapeOf(spec: RunSpec): string {
+  const durable = (t: TaskSpec) => (t.durable ? ' (durable)' : '');
+  if (spec.kind === 'task') return `task${durable(spec.tasks[0])}`;
+  const tasks = spec.tasks.map((t) => {
+    const after = t.parents?.length ? ` after ${[...t.parents].sort().join(', ')}` : '';
+    return `${t.role ?? t.name}${durable(t)}${after}`;
+  });
+  return `workflow [${tasks.sort().join('; ')}]`;
+}
 
 /** A worker refusing a dispatched task run. */
 export const taskDoneSchema = z.object({ key: z.string(), workerId: z.string() });

@@ -36,6 +36,7 @@ import type { EventRouter } from './event-router.js';
 import { idFromToken } from './mailbox.js';
 import { heartbeatSchema, rateLimitSchema, taskDoneSchema, type Names } from './protocol.js';
 import { waitingFor } from '../actors/scheduler/placement.js';
+import { ConflictLog } from './name-conflicts.js';
 
 const TICK_MS = 500;
 /** Entries kept for the scheduler to read without decoding; past this it decodes. */
@@ -67,6 +68,7 @@ export class SchedulerHost {
   private pumpDue?: NodeJS.Immediate;
   private rateLimitsWatchStop?: () => void;
   private readonly dispatcher: DispatchBatcher;
+  private readonly conflicts: ConflictLog;
   /** Entries appended by this engine, by sequence, until the scheduler reads them. */
   private readonly appended = new Map<number, JournalEntry>();
   private lastSeen = 0;
@@ -100,6 +102,7 @@ export class SchedulerHost {
   ) {
     this.state = initialSchedulerState(clock.now(), 0, config);
     this.dispatcher = new DispatchBatcher(nc, names);
+    this.conflicts = new ConflictLog(logger, config.workerLostAfterMs);
   }
 
   async start() {
@@ -202,14 +205,16 @@ export class SchedulerHost {
 
   private onWorkerEntry(entry: KvWatchEntry) {
     if (entry.operation !== 'PUT') {
-      this.safely(() =>
-        this.apply({ type: 'WorkerLeft', workerId: idFromToken(entry.key.slice(2)) }),
-      );
+      const workerId = idFromToken(entry.key.slice(2));
+      this.conflicts.left(workerId);
+      this.safely(() => this.apply({ type: 'WorkerLeft', workerId }));
       return;
     }
-    this.safely(() =>
-      this.apply({ type: 'Heartbeat', heartbeat: heartbeatSchema.parse(decode(entry.value)) }),
-    );
+    this.safely(() => {
+      const heartbeat = heartbeatSchema.parse(decode(entry.value));
+      this.conflicts.seen(heartbeat, this.clock.now());
+      this.apply({ type: 'Heartbeat', heartbeat });
+    });
   }
 
   /** An entry this engine just appended, so reading it back from the journal needs no decoding. */

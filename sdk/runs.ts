@@ -63,6 +63,11 @@ export interface WorkerInfo {
   slots: number;
   labels: Record<string, string | number>;
   lastHeartbeatAt: Date;
+  /**
+   * Names this worker registers that another running worker registers with a different shape
+   * (names are unique per namespace), one line each: what the name is here and elsewhere.
+   */
+  conflicts: string[];
 }
 
 const date = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(ms));

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { TaskError } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { decode, encode } from '../runtime/codec.js';
-import type { RegisteredTask, WorkerRecord } from '../runtime/protocol.js';
+import type { WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
 import { ContextImpl, type ContextHost, type LogLine } from './context-impl.js';
 import { currentRun } from './current-run.js';
@@ -29,17 +29,9 @@ import { SuspendedTasks } from './suspended-tasks.js';
 import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
 import { validateInput, type TaskFunction } from './task.js';
-import type { RunSpec } from '../actors/run/spec.js';
-import type { TriggerDefaults } from './trigger.js';
+import { functionFor, servedBy, type Declaration, type Served } from './served.js';
 
-/** What a worker needs of a task or workflow declaration. */
-export interface Declaration {
-  readonly spec: RunSpec;
-  readonly defaults: TriggerDefaults;
-  /** Declared event and cron triggers, registered with the task. */
-  readonly triggers: { onEvents?: string[]; onCrons?: string[] };
-  functions(): Map<string, TaskFunction>;
-}
+export type { Declaration } from './served.js';
 
 export interface WorkerOptions {
   /** Tasks and workflows this worker serves. */
@@ -58,8 +50,8 @@ const DEFAULT_DURABLE_SLOTS = 1000;
 
 export class Worker {
   readonly id: string;
-  private readonly fns = new Map<string, TaskFunction>();
-  private readonly registrations: RegisteredTask[] = [];
+  /** What it serves; known once `start()` checked its declarations. */
+  private served: Served = { functions: new Map(), registrations: [], serves: [] };
   /** Task runs this worker holds, until their result is stored (reported in heartbeats). */
   private readonly running = new Map<string, Execution>();
   /** Task runs whose code is running: what counts against the slots. */
@@ -96,17 +88,14 @@ export class Worker {
         `worker '${name}': workflows must list at least one task or workflow`,
       );
     }
-    for (const decl of opts.workflows) {
-      for (const [taskName, f] of decl.functions()) this.fns.set(taskName, f);
-      this.registrations.push({ spec: decl.spec, ...decl.defaults, ...decl.triggers });
-    }
   }
 
   /** Resolves once the worker is registered and taking work. */
   async start() {
+    this.served = servedBy(this.name, this.opts.workflows);
     const c = (this.c = await this.conn.ready());
     const n = this.conn.names;
-    for (const reg of this.registrations)
+    for (const reg of this.served.registrations)
       await c.registry.put(registryKey(reg.spec.name), encode(reg));
     this.subs.push(
       c.nc.subscribe(n.workerDispatch(this.id), { callback: (_e, msg) => this.onDispatch(msg) }),
@@ -160,7 +149,7 @@ export class Worker {
       name: this.name,
       slots: this.slots,
       durableSlots: this.durableSlots,
-      taskNames: [...this.fns.keys()],
+      serves: this.served.serves,
       running: [...this.running.keys()],
       pinned: this.suspended.pinned(),
       stopping: this.stopping,
@@ -193,7 +182,7 @@ export class Worker {
   private accept(task: QueuedTask) {
     if (this.running.has(task.key)) return;
     if (task.durable && !this.stopping && this.suspended.resume(task)) return;
-    const fn = this.fns.get(task.taskName);
+    const fn = functionFor(this.served, task);
     if (this.stopping || !fn || !this.hasRoomFor(task)) {
       this.c!.nc.publish(
         this.conn.names.schedulerRejected,

@@ -2,7 +2,7 @@
 import { assertNever } from '../actor.js';
 import type { SchedulerEvent } from './events.js';
 import type { SchedulerEffect, SchedulerMessage } from './messages.js';
-import { heldId, type QueuedTask } from './queued-task.js';
+import { heldId, taskIdentity, type QueuedTask } from './queued-task.js';
 import { labelScore, limitOf, nextExpiry, RateTally, stickyWorkerOf } from './placement.js';
 import {
   DEFAULT_DURABLE_SLOTS,
@@ -132,10 +132,11 @@ function pickWorker(
   free: Map<string, number>,
   stickyWorkerId: string | undefined,
 ): WorkerSlots | undefined {
+  const identity = taskIdentity(task.workflowName, task.taskName);
   const fits = (w: WorkerSlots | undefined): w is WorkerSlots =>
     w !== undefined &&
     (free.get(w.id) ?? 0) > 0 &&
-    w.taskNames.has(task.taskName) &&
+    w.tasks.has(identity) &&
     labelScore(w.labels, task.desiredLabels) !== undefined;
   const preferred = task.preferredWorkerId ? state.workers.get(task.preferredWorkerId) : undefined;
   if (fits(preferred)) return preferred;
@@ -150,7 +151,7 @@ function pickWorker(
   for (const [id, n] of free) {
     if (n <= 0) continue;
     const w = state.workers.get(id);
-    if (!w || !w.taskNames.has(task.taskName)) continue;
+    if (!w || !w.tasks.has(identity)) continue;
     const score = task.desiredLabels ? labelScore(w.labels, task.desiredLabels) : 0;
     if (score === undefined) continue;
     if (score > bestScore || (score === bestScore && n > bestFree)) {
@@ -233,7 +234,7 @@ function onHeartbeat(
     slots: hb.slots,
     durableSlots: hb.durableSlots ?? DEFAULT_DURABLE_SLOTS,
     pinned: hb.pinned ?? [],
-    taskNames: hb.taskNames,
+    tasks: hb.serves.flatMap((d) => d.tasks.map((t) => taskIdentity(d.name, t))),
     stopping: hb.stopping,
     at: now,
     labels: hb.labels,

@@ -17,7 +17,8 @@ export type SchedulerEvent =
       slots: number;
       durableSlots: number;
       pinned: string[];
-      taskNames: string[];
+      /** The tasks it serves, by taskIdentity. */
+      tasks: string[];
       stopping: boolean;
       at: number;
       labels?: Record<string, string | number>;

@@ -41,7 +41,7 @@ export const heartbeat = (
     workerId,
     name: workerId,
     slots,
-    taskNames: ['a'],
+    serves: [{ name: 'wf', tasks: ['a'] }],
     running: [],
     stopping: false,
     sentAt: 0,

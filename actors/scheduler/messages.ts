@@ -6,7 +6,8 @@ export interface Heartbeat {
   slots: number;
   /** Slots for durable tasks, apart from `slots` (default 1000). */
   durableSlots?: number;
-  taskNames: string[];
+  /** Each task or workflow it serves: its name and the names of its tasks. */
+  serves: { name: string; tasks: string[] }[];
   /** Queue keys of the task runs the worker holds right now. */
   running: string[];
   /** Waiting durable tasks it keeps in memory and may not evict: each holds a durable slot. */

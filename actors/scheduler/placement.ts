@@ -2,7 +2,13 @@
  * Where a queued task run may go and when: worker labels, sticky workers and rate-limit
  * windows. Pure reads of the scheduler's state; `decide.ts` places, `waitingFor` explains.
  */
-import type { LabelComparator, LabelWish, QueuedTask, RateLimitUse } from './queued-task.js';
+import {
+  taskIdentity,
+  type LabelComparator,
+  type LabelWish,
+  type QueuedTask,
+  type RateLimitUse,
+} from './queued-task.js';
 import {
   GRANT_MARGIN_MS,
   type Entry,
@@ -162,7 +168,13 @@ export function stickyWorkerOf(
 // ---- Why a queued entry still waits (shown by runs.get) ----
 
 const serves = (w: WorkerSlots, task: QueuedTask) =>
-  w.status === 'ACTIVE' && w.taskNames.has(task.taskName);
+  w.status === 'ACTIVE' && w.tasks.has(taskIdentity(task.workflowName, task.taskName));
+
+/** A standalone task by its name, a workflow's task by both names. */
+const describeTask = (task: QueuedTask) =>
+  task.workflowName === task.taskName
+    ? `'${task.taskName}'`
+    : `task '${task.taskName}' of '${task.workflowName}'`;
 
 export function waitingFor(state: SchedulerState, entry: Entry, now: number): string | undefined {
   if (entry.workerId !== undefined || entry.finished) return undefined;
@@ -172,7 +184,7 @@ export function waitingFor(state: SchedulerState, entry: Entry, now: number): st
   const limited = new RateTally(state, now).blocking(task);
   if (limited) return describeLimit(state, limited);
   const capable = [...state.workers.values()].filter((w) => serves(w, task));
-  if (capable.length === 0) return `a worker that serves '${task.taskName}'`;
+  if (capable.length === 0) return `a worker that serves ${describeTask(task)}`;
   const sticky = stickyWorkerOf(state, task);
   if (task.sticky?.strategy === 'hard' && sticky) {
     const w = state.workers.get(sticky);

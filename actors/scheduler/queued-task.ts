@@ -66,6 +66,14 @@ export interface QueuedTask {
   placementError?: string;
 }
 
+/**
+ * A task's identity: its workflow's name (a standalone task's own) and its name in it. Workers
+ * say what they serve, and the scheduler places task runs, by it; task names alone repeat
+ * across workflows. Unambiguous whatever characters the names hold.
+ */
+export const taskIdentity = (workflowName: string, taskName: string) =>
+  JSON.stringify([workflowName, taskName]);
+
 /** Names a durable task a worker holds in memory while it waits (one per run and task). */
 export const heldId = (task: Pick<QueuedTask, 'runId' | 'taskName'>) =>
   `${task.runId}/${task.taskName}`;

@@ -7,7 +7,7 @@ import { schedulerTurn, type SchedulerTurn } from '../testing/decider-spec.js';
 import { mulberry32 } from '../testing/random.js';
 import type { SchedulerMessage } from './messages.js';
 import { labelScore } from './placement.js';
-import type { QueuedTask } from './queued-task.js';
+import { taskIdentity, type QueuedTask } from './queued-task.js';
 import {
   freeSlots,
   GRANT_MARGIN_MS,
@@ -19,7 +19,11 @@ import {
 const SEEDS = 200;
 const STEPS = 300;
 const WORKERS = ['w1', 'w2', 'w3'];
+/** Task names, repeated across two workflows: a task is placed by both names. */
 const NAMES = ['a', 'b'];
+const WORKFLOWS = ['wf', 'other'];
+/** The workflows each worker serves (fixed, so the random draws stay those of the seed). */
+const SERVES: Record<string, string[]> = { w1: ['wf'], w2: ['other'], w3: WORKFLOWS };
 /** Static rate-limit keys (upserted at random) and one dynamic key with its own limit. */
 const STATIC_LIMITS = ['r1', 'r2'];
 const DYNAMIC = { key: 'dyn', limit: 2, durationMs: 700 };
@@ -91,7 +95,7 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
       task: {
         key,
         runId: `run-${key}`,
-        workflowName: 'wf',
+        workflowName: WORKFLOWS[sim.order.size % WORKFLOWS.length],
         taskName: pick(NAMES),
         attempt: 1,
         maxAttempts: 1,
@@ -117,7 +121,8 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
   }
   if (r < 0.5) {
     const workerId = pick(WORKERS);
-    const taskNames = NAMES.filter(() => rnd() < 0.7);
+    const drawn = NAMES.filter(() => rnd() < 0.7);
+    const tasks = drawn.length > 0 ? drawn : [pick(NAMES)];
     return {
       type: 'Heartbeat',
       heartbeat: {
@@ -126,7 +131,7 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
         slots: Math.floor(rnd() * 6),
         durableSlots: Math.floor(rnd() * 3),
         labels: { gpu: pick(['a100', 'h100', 'none']), memory: pick([16, 32, 64]) },
-        taskNames: taskNames.length > 0 ? taskNames : [pick(NAMES)],
+        serves: SERVES[workerId].map((name) => ({ name, tasks })),
         running: [...sim.held.get(workerId)!],
         stopping: rnd() < 0.05,
         sentAt: sim.now,
@@ -213,7 +218,8 @@ function violations(
     }
   }
   for (const d of dispatches) {
-    if (!state.workers.get(d.workerId)?.taskNames.has(d.task.taskName))
+    const identity = taskIdentity(d.task.workflowName, d.task.taskName);
+    if (!state.workers.get(d.workerId)?.tasks.has(identity))
       found.capable = `${d.task.key} sent to ${d.workerId}`;
   }
   const keys = dispatches.map((d) => d.task.key);
@@ -246,7 +252,9 @@ function violations(
   for (const d of dispatches) {
     const p = priorityIndex(d.task.priority);
     if (!plain(d.task)) continue;
-    const sameName = waitingPlain.filter((t) => t.taskName === d.task.taskName);
+    const sameName = waitingPlain.filter(
+      (t) => t.taskName === d.task.taskName && t.workflowName === d.task.workflowName,
+    );
     const higher = sameName.find((t) => priorityIndex(t.priority) > p);
     if (higher)
       found.priority = `${d.task.key} (p${d.task.priority}) dispatched while ${higher.key} (p${higher.priority}) waits`;

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { at, schedulerSpec } from '../testing/decider-spec.js';
 import { REFUSAL_PAUSE_MS } from './decide.js';
+import { waitingFor } from './placement.js';
 import type { SchedulerMessage } from './messages.js';
 import {
   dispatch,
@@ -93,7 +94,10 @@ describe('scheduler: slots and workers', () => {
   });
 
   it('sends a task run only to a worker that serves its task', () => {
-    const workers = [heartbeat('wa', 5), heartbeat('wb', 5, { taskNames: ['b'] })];
+    const workers = [
+      heartbeat('wa', 5),
+      heartbeat('wb', 5, { serves: [{ name: 'wf', tasks: ['b'] }] }),
+    ];
     spec
       .given(workers)
       .when(enqueue('k1', { taskName: 'b' }), 10)
@@ -102,6 +106,64 @@ describe('scheduler: slots and workers', () => {
       .given(workers)
       .when(enqueue('k1', { taskName: 'c' }), 10)
       .thenNothing();
+  });
+
+  it('places a task by its workflow and its name, not by the name alone', () => {
+    // Two workflows with a task named 'step', each served by its own worker.
+    const workers = [
+      heartbeat('wa', 5, { serves: [{ name: 'A', tasks: ['step', 'on_failure'] }] }),
+      heartbeat('wb', 9, { serves: [{ name: 'B', tasks: ['step', 'on_failure'] }] }),
+    ];
+    const ofA = { workflowName: 'A', taskName: 'step' };
+    const ofB = { workflowName: 'B', taskName: 'step' };
+    spec
+      .given([...workers, enqueue('k1', ofA), enqueue('k2', ofB)])
+      .when(enqueue('k3', ofA), 10)
+      .then([dispatch('wa', 'k3', ofA)]);
+    const hookOfA = { workflowName: 'A', taskName: 'on_failure' };
+    spec
+      .given(workers)
+      .when(enqueue('k1', hookOfA), 10)
+      .then([dispatch('wa', 'k1', hookOfA)]);
+    // A workflow nobody serves waits, though its task's name is served in another workflow.
+    spec
+      .given(workers)
+      .when(enqueue('k1', { workflowName: 'C', taskName: 'step' }), 10)
+      .thenMatches((turn, state) => {
+        expect(turn.effects).toEqual([]);
+        expect(waitingFor(state, state.entries.get('k1')!, 10)).toBe(
+          "a worker that serves task 'step' of 'C'",
+        );
+      });
+  });
+
+  it('a standalone task and a workflow’s task of one name go to their own workers', () => {
+    const workers = [
+      heartbeat('wt', 5, { serves: [{ name: 'step', tasks: ['step'] }] }),
+      heartbeat('ww', 9, { serves: [{ name: 'wf', tasks: ['step'] }] }),
+    ];
+    const standalone = { workflowName: 'step', taskName: 'step' };
+    spec
+      .given(workers)
+      .when(enqueue('k1', standalone), 10)
+      .then([dispatch('wt', 'k1', standalone)]);
+  });
+
+  it('a sticky or preferred worker that does not serve the task’s workflow is passed over', () => {
+    const workers = [
+      heartbeat('wa', 5, { serves: [{ name: 'A', tasks: ['step'] }] }),
+      heartbeat('wb', 5, { serves: [{ name: 'B', tasks: ['step'] }] }),
+    ];
+    const ofA = {
+      workflowName: 'A',
+      taskName: 'step',
+      sticky: { strategy: 'soft' as const, workerId: 'wb' },
+      preferredWorkerId: 'wb',
+    };
+    spec
+      .given(workers)
+      .when(enqueue('k1', ofA), 10)
+      .then([dispatch('wa', 'k1', ofA)]);
   });
 
   it('picks the worker with the most free slots', () => {

@@ -13,7 +13,8 @@ export interface WorkerSlots {
   name: string;
   slots: number;
   durableSlots: number;
-  taskNames: Set<string>;
+  /** The tasks it serves, by taskIdentity. */
+  tasks: Set<string>;
   running: Set<string>;
   /** How many of `running` are durable tasks (they count against durableSlots). */
   durableRunning: number;
@@ -268,7 +269,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
         known.slots = event.slots;
         known.durableSlots = event.durableSlots;
         known.pinned = new Set(event.pinned);
-        known.taskNames = new Set(event.taskNames);
+        known.tasks = new Set(event.tasks);
         known.lastHeartbeatAt = event.at;
         known.labels = event.labels ?? {};
         known.status = event.stopping ? 'STOPPING' : 'ACTIVE';
@@ -278,7 +279,7 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
           name: event.name,
           slots: event.slots,
           durableSlots: event.durableSlots,
-          taskNames: new Set(event.taskNames),
+          tasks: new Set(event.tasks),
           running: new Set(),
           durableRunning: 0,
           pinned: new Set(event.pinned),
