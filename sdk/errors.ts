@@ -1,20 +1,13 @@
 /** Every error Skein throws at users, each saying what to do about it. */
+import { SkeinError } from '../runtime/errors.js';
 
-export class SkeinError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export { ConnectionError, SkeinError } from '../runtime/errors.js';
 
 /** Bad input or options: fix the call. Nothing was stored. */
 export class ValidationError extends SkeinError {}
 
 /** A task, run or other object that does not exist. */
 export class NotFoundError extends SkeinError {}
-
-/** NATS could not be reached or answered badly; the call may be retried. */
-export class ConnectionError extends SkeinError {}
 
 /** The run ended FAILED; `errors` holds each failed task's last error message. */
 export class RunFailedError extends SkeinError {
