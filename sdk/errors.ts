@@ -1,13 +1,16 @@
 /** Every error Skein throws at users, each saying what to do about it. */
+// SkeinError and ConnectionError are defined in the runtime, which throws them too.
 import { SkeinError } from '../runtime/errors.js';
-
-export { ConnectionError, SkeinError } from '../runtime/errors.js';
+export { SkeinError };
 
 /** Bad input or options: fix the call. Nothing was stored. */
 export class ValidationError extends SkeinError {}
 
 /** A task, run or other object that does not exist. */
 export class NotFoundError extends SkeinError {}
+
+/** NATS could not be reached or answered badly; the call may be retried. */
+export { ConnectionError } from '../runtime/errors.js';
 
 /** The run ended FAILED; `errors` holds each failed task's last error message. */
 export class RunFailedError extends SkeinError {
