@@ -54,12 +54,12 @@ export interface WorkflowTask<O> extends TaskLike<O> {
   readonly name: string;
 }
 
+const ON_FAILURE = 'on_failure';
+const ON_SUCCESS = 'on_success';
+
 /** The workflow of each handle `wf.durableTask` returned (for replayHistory). */
 const durableTaskOwners = new WeakMap<object, Declaration & { readonly name: string }>();
 export const workflowOfDurableTask = (handle: object) => durableTaskOwners.get(handle);
-
-const ON_FAILURE = 'on_failure';
-const ON_SUCCESS = 'on_success';
 
 export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable<I, O> {
   readonly kind = 'workflow' as const;
