@@ -14,7 +14,7 @@ import type { RunFinished } from '../actors/effects.js';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
-import type { Journal, JournalEntry } from './journal.js';
+import { lastEntry, type Journal, type JournalEntry } from './journal.js';
 import { idFromToken } from './mailbox.js';
 import { nameConflicts } from './name-conflicts.js';
 import { heartbeatSchema, type Names, type WorkerRecord } from './protocol.js';
@@ -157,11 +157,8 @@ export class EngineApi {
   private async ended(runIds: string[]): Promise<RunFinished[]> {
     const out: RunFinished[] = [];
     await forEachLimited(runIds, ENDED_READS_AT_ONCE, async (runId) => {
-      const last = await this.d.jsm.direct.getMessage(this.d.names.streams.journal, {
-        last_by_subj: this.d.names.journalSubject('run', runId),
-      });
-      if (!last) return;
-      const entry = decode<JournalEntry>(last.data);
+      const entry = await lastEntry(this.d.jsm, this.d.names, 'run', runId);
+      if (!entry) return;
       const finished = entry.fx.find((fx) => fx.type === 'runFinished');
       if (finished?.type === 'runFinished') out.push(finished.result);
       else if (isTerminal((entry.s as RunSummary | undefined)?.status ?? 'QUEUED'))

@@ -1,11 +1,15 @@
-/** Connecting to NATS, with a clear error when nothing answers. */
+/** Connecting to NATS and its JetStream, with a clear ConnectionError when either is missing. */
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import { ConnectionError } from './errors.js';
 import { DEFAULT_NATS_URL } from './protocol.js';
 
 export function resolveNatsUrl(natsUrl?: string | string[]): string | string[] {
   return natsUrl ?? process.env.SKEIN_NATS_URL?.split(',') ?? DEFAULT_NATS_URL;
 }
+
+const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export async function connectNats(
   natsUrl: string | string[] | undefined,
@@ -24,10 +28,26 @@ export async function connectNats(
     });
   } catch (err) {
     const where = Array.isArray(servers) ? servers.join(', ') : servers;
-    const e = new Error(
-      `cannot connect to NATS at ${where}: ${err instanceof Error ? err.message : String(err)}`,
+    throw new ConnectionError(`cannot connect to NATS at ${where}: ${reason(err)}`);
+  }
+}
+
+/**
+ * The connection's JetStream manager. A server without JetStream (or an account without it)
+ * closes the connection and rejects with a ConnectionError that says how to enable it.
+ */
+export async function openJetStream(nc: NatsConnection): Promise<JetStreamManager> {
+  try {
+    return await jetstreamManager(nc);
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    const where = `the NATS server at ${nc.getServer()}`;
+    if ((err as Error | undefined)?.name !== 'JetStreamNotEnabled')
+      throw new ConnectionError(`cannot use JetStream on ${where}: ${reason(err)}`);
+    throw new ConnectionError(
+      /account/i.test(reason(err))
+        ? `JetStream is not enabled for this account on ${where}: enable it for the account in the server's configuration`
+        : `JetStream is not enabled on ${where}: start nats-server with -js (or a jetstream block in its configuration)`,
     );
-    (e as Error & { cause: unknown }).cause = err;
-    throw e;
   }
 }

@@ -1,5 +1,5 @@
 /** The engine process: sets up the namespace, takes its share of partitions, serves them. */
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
@@ -11,7 +11,7 @@ import type { SchedulerConfig } from '../actors/scheduler/state.js';
 import { ActorHost, type TurnHooks } from './actor-host.js';
 import { EngineApi } from './api.js';
 import { systemClock, type Clock } from './clock.js';
-import { connectNats } from './connection.js';
+import { connectNats, openJetStream } from './connection.js';
 import { EffectRunner } from './effects.js';
 import { startHttp, type HttpServer } from './http.js';
 import { EventChecker } from './event-check.js';
@@ -76,7 +76,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const clock = opts.clock ?? systemClock;
   const n = namesOf(namespace);
   const nc: NatsConnection = await connectNats(opts.natsUrl, opts.nats, id);
-  const jsm = await jetstreamManager(nc);
+  const jsm = await openJetStream(nc);
   const js = jetstream(nc);
   await ensureStreams(jsm, n, {
     replicas: opts.replicas,

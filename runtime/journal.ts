@@ -25,6 +25,19 @@ export interface StoredEntry {
   entry: JournalEntry;
 }
 
+/** An actor's last entry (its summary says how it stands), or undefined when it has none. */
+export async function lastEntry(
+  jsm: JetStreamManager,
+  names: Names,
+  type: string,
+  id: string,
+): Promise<JournalEntry | undefined> {
+  const msg = await jsm.direct.getMessage(names.streams.journal, {
+    last_by_subj: names.journalSubject(type, id),
+  });
+  return msg ? decode<JournalEntry>(msg.data) : undefined;
+}
+
 export class AppendConflict extends Error {
   constructor(subject: string) {
     super(`another writer appended to ${subject} first`);

@@ -140,7 +140,10 @@ async function engineCommand(args: string[]): Promise<number> {
       eventRetentionDays,
     });
   } catch (err) {
-    logger.error({ err }, 'engine failed to start');
+    // NATS unreachable, JetStream off: one line saying what to fix, not a stack.
+    const { SkeinError } = await import('skein');
+    if (err instanceof SkeinError) process.stderr.write(`skein: ${err.message}\n`);
+    else logger.error({ err }, 'engine failed to start');
     return 1;
   }
 

@@ -58,7 +58,7 @@ export class Skein {
     this.logger = opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' });
     this.conn = new SdkConnection(names(this.namespace), opts.natsUrl, opts.nats);
     this.waiter = new RunWaiter(this.conn);
-    this.triggerer = new Triggerer(this.conn, this.waiter, () => currentRun.getStore()?.runId);
+    this.triggerer = new Triggerer(this.conn, this.waiter, () => currentRun.getStore());
     this.runs = new RunsClient(this.conn, this.triggerer);
     this.workers = new WorkersClient(this.conn);
     this.events = new EventsClient(this.conn);

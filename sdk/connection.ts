@@ -1,13 +1,8 @@
 /** The SDK's lazy connection to NATS and the namespace's streams and buckets. */
-import {
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
-import { connectNats } from '../runtime/connection.js';
+import { connectNats, openJetStream } from '../runtime/connection.js';
 import { Requester } from '../runtime/requester.js';
 import { Deliverer } from './deliver.js';
 import { decode, encode } from '../runtime/codec.js';
@@ -49,6 +44,7 @@ export class SdkConnection {
 
   private async open(): Promise<Connected> {
     const nc = await connectNats(this.natsUrl, this.options, 'skein-client');
+    const jsm = await openJetStream(nc);
     const kvm = new Kvm(nc);
     let registry: KV;
     let workers: KV;
@@ -68,7 +64,7 @@ export class SdkConnection {
       requester,
       deliverer: new Deliverer(requester, this.names),
       js: jetstream(nc),
-      jsm: await jetstreamManager(nc),
+      jsm,
       registry,
       workers,
       maxPayload: nc.info?.max_payload ?? 1024 * 1024,

@@ -19,6 +19,8 @@ export interface DurableChildren {
 
 export interface CurrentRun {
   runId: string;
+  /** The run's metadata: runs it starts inherit it. */
+  additionalMetadata?: Record<string, string>;
   durable?: DurableChildren;
 }
 

@@ -44,6 +44,11 @@ export class DurableCalls implements DurableChildren {
     return this.replayer.diverged;
   }
 
+  /** True while the code is before the last recorded call: what it does now was done before. */
+  get replaying() {
+    return !this.replayer.caughtUp;
+  }
+
   /** A call that completes here: `compute` runs only when the position is not recorded. */
   async call<T>(kind: DurableCallKind, callKey: string, compute: () => T | Promise<T>): Promise<T> {
     this.checkNotWaiting(kind);

@@ -34,7 +34,11 @@ export class DurableContextImpl<I> extends ContextImpl<I> implements DurableCont
     signal: AbortSignal,
     private readonly calls: DurableCalls,
   ) {
-    super(task, host, signal);
+    // Lines written before the last recorded call were stored by the execution that recorded it.
+    const storeLog: ContextHost['storeLog'] = (line) => {
+      if (!calls.replaying) host.storeLog(line);
+    };
+    super(task, { ...host, storeLog }, signal);
   }
 
   async sleepFor(duration: Duration) {

@@ -8,6 +8,7 @@ import type { Duration } from './duration.js';
  * recorded in the run's journal. When the task is resumed or retried, its code runs again from
  * the top and each recorded call returns its recorded result at once. Code between durable
  * calls must take the same path every time, or the attempt fails with `NonDeterminismError`.
+ * `ctx.log` lines written while the code replays recorded calls are not stored again.
  */
 export interface DurableContext<I = unknown> extends Context<I> {
   /** Sleeps durably; the worker slot is given back meanwhile. Resolves with the time slept. */

@@ -1,11 +1,7 @@
 /** Every error Skein throws at users, each saying what to do about it. */
-
-export class SkeinError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+// SkeinError and ConnectionError are defined in the runtime, which throws them too.
+import { SkeinError } from '../runtime/errors.js';
+export { SkeinError };
 
 /** Bad input or options: fix the call. Nothing was stored. */
 export class ValidationError extends SkeinError {}
@@ -14,7 +10,7 @@ export class ValidationError extends SkeinError {}
 export class NotFoundError extends SkeinError {}
 
 /** NATS could not be reached or answered badly; the call may be retried. */
-export class ConnectionError extends SkeinError {}
+export { ConnectionError } from '../runtime/errors.js';
 
 /** The run ended FAILED; `errors` holds each failed task's last error message. */
 export class RunFailedError extends SkeinError {

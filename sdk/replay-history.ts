@@ -11,6 +11,7 @@ import { NonDeterminismError, SkeinError, ValidationError } from './errors.js';
 import { Replayer, type RecordedCall } from './replayer.js';
 import type { RunEventRecord } from './runs.js';
 import type { Declaration } from './worker.js';
+import { workflowOfDurableTask, type WorkflowTask } from './workflow.js';
 
 export interface ReplayReport {
   taskName: string;
@@ -63,12 +64,32 @@ function durableTaskName(declaration: Declaration, given: string | undefined): s
   );
 }
 
+/** What to replay: a declaration (and maybe a task name), or a workflow's durable task handle. */
+function replayTarget(given: Declaration | WorkflowTask<unknown>, taskName: string | undefined) {
+  const workflow = workflowOfDurableTask(given);
+  if (workflow) {
+    const { name } = given as WorkflowTask<unknown>;
+    if (taskName !== undefined && taskName !== name)
+      throw new ValidationError(
+        `replayHistory was given durable task '${name}' of workflow '${workflow.name}' ` +
+          `and taskName '${taskName}': pass the workflow to choose another of its tasks`,
+      );
+    return { declaration: workflow, taskName: name };
+  }
+  if (!('spec' in given) || typeof given.functions !== 'function')
+    throw new ValidationError(
+      `replayHistory takes a durable task (skein.durableTask or wf.durableTask) or a workflow, ` +
+        `got ${JSON.stringify(given)}`,
+    );
+  return { declaration: given, taskName: durableTaskName(given, taskName) };
+}
+
 export async function replayHistory(
-  declaration: Declaration,
+  given: Declaration | WorkflowTask<unknown>,
   history: RunEventRecord[],
   opts: ReplayOptions = {},
 ): Promise<ReplayReport> {
-  const taskName = durableTaskName(declaration, opts.taskName);
+  const { declaration, taskName } = replayTarget(given, opts.taskName);
   const triggered = history.find((e) => e.type === 'RunTriggered');
   if (!triggered) throw new ValidationError('the history has no RunTriggered event');
   const events = latestGeneration(history);

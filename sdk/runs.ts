@@ -1,7 +1,9 @@
 /** `skein.runs` and `skein.workers`: reading runs and workers through the engine's API. */
+import { isTerminal, type RunSummary } from '../actors/run/index.js';
+import { lastEntry } from '../runtime/journal.js';
 import type { SdkConnection } from './connection.js';
 import type { RunStatus } from './enums.js';
-import { ValidationError } from './errors.js';
+import { NotFoundError, ValidationError } from './errors.js';
 import type { Triggerer } from './trigger.js';
 
 export interface TaskRunInfo {
@@ -137,9 +139,16 @@ export class RunsClient {
     return lines.map((l) => ({ ...l, at: new Date(l.at) }));
   }
 
-  /** Cancels a run: its queued tasks are dropped and running ones see `ctx.signal` abort. */
+  /**
+   * Cancels a run: its queued tasks are dropped and running ones see `ctx.signal` abort. A run
+   * that has ended stays as it ended; an unknown id is a NotFoundError.
+   */
   async cancel(runId: string): Promise<void> {
-    await this.triggerer.cancel(checkRunId(runId), 'cancelled by user');
+    const { jsm } = await this.conn.ready();
+    const last = await lastEntry(jsm, this.conn.names, 'run', checkRunId(runId));
+    if (!last) throw new NotFoundError(`no run with id '${runId}'`);
+    if (isTerminal((last.s as RunSummary | undefined)?.status ?? 'QUEUED')) return;
+    await this.triggerer.cancel(runId, 'cancelled by user');
   }
 
   /** Runs a finished run again from the start, under the same id. */

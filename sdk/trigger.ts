@@ -51,8 +51,13 @@ export interface TriggerDefaults {
   defaultAdditionalMetadata: Record<string, string>;
 }
 
-/** The run started by the current task, if any (set by the worker around task code). */
-export type ParentLookup = () => string | undefined;
+/** The run of the current task, if any (set by the worker around task code). */
+export type ParentLookup = () =>
+  { runId: string; additionalMetadata?: Record<string, string> } | undefined;
+
+/** What a child run inherits of its parent's metadata: all but Skein's own `skein__` keys. */
+const inheritedMetadata = (meta: Record<string, string> = {}) =>
+  Object.fromEntries(Object.entries(meta).filter(([k]) => !k.startsWith('skein__')));
 
 export function checkMetadata(meta: unknown): Record<string, string> {
   if (meta === undefined) return {};
@@ -107,7 +112,9 @@ export class Triggerer {
     link?: ChildLink,
   ): Promise<PreparedTrigger> {
     const c = await this.conn.ready();
+    const parent = this.parent();
     const additionalMetadata = {
+      ...inheritedMetadata(parent?.additionalMetadata),
       ...defaults.defaultAdditionalMetadata,
       ...checkMetadata(opts.additionalMetadata),
     };
@@ -134,7 +141,7 @@ export class Triggerer {
       input: json,
       additionalMetadata,
       priority,
-      parentRunId: this.parent(),
+      parentRunId: parent?.runId,
       key: opts.key,
       notify: this.waiter.notifySubject,
       unparsedInput: unparsedInput || undefined,

@@ -301,7 +301,8 @@ export class Worker {
       if (task.unparsedInput && inputValidator)
         task.input = await parsedOrFatal(inputValidator, task);
       if (task.placementError) throw new NonRetryableError(task.placementError);
-      const work = currentRun.run({ runId: task.runId, durable: calls }, () =>
+      const { runId, additionalMetadata } = task;
+      const work = currentRun.run({ runId, additionalMetadata, durable: calls }, () =>
         Promise.resolve().then(() => fn(task.input, ctx)),
       );
       output = toJson(

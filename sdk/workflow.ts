@@ -3,6 +3,7 @@ import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
 import type { Context, TaskLike } from './context.js';
 import type { DurableContext } from './durable-context.js';
 import type { EvictionPolicy } from './suspended-tasks.js';
+import type { Declaration } from './worker.js';
 import { ValidationError } from './errors.js';
 import { stickyOf } from './placement.js';
 import { conditionExpr, type Conditions } from './conditions.js';
@@ -56,6 +57,10 @@ export interface WorkflowTask<O> extends TaskLike<O> {
 const ON_FAILURE = 'on_failure';
 const ON_SUCCESS = 'on_success';
 
+/** The workflow of each handle `wf.durableTask` returned (for replayHistory). */
+const durableTaskOwners = new WeakMap<object, Declaration & { readonly name: string }>();
+export const workflowOfDurableTask = (handle: object) => durableTaskOwners.get(handle);
+
 export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable<I, O> {
   readonly kind = 'workflow' as const;
   readonly triggers: { onEvents?: string[]; onCrons?: string[] };
@@ -92,7 +97,9 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
   /** A durable task in the DAG: its durable calls are recorded and replayed (see DurableContext). */
   durableTask<T>(options: WorkflowDurableTaskOptions<I, T>): WorkflowTask<T> {
     const where = `workflow '${this.name}', durable task '${options?.name}'`;
-    return this.declareTask(options, durableOf(options?.evictionPolicy, where));
+    const handle = this.declareTask(options, durableOf(options?.evictionPolicy, where));
+    durableTaskOwners.set(handle, this);
+    return handle;
   }
 
   private declareTask<T>(

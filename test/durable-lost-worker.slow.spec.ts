@@ -49,6 +49,9 @@ describe('a durable task whose worker is SIGKILLed', () => {
     expect(count(here, `charged ${ref.runId}`)).toBe(0);
     expect(count(here, `child ran for ${ref.runId}`)).toBe(1);
     expect(count(here, `blocking ${ref.runId}`)).toBe(1); // the replay ran the code after the calls
+    // A line written before a recorded call is not stored again by the replay.
+    const logs = (await skein.runs.logs(ref.runId)).map((l) => l.message);
+    expect(logs.filter((m) => m === 'charging')).toHaveLength(1);
   }, 60_000);
 
   it('killed while sleeping: the sleep keeps its deadline and ends on another worker', async () => {
@@ -75,5 +78,9 @@ describe('a durable task whose worker is SIGKILLed', () => {
     expect(count(there(), `charged ${ref.runId}`)).toBe(1);
     expect(count(here, `charged ${ref.runId}`)).toBe(0);
     expect(count(here, `child ran for ${ref.runId}`)).toBe(1);
+    expect((await skein.runs.logs(ref.runId)).map((l) => l.message)).toEqual([
+      'charging',
+      'sleeping',
+    ]);
   }, 60_000);
 });

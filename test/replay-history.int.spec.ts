@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayHistory, Skein } from 'skein';
+import { replayHistory, Skein, ValidationError } from 'skein';
 import { durableExamples } from '../examples/durable.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 import { waitForHistory } from './support/history.js';
@@ -73,5 +73,41 @@ describe('replayHistory', () => {
       outcome: 'completed',
       output: { approved_by: 'zed' },
     });
+  });
+
+  it("takes a workflow's durable task handle, as it takes a standalone durable task", async () => {
+    const { skein } = await env.client();
+    const wf = skein.workflow({ name: 'order' });
+    const validate = wf.task({ name: 'validate', fn: () => ({ total: 12 }) });
+    const approve = wf.durableTask({
+      name: 'approve',
+      parents: [validate],
+      fn: async (_input, ctx) => {
+        const at = await ctx.now();
+        await ctx.sleepFor('50ms');
+        return { total: ctx.parentOutput(validate).total, at: at.getTime() };
+      },
+    });
+    const ship = wf.durableTask({
+      name: 'ship',
+      parents: [approve],
+      fn: async (_input, ctx) => ctx.uuid(),
+    });
+    await (await skein.worker('w', { workflows: [wf] })).start();
+    const ref = await wf.runNoWait({});
+    const out = await ref.result();
+    const history = await skein.runs.history(ref.runId);
+
+    const report = await replayHistory(approve, history);
+    expect(report).toMatchObject({ ok: true, outcome: 'completed', recorded: 2, replayed: 2 });
+    expect(report.output).toEqual(out.approve);
+    expect(await replayHistory(ship, history)).toMatchObject({
+      taskName: 'ship',
+      outcome: 'completed',
+      output: out.ship,
+    });
+    await expect(replayHistory(validate as never, history)).rejects.toThrow(ValidationError);
+    // A handle names its task: asking for another one through it is a mistake.
+    await expect(replayHistory(ship, history, { taskName: 'approve' })).rejects.toThrow(/'ship'/);
   });
 });
