@@ -289,6 +289,7 @@ export class Worker {
     };
     let output: unknown;
     let error: TaskError | undefined;
+    let failure: unknown;
     let calls: DurableCalls | undefined;
     try {
       if (durable) {
@@ -311,7 +312,7 @@ export class Worker {
         : new ContextImpl<unknown>(task, host, controller.signal);
       if (task.unparsedInput && inputValidator)
         task.input = await parsedOrFatal(inputValidator, task);
-      if (task.placementError) throw new NonRetryableError(task.placementError);
+      if (task.placementError) throw new Fatal(new ValidationError(task.placementError));
       const work = currentRun.run({ runId: task.runId, durable: calls }, () =>
         Promise.resolve().then(() => fn(task.input, ctx)),
       );
@@ -323,6 +324,7 @@ export class Worker {
       // Code that caught a NonDeterminismError still took another path: the attempt fails.
       if (calls?.diverged) throw calls.diverged;
     } catch (err) {
+      failure = err;
       error = toTaskError(err);
     } finally {
       deadline.pause();
@@ -337,6 +339,19 @@ export class Worker {
     // the scheduler or the wait's end queues it again.
     const reason: unknown = controller.signal.reason;
     if (reason instanceof HandedBack || reason instanceof Evicted) return false;
+    // The stack of the code's own error, for the run's logs (a cancel or timeout has none worth keeping).
+    if (
+      failure instanceof Error &&
+      !(failure instanceof Fatal) &&
+      failure !== reason &&
+      failure.stack
+    )
+      this.storeLog(task.runId, {
+        at: Date.now(),
+        level: 'error',
+        taskName: task.taskName,
+        message: failure.stack,
+      });
     await this.sendToRun(task.runId, {
       type: 'TaskResult',
       id: `result:${execution.task.key}`,
@@ -404,9 +419,9 @@ async function parsedOrFatal(
   task: QueuedTask,
 ) {
   try {
-    return await validateInput(validator, task.input, task.taskName);
+    return await validateInput(validator, task.input, task.workflowName);
   } catch (err) {
-    throw new NonRetryableError((err as Error).message);
+    throw new Fatal(err as Error, true);
   }
 }
 
@@ -420,7 +435,17 @@ function assertOutputFits(output: unknown, taskName: string, maxPayload: number)
       'outputs are stored three times in one message',
     );
   } catch (err) {
-    throw new NonRetryableError((err as Error).message);
+    throw new Fatal(err as Error);
+  }
+}
+
+/** An error the worker made that fails the attempt for good; `invalidInput`: the run's input failed its validator. */
+class Fatal extends Error {
+  constructor(
+    readonly error: Error,
+    readonly invalidInput = false,
+  ) {
+    super(error.message);
   }
 }
 
@@ -431,15 +456,29 @@ class HandedBack extends Error {
   }
 }
 
+/** `err.name`, or the subclass's own name when it left `name` as 'Error'. */
+function classOf(err: Error): string {
+  if (err.name && err.name !== 'Error') return err.name;
+  const ctor = (err as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof ctor === 'string' && ctor.length > 0 ? ctor : 'Error';
+}
+
 export function registryKey(name: string) {
   return `t.${Buffer.from(name).toString('hex')}`;
 }
 
+/** What a failed attempt records: the error's class and message (its stack goes to the run's logs). */
 function toTaskError(err: unknown): TaskError {
+  if (err instanceof Fatal)
+    return {
+      ...toTaskError(err.error),
+      nonRetryable: true,
+      ...(err.invalidInput && { invalidInput: true }),
+    };
   if (err instanceof Error) {
     return {
-      name: err.name,
-      message: err.message || err.name,
+      name: classOf(err),
+      message: err.message,
       nonRetryable:
         err instanceof NonRetryableError || err instanceof NonDeterminismError || undefined,
     };
