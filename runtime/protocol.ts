@@ -208,6 +208,7 @@ const taskError = z.object({
   name: z.string(),
   message: z.string(),
   nonRetryable: z.boolean().optional(),
+  invalidInput: z.boolean().optional(),
 });
 
 export const runMessageSchema = z.discriminatedUnion('type', [

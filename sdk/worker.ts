@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Msg, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import type { TaskError } from '../actors/run/messages.js';
+import { errorText, type TaskError } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { decode, encode } from '../runtime/codec.js';
 import type { RegisteredTask, WorkerRecord } from '../runtime/protocol.js';
@@ -340,17 +340,12 @@ export class Worker {
     const reason: unknown = controller.signal.reason;
     if (reason instanceof HandedBack || reason instanceof Evicted) return false;
     // The stack of the code's own error, for the run's logs (a cancel or timeout has none worth keeping).
-    if (
-      failure instanceof Error &&
-      !(failure instanceof Fatal) &&
-      failure !== reason &&
-      failure.stack
-    )
+    if (failure instanceof Error && !(failure instanceof Fatal) && failure !== reason)
       this.storeLog(task.runId, {
         at: Date.now(),
         level: 'error',
         taskName: task.taskName,
-        message: failure.stack,
+        message: stackOf(failure, error!),
       });
     await this.sendToRun(task.runId, {
       type: 'TaskResult',
@@ -454,6 +449,13 @@ class HandedBack extends Error {
   constructor(workerId: string) {
     super(`worker ${workerId} stopped; the task run goes back to the queue`);
   }
+}
+
+/** The error's stack, headed by its class and message as the run records them. */
+function stackOf(err: Error, recorded: TaskError): string {
+  const header = `${err.name}: ${err.message}`;
+  const stack = err.stack ?? header;
+  return stack.startsWith(header) ? errorText(recorded) + stack.slice(header.length) : stack;
 }
 
 /** `err.name`, or the subclass's own name when it left `name` as 'Error'. */
