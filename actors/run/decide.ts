@@ -16,6 +16,7 @@ import {
   advance,
   cancelChild,
   cancelRun,
+  cancelRunFor,
   finish,
   queueReady,
   queueTask,
@@ -155,7 +156,8 @@ export function decideRun(
     case 'ScheduleTimedOut': {
       const task = liveTask(state, message.key, message.taskName);
       if (!task || task.status !== 'QUEUED') return noDecision;
-      cancelRun(turn, 'schedule timeout', now);
+      cancelRunFor(turn, task.name, 'schedule timeout', now);
+      finish(turn, now);
       return turn.done();
     }
     case 'WorkerLost': {

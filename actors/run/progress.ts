@@ -194,7 +194,7 @@ function decideTask(turn: Turn, spec: TaskSpec, now: number) {
   const task = s.tasks[spec.name];
   const met = task.met ?? [];
   if (holds(spec.cancelIf, s, met)) {
-    cancelRun(turn, 'cancelled by condition', now);
+    cancelRunFor(turn, spec.name, 'cancelled by condition', now);
     return;
   }
   if (holds(spec.skipIf, s, met)) {
@@ -228,6 +228,7 @@ function decideTask(turn: Turn, spec: TaskSpec, now: number) {
  */
 export function finish(turn: Turn, now: number) {
   const s = turn.state;
+  if (isTerminal(s.status)) return;
   const main = mainTasks(s);
   const onFailure = roleTask(s, 'onFailure');
   const onSuccess = roleTask(s, 'onSuccess');
@@ -371,6 +372,15 @@ export function cancelChild(turn: Turn, childRunId: string) {
       reason: `parent run ${runId} was cancelled`,
     },
   });
+}
+
+/**
+ * Cancels the run because of `taskName` (its cancelIf held, its schedule timeout passed). Once a
+ * task failed for good the run is bound to fail: then only `taskName` is cancelled.
+ */
+export function cancelRunFor(turn: Turn, taskName: string, reason: string, now: number) {
+  if (!turn.state.failedFirst) return cancelRun(turn, reason, now);
+  cancelUnfinished(turn, reason, now, (t) => t.name === taskName);
 }
 
 export function cancelRun(turn: Turn, reason: string, now: number) {

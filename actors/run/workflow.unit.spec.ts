@@ -90,6 +90,21 @@ describe('a workflow run', () => {
     expect(state.errors).toEqual({ a: 'Error: down' });
   });
 
+  it('once a task failed for good, a schedule timeout cancels only its task: onFailure runs, the run fails', () => {
+    const tasks = [task('a'), task('b'), task('handler', { role: 'onFailure' })];
+    const timedOut: RunMessage = {
+      type: 'ScheduleTimedOut',
+      id: 'timeout:b',
+      key: `${RUN}:b:0.1`,
+      taskName: 'b',
+    };
+    const { state, queuedBy } = play(tasks, [fail('a', 'down'), timedOut, ok('handler', 'paged')]);
+    expect(queuedBy.map(names)).toEqual([['a', 'b'], [], ['handler'], []]);
+    expect(state.tasks.b.status).toBe('CANCELLED');
+    expect(state.status).toBe('FAILED');
+    expect(state.errors).toEqual({ a: 'Error: down' });
+  });
+
   it('names the first failure first, and takes the run’s errorClass from it', () => {
     const tasks = [task('a'), task('b')];
     const typeError = {
