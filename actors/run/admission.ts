@@ -54,7 +54,8 @@ export function admitRun(turn: Turn, now: number) {
     groups = groupsOf(s.spec.concurrency, s.spec.name, s);
   } catch (err) {
     // No slot can be asked for: one task goes to a worker to fail the run, saying why.
-    const first = s.spec.tasks.find((t) => !t.role && !t.parents?.length)!;
+    const first = s.spec.tasks.find((t) => !t.role && !t.parents?.length);
+    if (!first) return;
     const reason = "not started: the run's concurrency key could not be computed";
     cancelUnfinished(turn, reason, now, (t) => t.name !== first.name);
     failUnkeyed(turn, first, s.spec.name, err, now);
