@@ -289,7 +289,6 @@ export class Worker {
     };
     let output: unknown;
     let error: TaskError | undefined;
-    let failure: unknown;
     let calls: DurableCalls | undefined;
     try {
       if (durable) {
@@ -324,8 +323,15 @@ export class Worker {
       // Code that caught a NonDeterminismError still took another path: the attempt fails.
       if (calls?.diverged) throw calls.diverged;
     } catch (err) {
-      failure = err;
       error = toTaskError(err);
+      // The stack of the code's own error goes to the run's logs (a cancel or timeout has none worth keeping).
+      if (err instanceof Error && !(err instanceof Fatal) && err !== controller.signal.reason)
+        this.storeLog(task.runId, {
+          at: Date.now(),
+          level: 'error',
+          taskName: task.taskName,
+          message: stackOf(err, error),
+        });
     } finally {
       deadline.pause();
       // The slot is free once the code is done; the task run stays held until its result is stored.
@@ -339,14 +345,6 @@ export class Worker {
     // the scheduler or the wait's end queues it again.
     const reason: unknown = controller.signal.reason;
     if (reason instanceof HandedBack || reason instanceof Evicted) return false;
-    // The stack of the code's own error, for the run's logs (a cancel or timeout has none worth keeping).
-    if (failure instanceof Error && !(failure instanceof Fatal) && failure !== reason)
-      this.storeLog(task.runId, {
-        at: Date.now(),
-        level: 'error',
-        taskName: task.taskName,
-        message: stackOf(failure, error!),
-      });
     await this.sendToRun(task.runId, {
       type: 'TaskResult',
       id: `result:${execution.task.key}`,

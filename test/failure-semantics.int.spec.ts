@@ -59,7 +59,7 @@ describe('an event whose payload fails the inputValidator', () => {
     expect(run.error).toMatch(/ValidationError: input of 'orders' is invalid: customerId/);
     expect(run.error).not.toMatch(/concurrency|CEL|customerId'? not found/i);
     expect(run.errorClass).toBe('ValidationError');
-    await vi.waitFor(() => expect(alerts).toHaveLength(1));
+    await vi.waitFor(() => expect(alerts).toHaveLength(1), { timeout: 10_000 });
     expect(alerts[0].input).toEqual({ amount: 5 });
     expect(Object.values(alerts[0].errors)).toEqual([
       expect.stringMatching(/^ValidationError: input of 'orders' is invalid: customerId/),
@@ -90,7 +90,7 @@ describe('an event whose payload fails the inputValidator', () => {
     expect(run).toMatchObject({ status: 'FAILED', errorClass: 'ValidationError' });
     const history = await skein.runs.history(run.id);
     expect(history.filter((e) => e.type === 'TaskFailed')).toHaveLength(1);
-    await vi.waitFor(() => expect(alerts).toHaveLength(1));
+    await vi.waitFor(() => expect(alerts).toHaveLength(1), { timeout: 10_000 });
     expect(Object.values(alerts[0])).toEqual([
       expect.stringMatching(/^ValidationError: input of 'fan' is invalid: customerId/),
     ]);
@@ -132,10 +132,15 @@ describe('a task that fails for good', () => {
       retries: 1,
       fn: async (_input, ctx) => {
         steps.push(`flaky ${ctx.attemptNumber}`);
-        // Fails only once the other branch failed for good, so the retry comes after it.
+        // Fails only once the run recorded the other branch's failure, so the retry comes after it.
         if (ctx.attemptNumber === 1) {
-          await vi.waitFor(() => expect(steps).toContain('doomed'), { timeout: 10_000 });
-          await new Promise((r) => setTimeout(r, 200));
+          await vi.waitFor(
+            async () => {
+              const run = await skein.runs.get(ctx.runId);
+              expect(run.tasks.find((t) => t.name === 'doomed')?.status).toBe('FAILED');
+            },
+            { timeout: 20_000, interval: 100 },
+          );
           throw new Error('try again');
         }
         return 'second time lucky';
@@ -202,11 +207,10 @@ describe('errors keep their class', () => {
     });
     expect(['TypeError', 'PaymentDeclined']).toContain(run.errorClass);
     expect(run.error).toContain('declined: PaymentDeclined: card 4242 declined');
-    await vi.waitFor(async () => {
-      const logs = await skein.runs.logs(ref.runId);
-      const stack = logs.find((l) => l.taskName === 'declined' && l.level === 'error');
-      expect(stack?.message).toMatch(/^PaymentDeclined: card 4242 declined\n\s+at /);
-    });
+    // Stored before the task's result, so there once the run has ended.
+    const logs = await skein.runs.logs(ref.runId);
+    const stack = logs.find((l) => l.taskName === 'declined' && l.level === 'error');
+    expect(stack?.message).toMatch(/^PaymentDeclined: card 4242 declined\n\s+at /);
   });
 
   it("a durable task that took another path on replay reads 'NonDeterminismError: durable task …'", async () => {
