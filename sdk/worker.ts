@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Msg, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import { errorText, type TaskError } from '../actors/run/messages.js';
+import type { TaskError } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { decode, encode } from '../runtime/codec.js';
 import type { RegisteredTask, WorkerRecord } from '../runtime/protocol.js';
@@ -25,6 +25,7 @@ import {
 import { DurableContextImpl } from './durable-context-impl.js';
 import { NonDeterminismError, NonRetryableError, ValidationError } from './errors.js';
 import { Replayer } from './replayer.js';
+import { errorText } from '../actors/run/messages.js';
 import { SuspendedTasks } from './suspended-tasks.js';
 import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
