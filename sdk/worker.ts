@@ -12,6 +12,7 @@ import type { RegisteredTask, WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
 import { ContextImpl, type ContextHost, type LogLine } from './context-impl.js';
 import { currentRun } from './current-run.js';
+import { errorText } from '../actors/run/messages.js';
 import { Deadline } from './deadline.js';
 import { DurableCalls } from './durable-calls.js';
 import {
@@ -25,7 +26,6 @@ import {
 import { DurableContextImpl } from './durable-context-impl.js';
 import { NonDeterminismError, NonRetryableError, ValidationError } from './errors.js';
 import { Replayer } from './replayer.js';
-import { errorText } from '../actors/run/messages.js';
 import { SuspendedTasks } from './suspended-tasks.js';
 import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
