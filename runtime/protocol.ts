@@ -209,6 +209,7 @@ const taskError = z.object({
   message: z.string(),
   nonRetryable: z.boolean().optional(),
   invalidInput: z.boolean().optional(),
+  stack: z.string().optional(),
 });
 
 export const runMessageSchema = z.discriminatedUnion('type', [

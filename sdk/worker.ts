@@ -324,15 +324,8 @@ export class Worker {
       // Code that caught a NonDeterminismError still took another path: the attempt fails.
       if (calls?.diverged) throw calls.diverged;
     } catch (err) {
-      error = toTaskError(err);
-      // The stack of the code's own error goes to the run's logs (a cancel or timeout has none worth keeping).
-      if (err instanceof Error && !(err instanceof Fatal) && err !== controller.signal.reason)
-        this.storeLog(task.runId, {
-          at: Date.now(),
-          level: 'error',
-          taskName: task.taskName,
-          message: stackOf(err, error),
-        });
+      // The stack of the code's own error is kept (a cancel or timeout has none worth keeping).
+      error = toTaskError(err, err !== controller.signal.reason);
     } finally {
       deadline.pause();
       // The slot is free once the code is done; the task run stays held until its result is stored.
@@ -450,11 +443,16 @@ class HandedBack extends Error {
   }
 }
 
+const MAX_STACK_CHARS = 4000;
+
 /** The error's stack, headed by its class and message as the run records them. */
-function stackOf(err: Error, recorded: TaskError): string {
+function stackOf(err: Error, recorded: TaskError): string | undefined {
+  if (!err.stack) return undefined;
   const header = `${err.name}: ${err.message}`;
-  const stack = err.stack ?? header;
-  return stack.startsWith(header) ? errorText(recorded) + stack.slice(header.length) : stack;
+  const stack = err.stack.startsWith(header)
+    ? errorText(recorded) + err.stack.slice(header.length)
+    : err.stack;
+  return stack.slice(0, MAX_STACK_CHARS);
 }
 
 /** `err.name`, or the subclass's own name when it left `name` as 'Error'. */
@@ -468,21 +466,23 @@ export function registryKey(name: string) {
   return `t.${Buffer.from(name).toString('hex')}`;
 }
 
-/** What a failed attempt records: the error's class and message (its stack goes to the run's logs). */
-function toTaskError(err: unknown): TaskError {
+/** What a failed attempt records: the error's class and message, and where the code threw it. */
+function toTaskError(err: unknown, withStack = true): TaskError {
   if (err instanceof Fatal)
     return {
-      ...toTaskError(err.error),
+      ...toTaskError(err.error, false),
       nonRetryable: true,
       ...(err.invalidInput && { invalidInput: true }),
     };
   if (err instanceof Error) {
-    return {
+    const error: TaskError = {
       name: classOf(err),
       message: err.message,
       nonRetryable:
         err instanceof NonRetryableError || err instanceof NonDeterminismError || undefined,
     };
+    const stack = withStack ? stackOf(err, error) : undefined;
+    return stack ? { ...error, stack } : error;
   }
   return {
     name: 'Error',

@@ -172,7 +172,7 @@ describe('a task that fails for good', () => {
 class PaymentDeclined extends Error {}
 
 describe('errors keep their class', () => {
-  it("read '<Class>: <message>' in runs.get, tasks[], RunFailedError and ctx.taskRunErrors, with the stack in the run's logs", async () => {
+  it("read '<Class>: <message>' in runs.get, tasks[], RunFailedError and ctx.taskRunErrors, with the stack in the history", async () => {
     const { skein } = await env.client();
     const seen: Record<string, string>[] = [];
     const wf = skein.workflow({ name: 'classy' });
@@ -207,10 +207,11 @@ describe('errors keep their class', () => {
     });
     expect(['TypeError', 'PaymentDeclined']).toContain(run.errorClass);
     expect(run.error).toContain('declined: PaymentDeclined: card 4242 declined');
-    // Stored before the task's result, so there once the run has ended.
-    const logs = await skein.runs.logs(ref.runId);
-    const stack = logs.find((l) => l.taskName === 'declined' && l.level === 'error');
-    expect(stack?.message).toMatch(/^PaymentDeclined: card 4242 declined\n\s+at /);
+    const failures = (await skein.runs.history(ref.runId)).filter((e) => e.type === 'TaskFailed');
+    const declined = failures.find((e) => e.data.taskName === 'declined');
+    expect((declined?.data.error as { stack?: string }).stack).toMatch(
+      /^PaymentDeclined: card 4242 declined\n\s+at /,
+    );
   });
 
   it("a durable task that took another path on replay reads 'NonDeterminismError: durable task …'", async () => {

@@ -11,6 +11,8 @@ export interface TaskError {
   nonRetryable?: boolean;
   /** The run's input failed the inputValidator: no task of the run can run on it. */
   invalidInput?: boolean;
+  /** Where the task's code threw it, kept with the failure in the run's history. */
+  stack?: string;
 }
 
 /** How a failure reads wherever it is shown: `'<Class>: <message>'`. */
