@@ -209,6 +209,8 @@ const taskError = z.object({
   name: z.string(),
   message: z.string(),
   nonRetryable: z.boolean().optional(),
+  invalidInput: z.boolean().optional(),
+  stack: z.string().optional(),
 });
 
 export const runMessageSchema = z.discriminatedUnion('type', [

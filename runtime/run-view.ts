@@ -10,7 +10,9 @@ export interface TaskView {
   attempts: number;
   workerId: string | null;
   output: unknown;
+  /** `'<Class>: <message>'` of its last failure. */
   error: string | null;
+  errorClass: string | null;
   startedAt: number | null;
   finishedAt: number | null;
   /** Why a queued task waits, when the engine knows: a concurrency slot, a rate limit, a worker with some labels, a free slot… */
@@ -24,6 +26,8 @@ export interface RunView {
   input: unknown;
   output: unknown;
   error: string | null;
+  /** The class of the failure that failed the run. */
+  errorClass: string | null;
   additionalMetadata: Record<string, string>;
   parentRunId: string | null;
   createdAt: number;
@@ -59,7 +63,11 @@ function admissionWait(a: Admission | undefined): string | undefined {
 export function runView(state: RunState, live: LiveTask[]): RunView {
   const runWait = admissionWait(state.admission);
   let status: string = state.status;
-  const tasks = Object.values(state.tasks).map((t): TaskView => {
+  // onFailure / onSuccess show once they were queued.
+  const shownTasks = Object.values(state.tasks).filter(
+    (t) => t.status !== 'PENDING' || !state.spec.tasks.find((s) => s.name === t.name)?.role,
+  );
+  const tasks = shownTasks.map((t): TaskView => {
     const running = live.find((l) => l.taskName === t.name && l.key === t.key && l.workerId);
     const shown =
       t.status === 'RETRYING' || t.status === 'WAITING'
@@ -76,6 +84,7 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
         workerId: running.workerId ?? null,
         output: null,
         error: null,
+        errorClass: null,
         startedAt: running.dispatchedAt ?? null,
         finishedAt: null,
       };
@@ -99,6 +108,7 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
       workerId: t.workerId ?? null,
       output: t.output ?? null,
       error: t.error ?? null,
+      errorClass: t.errorClass ?? null,
       startedAt: t.startedAt ?? null,
       finishedAt: t.finishedAt ?? null,
     };
@@ -111,6 +121,7 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
     input: state.input,
     output: state.output ?? null,
     error: runError(state),
+    errorClass: (state.status === 'FAILED' && state.errorClass) || null,
     additionalMetadata: state.additionalMetadata,
     parentRunId: state.parentRunId ?? null,
     createdAt: state.createdAt,

@@ -16,6 +16,7 @@ import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { Skein, ValidationError, type RunEventRecord, type RunLogLine } from 'skein';
 import { startEngine, type Engine } from 'skein/runtime';
+import { errorText, type TaskError } from '../actors/run/messages.js';
 import { helloExample } from '../examples/hello.js';
 import { retryExample } from '../examples/retry.js';
 import { durableExamples } from '../examples/durable.js';
@@ -193,7 +194,7 @@ function summarize(data: Record<string, unknown>, start: number, max = 100): str
       const spec = value as { kind?: string; name?: string };
       text = `${spec.kind ?? '?'} '${spec.name ?? '?'}'`;
     } else if (key === 'error' && value && typeof value === 'object' && 'message' in value) {
-      text = JSON.stringify(String(value.message));
+      text = JSON.stringify(errorText(value as TaskError));
     } else if (key.endsWith('At') && typeof value === 'number') {
       text = `+${value - start}`;
     } else {

@@ -32,7 +32,7 @@ export interface Context<I = unknown> {
   readonly attemptNumber: number;
   /** retries + 1. */
   readonly maxAttempts: number;
-  /** In onFailure: the last error message of each failed task. */
+  /** In onFailure: each failed task's last error, `'<Class>: <message>'` (e.g. `'TypeError: …'`). */
   readonly taskRunErrors: Record<string, string>;
   readonly runId: string;
   readonly taskRunId: string;

@@ -12,7 +12,7 @@ export class NotFoundError extends SkeinError {}
 /** NATS could not be reached or answered badly; the call may be retried. */
 export { ConnectionError } from '../runtime/errors.js';
 
-/** The run ended FAILED; `errors` holds each failed task's last error message. */
+/** The run ended FAILED; `errors` holds each failed task's last error, `'<Class>: <message>'`. */
 export class RunFailedError extends SkeinError {
   constructor(
     readonly runId: string,

@@ -12,7 +12,10 @@ export interface TaskRunInfo {
   attempts: number;
   workerId: string | null;
   output: unknown;
+  /** `'<Class>: <message>'` of its last failure, e.g. `'TypeError: x is undefined'`. */
   error: string | null;
+  /** That failure's class (`'TypeError'`, `'TimeoutError'`, `'ValidationError'`, …). */
+  errorClass: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
   /** Why a queued task waits, when the engine knows: a concurrency slot, a rate limit, a worker with some labels, a free slot… */
@@ -25,7 +28,10 @@ export interface RunInfo {
   status: RunStatus;
   input: unknown;
   output: unknown;
+  /** A failed run: its failed tasks' errors (`'<Class>: <message>'`); a cancelled one: the reason. */
   error: string | null;
+  /** A failed run: the class of the failure that failed it first. */
+  errorClass: string | null;
   additionalMetadata: Record<string, string>;
   parentRunId: string | null;
   createdAt: Date;

@@ -12,6 +12,7 @@ import type { WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
 import { ContextImpl, type ContextHost, type LogLine } from './context-impl.js';
 import { currentRun } from './current-run.js';
+import { errorText } from '../actors/run/messages.js';
 import { Deadline } from './deadline.js';
 import { DurableCalls } from './durable-calls.js';
 import {
@@ -300,7 +301,7 @@ export class Worker {
         : new ContextImpl<unknown>(task, host, controller.signal);
       if (task.unparsedInput && inputValidator)
         task.input = await parsedOrFatal(inputValidator, task);
-      if (task.placementError) throw new NonRetryableError(task.placementError);
+      if (task.placementError) throw new Fatal(new ValidationError(task.placementError));
       const { runId, additionalMetadata } = task;
       const work = currentRun.run({ runId, additionalMetadata, durable: calls }, () =>
         Promise.resolve().then(() => fn(task.input, ctx)),
@@ -313,7 +314,8 @@ export class Worker {
       // Code that caught a NonDeterminismError still took another path: the attempt fails.
       if (calls?.diverged) throw calls.diverged;
     } catch (err) {
-      error = toTaskError(err);
+      // The stack of the code's own error is kept (a cancel or timeout has none worth keeping).
+      error = toTaskError(err, err !== controller.signal.reason);
     } finally {
       deadline.pause();
       // The slot is free once the code is done; the task run stays held until its result is stored.
@@ -394,9 +396,9 @@ async function parsedOrFatal(
   task: QueuedTask,
 ) {
   try {
-    return await validateInput(validator, task.input, task.taskName);
+    return await validateInput(validator, task.input, task.workflowName);
   } catch (err) {
-    throw new NonRetryableError((err as Error).message);
+    throw new Fatal(err as Error, true);
   }
 }
 
@@ -410,7 +412,17 @@ function assertOutputFits(output: unknown, taskName: string, maxPayload: number)
       'outputs are stored three times in one message',
     );
   } catch (err) {
-    throw new NonRetryableError((err as Error).message);
+    throw new Fatal(err as Error);
+  }
+}
+
+/** An error the worker made that fails the attempt for good; `invalidInput`: the run's input failed its validator. */
+class Fatal extends Error {
+  constructor(
+    readonly error: Error,
+    readonly invalidInput = false,
+  ) {
+    super(error.message);
   }
 }
 
@@ -421,18 +433,46 @@ class HandedBack extends Error {
   }
 }
 
+const MAX_STACK_CHARS = 4000;
+
+/** The error's stack, headed by its class and message as the run records them. */
+function stackOf(err: Error, recorded: TaskError): string | undefined {
+  if (!err.stack) return undefined;
+  const header = `${err.name}: ${err.message}`;
+  const stack = err.stack.startsWith(header)
+    ? errorText(recorded) + err.stack.slice(header.length)
+    : err.stack;
+  return stack.slice(0, MAX_STACK_CHARS);
+}
+
+/** `err.name`, or the subclass's own name when it left `name` as 'Error'. */
+function classOf(err: Error): string {
+  if (err.name && err.name !== 'Error') return err.name;
+  const ctor = (err as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof ctor === 'string' && ctor.length > 0 ? ctor : 'Error';
+}
+
 export function registryKey(name: string) {
   return `t.${Buffer.from(name).toString('hex')}`;
 }
 
-function toTaskError(err: unknown): TaskError {
-  if (err instanceof Error) {
+/** What a failed attempt records: the error's class and message, and where the code threw it. */
+function toTaskError(err: unknown, withStack = true): TaskError {
+  if (err instanceof Fatal)
     return {
-      name: err.name,
-      message: err.message || err.name,
+      ...toTaskError(err.error, false),
+      nonRetryable: true,
+      ...(err.invalidInput && { invalidInput: true }),
+    };
+  if (err instanceof Error) {
+    const error: TaskError = {
+      name: classOf(err),
+      message: err.message,
       nonRetryable:
         err instanceof NonRetryableError || err instanceof NonDeterminismError || undefined,
     };
+    const stack = withStack ? stackOf(err, error) : undefined;
+    return stack ? { ...error, stack } : error;
   }
   return {
     name: 'Error',

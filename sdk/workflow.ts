@@ -135,7 +135,7 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     );
   }
 
-  /** Runs once when a task of the run fails for good; `ctx.taskRunErrors` says which and why. */
+  /** Runs once after a task failed for good and the tasks not depending on it ended; `ctx.taskRunErrors` says which and why. */
   onFailure(options: WorkflowHookOptions<I>): WorkflowTask<unknown> {
     return this.declareHook(ON_FAILURE, 'onFailure', options);
   }

@@ -92,15 +92,16 @@ describe('retries', () => {
     const err = await ref.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect((err as RunFailedError).runId).toBe(ref.runId);
-    expect((err as RunFailedError).errors).toEqual({ doomed: 'attempt 3 failed' });
+    expect((err as RunFailedError).errors).toEqual({ doomed: 'Error: attempt 3 failed' });
     expect(executions).toBe(3);
     const run = await skein.runs.get(ref.runId);
     expect(run.status).toBe('FAILED');
-    expect(run.error).toContain('attempt 3 failed');
+    expect(run).toMatchObject({ error: 'Error: attempt 3 failed', errorClass: 'Error' });
     expect(run.tasks[0]).toMatchObject({
       status: 'FAILED',
       attempts: 3,
-      error: 'attempt 3 failed',
+      error: 'Error: attempt 3 failed',
+      errorClass: 'Error',
     });
     const history = await skein.runs.history(ref.runId);
     expect(history.at(-1)!.type).toBe('RunFailed');
@@ -122,7 +123,7 @@ describe('retries', () => {
     const ref = await strict.runNoWait({});
     const err = await ref.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFailedError);
-    expect((err as RunFailedError).errors).toEqual({ strict: 'card declined' });
+    expect((err as RunFailedError).errors).toEqual({ strict: 'NonRetryableError: card declined' });
     expect(executions).toBe(1);
     expect((await skein.runs.get(ref.runId)).tasks[0].attempts).toBe(1);
   });
@@ -137,7 +138,7 @@ describe('retries', () => {
     });
     await (await skein.worker('w', { workflows: [odd] })).start();
     const err = await odd.run({}).catch((e: unknown) => e);
-    expect((err as RunFailedError).errors).toEqual({ odd: 'plain string' });
+    expect((err as RunFailedError).errors).toEqual({ odd: 'Error: plain string' });
   });
 });
 

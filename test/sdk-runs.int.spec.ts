@@ -20,6 +20,7 @@ const RUN_FIELDS = [
   'input',
   'output',
   'error',
+  'errorClass',
   'additionalMetadata',
   'createdAt',
   'startedAt',
@@ -33,6 +34,7 @@ const TASK_FIELDS = [
   'workerId',
   'output',
   'error',
+  'errorClass',
   'startedAt',
   'finishedAt',
 ];
@@ -269,6 +271,9 @@ describe('runs.history', () => {
     const failed = await skein.runs.history(badRef.runId);
     expect(failed[0].type).toBe('RunTriggered');
     expect(failed.at(-1)!.type).toBe('RunFailed');
-    expect(failed.at(-1)!.data).toMatchObject({ errors: { bad: 'no' } });
+    expect(failed.at(-1)!.data).toMatchObject({
+      errors: { bad: 'Error: no' },
+      errorClass: 'Error',
+    });
   });
 });

@@ -33,14 +33,15 @@ describe('executionTimeout', () => {
     const err = await ref.result().catch((e: unknown) => e);
     const took = Date.now() - started;
     expect(err).toBeInstanceOf(RunFailedError);
-    expect((err as RunFailedError).errors.sleepy).toContain('timed out');
+    expect((err as RunFailedError).errors.sleepy).toMatch(/^TimeoutError: .*timed out/);
     expect(took).toBeGreaterThanOrEqual(450);
     expect(took).toBeLessThan(5000);
     expect(signal?.aborted).toBe(true);
     expect(signal?.reason).toBeInstanceOf(TimeoutError);
     const run = await skein.runs.get(ref.runId);
-    expect(run.status).toBe('FAILED');
+    expect(run).toMatchObject({ status: 'FAILED', errorClass: 'TimeoutError' });
     expect(run.tasks[0].error).toContain('timed out');
+    expect(run.tasks[0].errorClass).toBe('TimeoutError');
   });
 
   it('a timed-out attempt is retried when retries are left', async () => {

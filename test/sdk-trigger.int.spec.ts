@@ -63,7 +63,7 @@ describe('run and runNoWait', () => {
     const err = await ref.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect((err as RunFailedError).runId).toBe(ref.runId);
-    expect((err as RunFailedError).errors).toEqual({ bad: 'kaput' });
+    expect((err as RunFailedError).errors).toEqual({ bad: 'Error: kaput' });
     expect((err as RunFailedError).message).toContain('kaput');
   });
 });
@@ -130,7 +130,7 @@ describe('runMany', () => {
     ] as const) {
       expect(out[i]).toBeInstanceOf(RunFailedError);
       const err = out[i] as RunFailedError;
-      expect(err.errors).toEqual({ picky: `odd ${n}` });
+      expect(err.errors).toEqual({ picky: `Error: odd ${n}` });
       expect((await skein.runs.get(err.runId)).status).toBe('FAILED');
     }
   });

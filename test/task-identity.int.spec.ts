@@ -162,8 +162,8 @@ describe('onFailure and onSuccess of several workflows', () => {
       expected.push(
         `A.onSuccess@${wa.id}`,
         `B.onSuccess@${wb.id}`,
-        `A.onFailure@${wa.id}:A failed`,
-        `B.onFailure@${wb.id}:B failed`,
+        `A.onFailure@${wa.id}:Error: A failed`,
+        `B.onFailure@${wb.id}:Error: B failed`,
       );
     }
     await vi.waitFor(() => expect(hooks).toHaveLength(expected.length), { timeout: 10_000 });

@@ -64,8 +64,8 @@ describe('workflow', () => {
     const ref = await wf.runNoWait({});
     const err = await ref.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFailedError);
-    expect((err as RunFailedError).errors).toEqual({ a: 'card declined' });
-    expect(seen).toEqual([{ a: 'card declined' }]);
+    expect((err as RunFailedError).errors).toEqual({ a: 'Error: card declined' });
+    expect(seen).toEqual([{ a: 'Error: card declined' }]);
     const run = await skein.runs.get(ref.runId);
     const status = Object.fromEntries(run.tasks.map((t) => [t.name, t.status]));
     expect(status).toEqual({ a: 'FAILED', b: 'CANCELLED', on_failure: 'COMPLETED' });

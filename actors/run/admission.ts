@@ -8,7 +8,7 @@ import { celKey } from './cel-key.js';
 import { noDecision, type Decision } from '../actor.js';
 import type { GroupRef, RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
-import { failRun, queueReady, queueTask, taskSpec, Turn } from './progress.js';
+import { cancelUnfinished, queueReady, queueTask, taskSpec, Turn } from './progress.js';
 import type { ConcurrencySpec, TaskSpec } from './spec.js';
 import { isTerminal, type Admission, type RunState } from './state.js';
 
@@ -53,7 +53,12 @@ export function admitRun(turn: Turn, now: number) {
   try {
     groups = groupsOf(s.spec.concurrency, s.spec.name, s);
   } catch (err) {
-    failUnkeyed(turn, s.spec.name, err, now);
+    // No slot can be asked for: one task goes to a worker to fail the run, saying why.
+    const first = s.spec.tasks.find((t) => !t.role && !t.parents?.length);
+    if (!first) return;
+    const reason = "not started: the run's concurrency key could not be computed";
+    cancelUnfinished(turn, reason, now, (t) => t.name !== first.name);
+    failUnkeyed(turn, first, s.spec.name, err, now);
     return;
   }
   turn.record({
@@ -73,7 +78,7 @@ export function admitTask(turn: Turn, spec: TaskSpec, now: number) {
   try {
     groups = groupsOf(spec.concurrency, `${s.spec.name}/${spec.name}`, s);
   } catch (err) {
-    failUnkeyed(turn, spec.name, err, now);
+    failUnkeyed(turn, spec, spec.name, err, now);
     return;
   }
   const holder = `${s.runId}#${s.generation}/${spec.name}`;
@@ -81,10 +86,14 @@ export function admitTask(turn: Turn, spec: TaskSpec, now: number) {
   acquire(turn, turn.state.tasks[spec.name].admission!);
 }
 
-/** A key that cannot be computed (the expression fails on this input) fails the run, saying why. */
-function failUnkeyed(turn: Turn, name: string, err: unknown, now: number) {
+/**
+ * A key that cannot be computed (the expression fails on this input): `spec` is queued without
+ * a slot, and its worker fails it, with the inputValidator's message when the input is invalid
+ * (a run triggered by name or event was never checked), else with this one.
+ */
+function failUnkeyed(turn: Turn, spec: TaskSpec, name: string, err: unknown, now: number) {
   const message = `concurrency expression of '${name}' failed on this run's input: ${(err as Error).message}`;
-  failRun(turn, now, { [name]: message });
+  queueTask(turn, spec, 1, now, undefined, message);
 }
 
 export function onGranted(
@@ -123,17 +132,16 @@ function release(turn: Turn, admission: Admission, taskName: string | undefined,
   }
 }
 
-/** Gives back the slots of whatever ended in this turn: the run, or some of its task runs. */
-export function releaseEnded(turn: Turn, now: number) {
+/**
+ * Gives back the slots of whatever ended in this turn: the run, or some of its task runs.
+ * `runEnding`: the run's last event comes next, so everything gives its slots back now.
+ */
+export function releaseEnded(turn: Turn, now: number, runEnding = false) {
   const s = turn.state;
+  const runEnded = runEnding || isTerminal(s.status);
   for (const task of Object.values(s.tasks)) {
-    if (
-      task.admission &&
-      !task.admission.released &&
-      (isTerminal(task.status) || isTerminal(s.status))
-    )
+    if (task.admission && !task.admission.released && (isTerminal(task.status) || runEnded))
       release(turn, task.admission, task.name, now);
   }
-  if (s.admission && !s.admission.released && isTerminal(s.status))
-    release(turn, s.admission, undefined, now);
+  if (s.admission && !s.admission.released && runEnded) release(turn, s.admission, undefined, now);
 }

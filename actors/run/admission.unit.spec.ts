@@ -88,10 +88,126 @@ describe('a run with concurrency limits', () => {
       });
   });
 
-  it('fails a run whose input its concurrency expression cannot key', () => {
-    spec.when(trigger(taskRun, { nobody: true }), 10).thenMatches(({ after }) => {
-      expect(after.status).toBe('FAILED');
-      expect(after.errors?.greet).toMatch(/concurrency expression of 'greet' failed/);
+  it('gives its slots back before its last event, so RunCompleted ends its history', () => {
+    const first = spec.when(trigger(taskRun), 10).thenMatches(() => undefined);
+    const second = spec
+      .given(first.events)
+      .when(granted('greet|0|ann'), 11)
+      .thenMatches(() => undefined);
+    const third = spec
+      .given([...first.events, ...second.events])
+      .when(granted('greet|1|t1-x'), 12)
+      .thenMatches(() => undefined);
+    spec
+      .given([...first.events, ...second.events, ...third.events])
+      .when(
+        {
+          type: 'TaskResult',
+          id: 'r',
+          key: `${RUN}:greet:0.1`,
+          taskName: 'greet',
+          workerId: 'w',
+          startedAt: 13,
+          finishedAt: 14,
+          output: 'hi',
+        },
+        15,
+      )
+      .thenMatches(({ events, effects }) => {
+        expect(events.map((e) => e.type)).toEqual([
+          'TaskStarted',
+          'TaskSucceeded',
+          'AdmissionReleased',
+          'RunCompleted',
+        ]);
+        expect(sends(effects)).toEqual(['Release greet|0|ann', 'Release greet|1|t1-x']);
+      });
+  });
+
+  describe('whose input its concurrency expression cannot key (a run triggered by an event)', () => {
+    const wf: RunSpec = {
+      name: 'wf',
+      kind: 'workflow',
+      tasks: [
+        task('a'),
+        task('b'),
+        task('c', { parents: ['a'] }),
+        task('alert', { role: 'onFailure' }),
+      ],
+      concurrency: [perUser],
+    };
+    const byEvent = { ...trigger(wf, { nobody: true }), unparsedInput: true } as RunMessage;
+    const invalid = {
+      name: 'ValidationError',
+      message: "input of 'wf' is invalid: user: Required",
+      nonRetryable: true,
+      invalidInput: true,
+    };
+    const failedA: RunMessage = {
+      type: 'TaskResult',
+      id: 'r-a',
+      key: `${RUN}:a:0.1`,
+      taskName: 'a',
+      workerId: 'w',
+      startedAt: 11,
+      finishedAt: 12,
+      error: invalid,
+    };
+
+    it('asks no slot: its first task goes to a worker, which checks the input and fails it', () => {
+      spec.when(byEvent, 10).thenMatches(({ events, effects, after }) => {
+        expect(events.map((e) => [e.type, 'taskName' in e ? e.taskName : undefined])).toEqual([
+          ['RunTriggered', undefined],
+          ['TaskCancelled', 'b'],
+          ['TaskCancelled', 'c'],
+          ['TaskQueued', 'a'],
+        ]);
+        expect(sends(effects)).toEqual([]);
+        const queued = effects.flatMap((e) => (e.type === 'enqueue' ? [e.task] : []));
+        expect(queued.map((t) => [t.taskName, t.unparsedInput])).toEqual([['a', true]]);
+        expect(queued[0].placementError).toMatch(/concurrency expression of 'wf' failed/);
+        expect(after.status).toBe('QUEUED');
+      });
+    });
+
+    it("then runs onFailure with the raw input and the validator's message, and fails with it", () => {
+      const first = spec.when(byEvent, 10).thenMatches(() => undefined);
+      const second = spec
+        .given(first.events)
+        .when(failedA, 13)
+        .thenMatches(({ effects, after }) => {
+          const queued = effects.flatMap((e) => (e.type === 'enqueue' ? [e.task] : []));
+          expect(queued).toHaveLength(1);
+          expect(queued[0]).toMatchObject({
+            taskName: 'alert',
+            input: { nobody: true },
+            taskRunErrors: { a: "ValidationError: input of 'wf' is invalid: user: Required" },
+          });
+          expect(queued[0].unparsedInput).toBeUndefined();
+          expect(after.status).toBe('RUNNING');
+        });
+      spec
+        .given([...first.events, ...second.events])
+        .when(
+          {
+            ...failedA,
+            id: 'r-alert',
+            key: `${RUN}:alert:0.1`,
+            taskName: 'alert',
+            error: undefined,
+            output: 'paged',
+          } as RunMessage,
+          14,
+        )
+        .thenMatches(({ events, after }) => {
+          expect(events.at(-1)).toEqual({
+            type: 'RunFailed',
+            errors: { a: "ValidationError: input of 'wf' is invalid: user: Required" },
+            errorClass: 'ValidationError',
+            at: 14,
+          });
+          expect(after.tasks.alert.status).toBe('COMPLETED');
+        });
     });
   });
 

@@ -15,6 +15,7 @@ import { taskConditionHeld } from './waiting-task.js';
 import {
   cancelChild,
   cancelRun,
+  cancelRunFor,
   finish,
   queueReady,
   queueTask,
@@ -130,7 +131,8 @@ export function decideRun(
     case 'ScheduleTimedOut': {
       const task = liveTask(state, message.key, message.taskName);
       if (!task || task.status !== 'QUEUED') return noDecision;
-      cancelRun(turn, 'schedule timeout', now);
+      cancelRunFor(turn, task.name, 'schedule timeout', now);
+      finish(turn, now);
       return turn.done();
     }
     case 'WorkerLost': {

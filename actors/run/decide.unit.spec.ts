@@ -322,12 +322,17 @@ describe('run actor: failures and retries', () => {
         [
           started(2),
           failed(2, true, { name: 'Error', message: 'boom again' }),
-          { type: 'RunFailed', errors: { greet: 'boom again' }, at: 4_000 },
+          {
+            type: 'RunFailed',
+            errors: { greet: 'Error: boom again' },
+            errorClass: 'Error',
+            at: 4_000,
+          },
         ],
         [
           {
             type: 'runFinished',
-            result: { runId: RUN, status: 'FAILED', errors: { greet: 'boom again' } },
+            result: { runId: RUN, status: 'FAILED', errors: { greet: 'Error: boom again' } },
             notify: NOTIFY,
           },
         ],
@@ -353,34 +358,52 @@ describe('run actor: failures and retries', () => {
         [
           started(1),
           failed(1, true, fatal),
-          { type: 'RunFailed', errors: { greet: 'bad card' }, at: 3_000 },
+          {
+            type: 'RunFailed',
+            errors: { greet: 'NonRetryableError: bad card' },
+            errorClass: 'NonRetryableError',
+            at: 3_000,
+          },
         ],
         [
           {
             type: 'runFinished',
-            result: { runId: RUN, status: 'FAILED', errors: { greet: 'bad card' } },
+            result: {
+              runId: RUN,
+              status: 'FAILED',
+              errors: { greet: 'NonRetryableError: bad card' },
+            },
             notify: NOTIFY,
           },
         ],
       );
   });
 
-  it('a workflow that fails for good cancels its other unfinished tasks', () => {
+  it('a run whose input fails its validator cancels its other unfinished tasks', () => {
     const wf: RunSpec = {
       name: 'pipeline',
       kind: 'workflow',
       tasks: [greet({ name: 'a', retries: 0 }), greet({ name: 'b' })],
     };
+    const invalid: TaskError = {
+      name: 'ValidationError',
+      message: "input of 'pipeline' is invalid: name: Required",
+      nonRetryable: true,
+      invalidInput: true,
+    };
     spec
       .given([triggered(wf), queued(1, 1_000, 'a'), queued(1, 1_000, 'b')])
-      .when(result(1, { error: boom }, 'a'), 3_000)
+      .when(result(1, { error: invalid }, 'a'), 3_000)
       .thenMatches(({ events, effects, after }) => {
         expect(events.map((e) => e.type)).toContain('RunFailed');
+        expect(after.errors).toEqual({
+          a: "ValidationError: input of 'pipeline' is invalid: name: Required",
+        });
         expect(after.tasks.b.status).toBe('CANCELLED');
         expect(effects).toContainEqual({
           type: 'abortTask',
           key: key(1, 'b'),
-          reason: expect.any(String),
+          reason: "the run's input is invalid",
         });
       });
   });

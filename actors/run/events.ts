@@ -51,7 +51,8 @@ export type RunEvent =
   | { type: 'TimeoutRefreshed'; taskName: string; key: string; byMs: number; at: number }
   | { type: 'TaskCancelled'; taskName: string; reason: string; at: number }
   | { type: 'RunCompleted'; output: unknown; at: number }
-  | { type: 'RunFailed'; errors: Record<string, string>; at: number }
+  /** `errors`: each failed task's `'<Class>: <message>'`; `errorClass`: the class of the first. */
+  | { type: 'RunFailed'; errors: Record<string, string>; errorClass?: string; at: number }
   | { type: 'RunCancelled'; reason: string; at: number }
   | { type: 'RunReplayed'; at: number }
   | { type: 'ChildLinked'; childRunId: string; at: number }

@@ -4,11 +4,20 @@ import type { ConditionExpr, RunSpec } from './spec.js';
 import type { LabelWish } from '../scheduler/queued-task.js';
 import type { StickyStrategy } from './placement.js';
 
+/** Why an attempt failed: `name` is the error's class (`TypeError`, `TimeoutError`, …). */
 export interface TaskError {
   name: string;
   message: string;
   nonRetryable?: boolean;
+  /** The run's input failed the inputValidator: no task of the run can run on it. */
+  invalidInput?: boolean;
+  /** Where the task's code threw it, kept with the failure in the run's history. */
+  stack?: string;
 }
+
+/** How a failure reads wherever it is shown: `'<Class>: <message>'`. */
+export const errorText = (error: TaskError): string =>
+  error.message ? `${error.name}: ${error.message}` : error.name;
 
 /** What a run starts from: carried by the Trigger message, recorded by RunTriggered. */
 export interface RunCreation {

@@ -10,7 +10,7 @@ import { eventsOf, holds, sleepsOf } from './conditions.js';
 import { placementOf } from './placement.js';
 import type { RunEvent } from './events.js';
 import type { ConditionExpr, TaskSpec } from './spec.js';
-import { evolveRun, isDone, isTerminal, type RunState } from './state.js';
+import { evolveRun, isDone, isTerminal, type RunState, type TaskRunState } from './state.js';
 
 /** Collects events while applying them, so later decisions in one turn see earlier ones. */
 export class Turn {
@@ -40,10 +40,16 @@ const isRole = (spec: TaskSpec | undefined) => spec?.role !== undefined;
 const roleTask = (state: RunState, role: TaskSpec['role']) =>
   state.spec.tasks.find((t) => t.role === role);
 
+/** Each failed task's last error, the one that failed the run first. */
 function failedErrors(state: RunState): Record<string, string> {
   const failed = Object.values(state.tasks).filter((t) => t.status === 'FAILED');
-  return Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'failed']));
+  const first = (t: { name: string }) => Number(t.name === state.failedFirst);
+  failed.sort((a, b) => first(b) - first(a));
+  return Object.fromEntries(failed.map((t) => [t.name, t.error ?? 'Error: failed']));
 }
+
+const mainTasks = (s: RunState) =>
+  s.spec.tasks.filter((t) => !isRole(t)).map((t) => s.tasks[t.name]);
 
 /** How a durable task comes back after a wait: which call resolved, and who may still hold it. */
 export interface Resumption {
@@ -58,6 +64,8 @@ export function queueTask(
   attempt: number,
   now: number,
   resumption?: Resumption,
+  /** Why it cannot run as declared: its worker checks the input, then fails it with this. */
+  placementError?: string,
 ) {
   const s = turn.state;
   const ran = (spec.parents ?? []).filter((p) => s.tasks[p]?.status === 'COMPLETED');
@@ -79,7 +87,8 @@ export function queueTask(
     scheduleTimeoutMs: spec.scheduleTimeoutMs,
     executionTimeoutMs: spec.executionTimeoutMs,
     input: s.input,
-    unparsedInput: s.unparsedInput,
+    // onFailure of a run whose input failed its validator gets that input as it came.
+    unparsedInput: spec.role === 'onFailure' && s.inputInvalid ? undefined : s.unparsedInput,
     additionalMetadata: s.additionalMetadata,
     parentOutputs,
     taskRunErrors: spec.role === 'onFailure' ? failedErrors(s) : undefined,
@@ -87,6 +96,7 @@ export function queueTask(
     resume: resumption && { position: resumption.position, result: resumption.result },
     preferredWorkerId: resumption?.preferredWorkerId,
     ...placementOf(s, spec, resumption !== undefined),
+    ...(placementError && { placementError }),
   };
   turn.effects.push({ type: 'enqueue', task });
 }
@@ -188,7 +198,7 @@ function decideTask(turn: Turn, spec: TaskSpec, now: number) {
   const task = s.tasks[spec.name];
   const met = task.met ?? [];
   if (holds(spec.cancelIf, s, met)) {
-    cancelRun(turn, 'cancelled by condition', now);
+    cancelRunFor(turn, spec.name, 'cancelled by condition', now);
     return;
   }
   if (holds(spec.skipIf, s, met)) {
@@ -215,14 +225,28 @@ function decideTask(turn: Turn, spec: TaskSpec, now: number) {
   listenFor(turn, spec.name, startConditions(spec), now, 'sleep');
 }
 
-/** Ends the run once its tasks allow it, running onFailure / onSuccess first when declared. */
+/**
+ * Ends the run once its tasks allow it, running onFailure / onSuccess first when declared.
+ * A task that failed for good stops its dependents; independent branches run to their end
+ * (retries included), then onFailure runs and the run fails.
+ */
 export function finish(turn: Turn, now: number) {
   const s = turn.state;
-  const main = s.spec.tasks.filter((t) => !isRole(t)).map((t) => s.tasks[t.name]);
+  if (isTerminal(s.status)) return;
+  const main = mainTasks(s);
   const onFailure = roleTask(s, 'onFailure');
   const onSuccess = roleTask(s, 'onSuccess');
   if (main.some((t) => t.status === 'FAILED')) {
-    cancelUnfinished(turn, 'another task of the run failed', now, onFailure?.name);
+    // Bad input fails every task alike: the run stops at the first.
+    if (s.inputInvalid)
+      cancelUnfinished(
+        turn,
+        "the run's input is invalid",
+        now,
+        (t) => !isRole(taskSpec(s, t.name)),
+      );
+    cancelDependents(turn, now);
+    if (!mainTasks(turn.state).every((t) => isTerminal(t.status))) return;
     if (onFailure && turn.state.tasks[onFailure.name].status === 'PENDING') {
       queueTask(turn, onFailure, 1, now);
       return;
@@ -247,8 +271,41 @@ export function finish(turn: Turn, now: number) {
       ? main[0]?.output
       : Object.fromEntries(main.map((t) => [t.name, t.output]));
   cancelUnfinished(turn, 'not needed: the run succeeded', now);
-  turn.record({ type: 'RunCompleted', output, at: now });
-  ended(turn, { runId: s.runId, status: 'COMPLETED', output });
+  end(
+    turn,
+    { type: 'RunCompleted', output, at: now },
+    { runId: s.runId, status: 'COMPLETED', output },
+  );
+}
+
+/** Cancels each pending task a failed (or cancelled) parent keeps from ever running. */
+function cancelDependents(turn: Turn, now: number) {
+  for (const spec of turn.state.spec.tasks) {
+    if (turn.state.tasks[spec.name]?.status !== 'PENDING') continue;
+    const stopped = (spec.parents ?? []).find((p) => {
+      const status = turn.state.tasks[p]?.status;
+      return status === 'FAILED' || status === 'CANCELLED';
+    });
+    if (!stopped) continue;
+    const how = turn.state.tasks[stopped].status === 'FAILED' ? 'failed' : 'was cancelled';
+    turn.record({
+      type: 'TaskCancelled',
+      taskName: spec.name,
+      reason: `its parent '${stopped}' ${how}`,
+      at: now,
+    });
+  }
+}
+
+/** Records the run's last event: its concurrency slots are given back first, so it stays last. */
+function end(
+  turn: Turn,
+  event: Extract<RunEvent, { type: 'RunCompleted' | 'RunFailed' | 'RunCancelled' }>,
+  result: RunFinished,
+) {
+  releaseEnded(turn, event.at, true);
+  turn.record(event);
+  ended(turn, result);
 }
 
 /** Tells whoever waits for this run how it ended, and a durable parent durably. */
@@ -270,17 +327,30 @@ function ended(turn: Turn, result: RunFinished) {
   }
 }
 
-/** Ends the run FAILED with `errors` (by default each failed task's last error). */
-export function failRun(turn: Turn, now: number, errors = failedErrors(turn.state)) {
+/** Ends the run FAILED with each failed task's last error. */
+function failRun(turn: Turn, now: number) {
   cancelUnfinished(turn, 'the run failed', now);
-  turn.record({ type: 'RunFailed', errors, at: now });
-  ended(turn, { runId: turn.state.runId, status: 'FAILED', errors });
+  const s = turn.state;
+  const errors = failedErrors(s);
+  const errorClass = s.failedFirst ? s.tasks[s.failedFirst]?.errorClass : undefined;
+  end(
+    turn,
+    { type: 'RunFailed', errors, ...(errorClass && { errorClass }), at: now },
+    { runId: s.runId, status: 'FAILED', errors },
+  );
 }
 
-function cancelUnfinished(turn: Turn, reason: string, now: number, except?: string) {
+/** Cancels the tasks (of those `which` picks) that have not ended; a hook never queued stays out. */
+export function cancelUnfinished(
+  turn: Turn,
+  reason: string,
+  now: number,
+  which: (t: TaskRunState) => boolean = () => true,
+) {
   for (const task of Object.values(turn.state.tasks)) {
-    if (isTerminal(task.status) || task.name === except) continue;
     const spec = taskSpec(turn.state, task.name);
+    if (isTerminal(task.status) || !which(task)) continue;
+    if (isRole(spec) && task.status === 'PENDING') continue;
     if (task.status === 'WAITING' && spec) endWaits(turn, task.name, startConditions(spec));
     if (task.waiting) endWaits(turn, task.name, [task.waiting.conditions]);
     if (task.status === 'QUEUED' || task.status === 'RUNNING') {
@@ -308,9 +378,18 @@ export function cancelChild(turn: Turn, childRunId: string) {
   });
 }
 
+/**
+ * Cancels the run because of `taskName` (its cancelIf held, its schedule timeout passed). Once a
+ * task failed for good the run is bound to fail: then only `taskName` is cancelled.
+ */
+export function cancelRunFor(turn: Turn, taskName: string, reason: string, now: number) {
+  if (!turn.state.failedFirst) return cancelRun(turn, reason, now);
+  cancelUnfinished(turn, reason, now, (t) => t.name === taskName);
+}
+
 export function cancelRun(turn: Turn, reason: string, now: number) {
   cancelUnfinished(turn, reason, now);
   for (const child of turn.state.children) cancelChild(turn, child);
-  turn.record({ type: 'RunCancelled', reason, at: now });
-  ended(turn, { runId: turn.state.runId, status: 'CANCELLED', reason });
+  const runId = turn.state.runId;
+  end(turn, { type: 'RunCancelled', reason, at: now }, { runId, status: 'CANCELLED', reason });
 }

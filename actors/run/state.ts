@@ -2,7 +2,7 @@
 import { assertNever } from '../actor.js';
 import type { GroupRef, RunEvent } from './events.js';
 import type { RunSpec } from './spec.js';
-import type { DurableCallKind, RunCreation } from './messages.js';
+import { errorText, type DurableCallKind, type RunCreation } from './messages.js';
 import type { RunFinished } from '../effects.js';
 import type { ConditionExpr } from './spec.js';
 
@@ -59,7 +59,9 @@ export interface TaskRunState {
   startedAt?: number;
   finishedAt?: number;
   output?: unknown;
+  /** `'<Class>: <message>'` of its last failure. */
   error?: string;
+  errorClass?: string;
   /** Conditions of a waiting task that held (sleeps that elapsed). */
   met?: string[];
   /** When a workflow task began waiting on its conditions: their sleeps count from then. */
@@ -84,6 +86,12 @@ export interface RunState extends RunCreation {
   finishedAt?: number;
   output?: unknown;
   errors?: Record<string, string>;
+  /** The class of the failure that failed the run. */
+  errorClass?: string;
+  /** The first task that failed for good: its failure is the run's. */
+  failedFirst?: string;
+  /** A task found that the run's input fails its inputValidator. */
+  inputInvalid?: boolean;
   cancelReason?: string;
   tasks: Record<string, TaskRunState>;
   /** Runs started by this run's tasks. */
@@ -182,14 +190,23 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         status: 'COMPLETED',
         output: event.output,
         error: undefined,
+        errorClass: undefined,
         finishedAt: event.at,
       });
-    case 'TaskFailed':
-      return withTask(state, event.taskName, {
+    case 'TaskFailed': {
+      const failed = withTask(state, event.taskName, {
         status: event.final ? 'FAILED' : 'RETRYING',
-        error: event.error.message,
+        error: errorText(event.error),
+        errorClass: event.error.name,
         finishedAt: event.at,
       });
+      if (!event.final) return failed;
+      return {
+        ...failed,
+        failedFirst: state.failedFirst ?? event.taskName,
+        inputInvalid: state.inputInvalid || event.error.invalidInput || undefined,
+      };
+    }
     case 'RetryScheduled':
       return withTask(state, event.taskName, {
         status: 'RETRYING',
@@ -205,7 +222,13 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
     case 'RunCompleted':
       return { ...state, status: 'COMPLETED', output: event.output, finishedAt: event.at };
     case 'RunFailed':
-      return { ...state, status: 'FAILED', errors: event.errors, finishedAt: event.at };
+      return {
+        ...state,
+        status: 'FAILED',
+        errors: event.errors,
+        errorClass: event.errorClass,
+        finishedAt: event.at,
+      };
     case 'RunCancelled':
       return { ...state, status: 'CANCELLED', cancelReason: event.reason, finishedAt: event.at };
     case 'TaskWaiting':
@@ -288,6 +311,9 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         finishedAt: undefined,
         output: undefined,
         errors: undefined,
+        errorClass: undefined,
+        failedFirst: undefined,
+        inputInvalid: undefined,
         cancelReason: undefined,
         admission: undefined,
         stickyWorkerId: undefined,

@@ -63,13 +63,60 @@ describe('a workflow run', () => {
     expect(state.output).toEqual({ a: 10, b: 20, c: 30, d: 60 });
   });
 
-  it('fails when a task fails for good, cancelling the tasks that had not run', () => {
+  it('stops what depends on a task that failed for good, lets independent tasks finish, then fails', () => {
     const { state, queuedBy } = play(diamond, [ok('a', 10), fail('b', 'boom')]);
     expect(queuedBy.map(names)).toEqual([['a'], ['b', 'c'], []]);
-    expect(state.status).toBe('FAILED');
-    expect(state.errors).toEqual({ b: 'boom' });
-    expect(state.tasks.c.status).toBe('CANCELLED');
+    expect(state.status).toBe('RUNNING');
+    expect(state.tasks.c.status).toBe('QUEUED');
     expect(state.tasks.d.status).toBe('CANCELLED');
+    const after = play(diamond, [ok('a', 10), fail('b', 'boom'), ok('c', 30)]).state;
+    expect(after.status).toBe('FAILED');
+    expect(after.errors).toEqual({ b: 'Error: boom' });
+    expect(after.errorClass).toBe('Error');
+    expect(after.tasks.c).toMatchObject({ status: 'COMPLETED', output: 30 });
+  });
+
+  it('retries an independent task after another failed for good', () => {
+    const tasks = [task('a'), task('b', { retries: 1 }), task('handler', { role: 'onFailure' })];
+    const { state, queuedBy } = play(tasks, [
+      fail('a', 'down'),
+      fail('b', 'flaky'),
+      ok('b', 'second time', 2),
+      ok('handler', 'alerted'),
+    ]);
+    expect(queuedBy.map(names)).toEqual([['a', 'b'], [], ['b'], ['handler'], []]);
+    expect(state.tasks.b).toMatchObject({ status: 'COMPLETED', attempt: 2 });
+    expect(state.status).toBe('FAILED');
+    expect(state.errors).toEqual({ a: 'Error: down' });
+  });
+
+  it('once a task failed for good, a schedule timeout cancels only its task: onFailure runs, the run fails', () => {
+    const tasks = [task('a'), task('b'), task('handler', { role: 'onFailure' })];
+    const timedOut: RunMessage = {
+      type: 'ScheduleTimedOut',
+      id: 'timeout:b',
+      key: `${RUN}:b:0.1`,
+      taskName: 'b',
+    };
+    const { state, queuedBy } = play(tasks, [fail('a', 'down'), timedOut, ok('handler', 'paged')]);
+    expect(queuedBy.map(names)).toEqual([['a', 'b'], [], ['handler'], []]);
+    expect(state.tasks.b.status).toBe('CANCELLED');
+    expect(state.status).toBe('FAILED');
+    expect(state.errors).toEqual({ a: 'Error: down' });
+  });
+
+  it('names the first failure first, and takes the run’s errorClass from it', () => {
+    const tasks = [task('a'), task('b')];
+    const typeError = {
+      ...(fail('b', 'x is undefined') as Extract<RunMessage, { type: 'TaskResult' }>),
+      error: { name: 'TypeError', message: 'x is undefined' },
+    };
+    const { state } = play(tasks, [typeError, fail('a', 'later')]);
+    expect(Object.entries(state.errors!)).toEqual([
+      ['b', 'TypeError: x is undefined'],
+      ['a', 'Error: later'],
+    ]);
+    expect(state.errorClass).toBe('TypeError');
   });
 
   it('runs onFailure once with the task errors, then fails', () => {
@@ -80,13 +127,13 @@ describe('a workflow run', () => {
     ];
     const { state, queuedBy } = play(tasks, [fail('a', 'bad input'), ok('handler', 'cleaned')]);
     expect(queuedBy.map(names)).toEqual([['a'], ['handler'], []]);
-    expect(queuedBy[1][0].taskRunErrors).toEqual({ a: 'bad input' });
+    expect(queuedBy[1][0].taskRunErrors).toEqual({ a: 'Error: bad input' });
     expect(state.status).toBe('FAILED');
     expect(state.tasks.handler.status).toBe('COMPLETED');
     expect(state.tasks.b.status).toBe('CANCELLED');
   });
 
-  it('runs onSuccess after every task succeeded, and leaves it out of the output', () => {
+  it('runs onSuccess after every task succeeded, and leaves it out of the output; onFailure never queued stays pending', () => {
     const tasks = [
       task('a'),
       task('done', { role: 'onSuccess' }),
@@ -96,14 +143,14 @@ describe('a workflow run', () => {
     expect(queuedBy.map(names)).toEqual([['a'], ['done'], []]);
     expect(state.status).toBe('COMPLETED');
     expect(state.output).toEqual({ a: 1 });
-    expect(state.tasks.oops.status).toBe('CANCELLED');
+    expect(state.tasks.oops.status).toBe('PENDING');
   });
 
   it('fails when onSuccess fails', () => {
     const tasks = [task('a'), task('done', { role: 'onSuccess' })];
     const { state } = play(tasks, [ok('a', 1), fail('done', 'mail down')]);
     expect(state.status).toBe('FAILED');
-    expect(state.errors).toEqual({ done: 'mail down' });
+    expect(state.errors).toEqual({ done: 'Error: mail down' });
   });
 });
 
