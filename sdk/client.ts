@@ -16,7 +16,7 @@ import { RateLimitsClient } from './rate-limits.js';
 import { Task, type DurableTaskOptions, type TaskOptions } from './task.js';
 import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
-import { currentRun } from './current-run.js';
+import { currentRun, type ChildLink } from './current-run.js';
 import { registryKey, Worker, type WorkerOptions } from './worker.js';
 
 export interface SkeinOptions {
@@ -82,6 +82,13 @@ export class Skein {
 
   /** Triggers a task or workflow by name and waits for its output. */
   async run<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<O> {
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return durable.child<O>(
+        name,
+        (link) => this.startByName(name, input, opts, link),
+        true,
+      ) as Promise<O>;
     return (await this.runNoWait<O>(name, input, opts)).result();
   }
 
@@ -90,12 +97,30 @@ export class Skein {
    * parses the input before the task starts.
    */
   async runNoWait<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<RunRef<O>> {
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return durable.child<O>(
+        name,
+        (link) => this.startByName(name, input, opts, link),
+        false,
+      ) as Promise<RunRef<O>>;
+    return this.startByName(name, input, opts);
+  }
+
+  private async startByName<O>(
+    name: string,
+    input: unknown,
+    opts: RunOpts | undefined,
+    link?: ChildLink,
+  ): Promise<RunRef<O>> {
     const reg = await this.registered(name);
     const defaults = {
       defaultPriority: reg.defaultPriority,
       defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {},
     };
-    return this.triggerer.trigger<O>(reg.spec, defaults, input, opts, true);
+    return this.triggerer.send<O>(
+      await this.triggerer.prepare(reg.spec, defaults, input, opts, true, link),
+    );
   }
 
   /** A handle on an existing run. */

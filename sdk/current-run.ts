@@ -15,6 +15,12 @@ export interface DurableChildren {
     start: (link: ChildLink) => Promise<RunRef<O>>,
     wait: boolean,
   ): Promise<O | RunRef<O>>;
+  /** `runMany`: every run started once, and each one's end awaited durably. */
+  runMany<O>(
+    name: string,
+    starts: ((link: ChildLink) => Promise<RunRef<O>>)[],
+    returnExceptions: boolean,
+  ): Promise<(O | Error)[]>;
 }
 
 export interface CurrentRun {

@@ -219,7 +219,21 @@ export class Runnable<I, O> implements TaskLike<O> {
     return { input, options };
   }
 
+  /** Runs every item and waits for all; order kept. Rejects at a failed run unless `returnExceptions`. */
+  runMany(items: BulkRunItem<I>[], opts?: RunManyOpts & { returnExceptions?: false }): Promise<O[]>;
+  runMany(
+    items: BulkRunItem<I>[],
+    opts: RunManyOpts & { returnExceptions: true },
+  ): Promise<(O | Error)[]>;
+  runMany(items: BulkRunItem<I>[], opts?: RunManyOpts): Promise<(O | Error)[]>;
   async runMany(items: BulkRunItem<I>[], opts: RunManyOpts = {}): Promise<(O | Error)[]> {
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return durable.runMany<O>(
+        this.name,
+        this.durableStarts(items),
+        opts.returnExceptions === true,
+      );
     const refs = await this.runManyNoWait(items);
     if (!opts.returnExceptions) return Promise.all(refs.map((r) => r.result()));
     return Promise.all(
@@ -231,6 +245,13 @@ export class Runnable<I, O> implements TaskLike<O> {
 
   /** Every item is checked before any run is stored: one bad item rejects the call and starts nothing. */
   async runManyNoWait(items: BulkRunItem<I>[]): Promise<RunRef<O>[]> {
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return Promise.all(
+        this.durableStarts(items).map(
+          (start) => durable.child<O>(this.name, start, false) as Promise<RunRef<O>>,
+        ),
+      );
     const prepared = await Promise.all(items.map((item) => this.prepare(item.input, item.options)));
     const refs: Promise<RunRef<O>>[] = [];
     for (let i = 0; i < prepared.length; i += SEND_SLICE) {
@@ -239,6 +260,21 @@ export class Runnable<I, O> implements TaskLike<O> {
       for (const p of prepared.slice(i, i + SEND_SLICE)) refs.push(this.triggerer.send<O>(p));
     }
     return Promise.all(refs);
+  }
+
+  /**
+   * How each item's run starts as a durable call of the current durable task. The first start
+   * checks every item, so one bad item starts nothing; a replay whose calls are all recorded
+   * checks and starts nothing.
+   */
+  private durableStarts(items: BulkRunItem<I>[]) {
+    let checked: Promise<unknown> | undefined;
+    const checkAll = () =>
+      (checked ??= Promise.all(items.map((item) => this.prepare(item.input, item.options))));
+    return items.map((item) => async (link: ChildLink) => {
+      await checkAll();
+      return this.start(item.input, item.options, link);
+    });
   }
 
   /** Runs it once at `date` (at once if that is past); durable when it resolves. */

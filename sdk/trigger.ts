@@ -86,17 +86,6 @@ export class Triggerer {
     private readonly parent: ParentLookup,
   ) {}
 
-  /** Stores the trigger and returns the run's ref. */
-  async trigger<O>(
-    spec: RunSpec,
-    defaults: TriggerDefaults,
-    input: unknown,
-    opts: RunOpts = {},
-    unparsedInput = false,
-  ): Promise<RunRef<O>> {
-    return this.send<O>(await this.prepare(spec, defaults, input, opts, unparsedInput));
-  }
-
   /** Checks a trigger and builds its message; throws ValidationError, storing nothing. */
   async prepare(
     spec: RunSpec,
