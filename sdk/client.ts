@@ -9,6 +9,7 @@ import { CronsClient } from './crons.js';
 import { EventsClient } from './events.js';
 import { SchedulesClient } from './schedules.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { checkOptions, optionNames } from './options.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
 import { RunsClient, WorkersClient } from './runs.js';
@@ -29,6 +30,13 @@ export interface SkeinOptions {
   logger?: Logger;
 }
 
+const SKEIN_OPTIONS = optionNames<SkeinOptions>({
+  natsUrl: true,
+  namespace: true,
+  nats: true,
+  logger: true,
+});
+
 export class Skein {
   readonly runs: RunsClient;
   readonly workers: WorkersClient;
@@ -48,6 +56,7 @@ export class Skein {
   }
 
   private constructor(opts: SkeinOptions) {
+    checkOptions(opts, SKEIN_OPTIONS, 'Skein.init');
     try {
       this.namespace = validateNamespace(
         opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,

@@ -3,6 +3,7 @@ import type { SdkConnection } from './connection.js';
 import type { RunStatus } from './enums.js';
 import { ValidationError } from './errors.js';
 import type { Triggerer } from './trigger.js';
+import { checkOptions, optionNames } from './options.js';
 
 export interface TaskRunInfo {
   name: string;
@@ -65,6 +66,15 @@ export interface WorkerInfo {
   lastHeartbeatAt: Date;
 }
 
+const LIST_QUERY = optionNames<ListRunsQuery>({
+  name: true,
+  status: true,
+  since: true,
+  until: true,
+  additionalMetadata: true,
+  limit: true,
+});
+
 const date = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(ms));
 
 type Wire<T> = {
@@ -104,6 +114,7 @@ export class RunsClient {
   }
 
   async list(query: ListRunsQuery = {}): Promise<RunInfo[]> {
+    checkOptions(query, LIST_QUERY, 'runs.list');
     if (
       query.limit !== undefined &&
       (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000)

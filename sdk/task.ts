@@ -10,12 +10,14 @@ import { checkDate, createSchedule, type ScheduledRef } from './schedules.js';
 import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
+import { checkOptions, optionNames } from './options.js';
 import { placementSpecOf, stickyOf } from './placement.js';
 import type { RunRef } from './run-ref.js';
 import { currentRun, type ChildLink } from './current-run.js';
 import { checkConcurrencyKeys, concurrencyOf } from './concurrency.js';
 import {
   checkPriority,
+  RUN_OPTIONS,
   type BulkRunItem,
   type RunOpts,
   type TriggerDefaults,
@@ -56,12 +58,54 @@ export interface DurableTaskOptions<I, O> extends RunnableOptions<I>, TaskSettin
   fn: (input: I, ctx: DurableContext<I>) => O | Promise<O>;
 }
 
+/** The option names of each interface above, checked against unknown ones at declaration. */
+export const RUNNABLE_OPTIONS = {
+  name: true,
+  description: true,
+  version: true,
+  inputValidator: true,
+  onEvents: true,
+  onCrons: true,
+  sticky: true,
+  defaultPriority: true,
+  concurrency: true,
+  defaultAdditionalMetadata: true,
+} as const satisfies Record<keyof RunnableOptions<unknown>, true>;
+export const TASK_SETTINGS = {
+  scheduleTimeout: true,
+  executionTimeout: true,
+  retries: true,
+  backoff: true,
+  rateLimits: true,
+  desiredWorkerLabels: true,
+  concurrency: true,
+} as const satisfies Record<keyof TaskSettings, true>;
+const TASK_OPTIONS = optionNames<TaskOptions<unknown, unknown>>({
+  ...RUNNABLE_OPTIONS,
+  ...TASK_SETTINGS,
+  fn: true,
+});
+const DURABLE_TASK_OPTIONS = optionNames<DurableTaskOptions<unknown, unknown>>({
+  ...RUNNABLE_OPTIONS,
+  ...TASK_SETTINGS,
+  evictionPolicy: true,
+  fn: true,
+});
+const EVICTION_POLICY = optionNames<EvictionPolicy>({ ttl: true, allowCapacityEviction: true });
+const BACKOFF = optionNames<NonNullable<TaskSettings['backoff']>>({
+  factor: true,
+  maxSeconds: true,
+});
+const BULK_ITEM = optionNames<BulkRunItem<unknown>>({ input: true, options: true });
+const RUN_MANY_OPTIONS = optionNames<RunManyOpts>({ returnExceptions: true });
+
 const DEFAULT_EVICTION_TTL = '15m';
 
 /** A durable task's eviction policy, checked at declaration. */
 export function durableOf(policy: EvictionPolicy | undefined, where: string) {
   if (policy !== undefined && (typeof policy !== 'object' || policy === null))
     throw new ValidationError(`${where}: evictionPolicy must be an object`);
+  checkOptions(policy, EVICTION_POLICY, `${where}: evictionPolicy`);
   const ttlMs = toMs(policy?.ttl ?? DEFAULT_EVICTION_TTL, `${where}: evictionPolicy.ttl`);
   const allow = policy?.allowCapacityEviction ?? true;
   if (typeof allow !== 'boolean')
@@ -108,6 +152,7 @@ export function taskSpecOf(
     );
   }
   const b = o.backoff;
+  checkOptions(b, BACKOFF, `${where}: backoff`);
   if (b !== undefined) {
     if (b.factor !== undefined && !(b.factor > 0))
       throw new ValidationError(`${where}: backoff.factor must be > 0`);
@@ -157,6 +202,17 @@ export async function validateInput<I>(
 export interface CronOpts extends RunOpts {
   /** IANA name such as 'Europe/Paris'; default 'UTC'. */
   timezone?: string;
+}
+
+const CRON_OPTIONS = optionNames<CronOpts>({ ...RUN_OPTIONS, timezone: true });
+
+/** Bulk items are `{ input, options? }` (as `createBulkRunItem` makes them). */
+function checkItems(items: unknown, name: string) {
+  if (!Array.isArray(items))
+    throw new ValidationError(
+      `runMany of '${name}' takes a list of createBulkRunItem(input, opts?)`,
+    );
+  items.forEach((item, i) => checkOptions(item, BULK_ITEM, `runMany of '${name}': item ${i}`));
 }
 
 /** Checks declared `onEvents` patterns and `onCrons` expressions. */
@@ -227,6 +283,8 @@ export class Runnable<I, O> implements TaskLike<O> {
   ): Promise<(O | Error)[]>;
   runMany(items: BulkRunItem<I>[], opts?: RunManyOpts): Promise<(O | Error)[]>;
   async runMany(items: BulkRunItem<I>[], opts: RunManyOpts = {}): Promise<(O | Error)[]> {
+    checkOptions(opts, RUN_MANY_OPTIONS, `runMany of '${this.name}'`);
+    checkItems(items, this.name);
     const durable = currentRun.getStore()?.durable;
     if (durable)
       return durable.runMany<O>(
@@ -245,6 +303,7 @@ export class Runnable<I, O> implements TaskLike<O> {
 
   /** Every item is checked before any run is stored: one bad item rejects the call and starts nothing. */
   async runManyNoWait(items: BulkRunItem<I>[]): Promise<RunRef<O>[]> {
+    checkItems(items, this.name);
     const durable = currentRun.getStore()?.durable;
     if (durable)
       return Promise.all(
@@ -291,6 +350,7 @@ export class Runnable<I, O> implements TaskLike<O> {
    */
   async createCron(name: string, expression: string, input?: I, opts?: CronOpts): Promise<CronRef> {
     const where = `cron '${String(name)}' of '${this.name}'`;
+    checkOptions(opts, CRON_OPTIONS, `${where}: options`);
     checkName(name, 'cron');
     checkCron(expression, opts?.timezone, where);
     const { timezone, ...runOpts } = opts ?? {};
@@ -336,6 +396,7 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
     if (typeof options.fn !== 'function')
       throw new ValidationError(`task '${name}': fn must be a function`);
     const where = `task '${name}'`;
+    checkOptions(options, durable ? DURABLE_TASK_OPTIONS : TASK_OPTIONS, where);
     const taskSpec = taskSpecOf(name, options as TaskOptions<unknown, unknown>, where);
     const sticky = stickyOf(options.sticky, where);
     const spec: RunSpec = {
