@@ -5,7 +5,7 @@ import type { RegisteredTask } from '../runtime/protocol.js';
 import { DEFAULT_NAMESPACE, names, validateNamespace } from '../runtime/protocol.js';
 import { decode } from '../runtime/codec.js';
 import { SdkConnection } from './connection.js';
-import { CronsClient } from './crons.js';
+import { CronsClient, declareCrons } from './crons.js';
 import { EventsClient } from './events.js';
 import { SchedulesClient } from './schedules.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -144,7 +144,7 @@ export class Skein {
       await start();
       this.started.add(worker);
       // Declared crons exist once the worker that serves them has started.
-      await this.crons.declare(opts.workflows);
+      await declareCrons(this.conn, opts.workflows);
     };
     return worker;
   }

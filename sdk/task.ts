@@ -5,7 +5,7 @@ import type { Context, TaskLike } from './context.js';
 import type { DurableContext } from './durable-context.js';
 import type { EvictionPolicy } from './suspended-tasks.js';
 import { eventPatternProblem } from '../actors/events/match.js';
-import { checkCron, CronsClient, type CronRef } from './crons.js';
+import { checkCron, createCron, type CronRef } from './crons.js';
 import { checkDate, createSchedule, type ScheduledRef } from './schedules.js';
 import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
@@ -355,12 +355,7 @@ export class Runnable<I, O> implements TaskLike<O> {
     checkCron(expression, opts?.timezone, where);
     const { timezone, ...runOpts } = opts ?? {};
     const prepared = await this.prepare((input ?? {}) as I, runOpts);
-    return new CronsClient(this.triggerer.conn).create(
-      name,
-      expression,
-      timezone,
-      prepared.message,
-    );
+    return createCron(this.triggerer.conn, name, expression, timezone, prepared.message);
   }
 
   private async start(input: I, opts: RunOpts | undefined, link?: ChildLink): Promise<RunRef<O>> {

@@ -228,3 +228,44 @@ describe('workers, clients and engines refuse options Skein does not know', () =
     );
   });
 });
+
+describe('public objects and the task logger', () => {
+  it('skein.crons, schedules, events, workers and runs carry only their documented methods', async () => {
+    const { skein } = await env.client();
+    const methods = (o: object) =>
+      Object.getOwnPropertyNames(Object.getPrototypeOf(o))
+        .filter((n) => n !== 'constructor')
+        .sort();
+    expect(methods(skein.crons)).toEqual(['delete', 'list']);
+    expect(methods(skein.schedules)).toEqual(['delete', 'list']);
+    expect(methods(skein.events)).toEqual(['bulkPush', 'push']);
+    expect(methods(skein.workers)).toEqual(['list']);
+    expect(methods(skein.runs)).toEqual(['cancel', 'get', 'history', 'list', 'logs', 'replay']);
+    // A Hatchet-style call finds no internal method to crash in.
+    expect((skein.crons as unknown as Record<string, unknown>).create).toBeUndefined();
+  });
+
+  it('ctx.logger keeps the extra fields in pino order and in (msg, extra) order', async () => {
+    const { skein } = await env.client();
+    const task = skein.task({
+      name: 'logs',
+      fn: (_input, ctx) => {
+        ctx.logger.info('charged', { orderId: 'o-1' });
+        ctx.logger.warn({ orderId: 'o-2' }, 'refunded');
+        ctx.logger.info('hello %s', 'world');
+        return 'ok';
+      },
+    });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const ref = await task.runNoWait({});
+    await ref.result();
+    await expect.poll(async () => (await skein.runs.logs(ref.runId)).length).toBe(3);
+    const lines = await skein.runs.logs(ref.runId);
+    const parsed = lines.map((l) => ({ level: l.level, message: l.message }));
+    expect(parsed).toEqual([
+      { level: 'info', message: JSON.stringify({ msg: 'charged', orderId: 'o-1' }) },
+      { level: 'warn', message: JSON.stringify({ msg: 'refunded', orderId: 'o-2' }) },
+      { level: 'info', message: 'hello world' },
+    ]);
+  });
+});
