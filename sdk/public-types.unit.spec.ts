@@ -43,18 +43,18 @@ export function loggerTypes(ctx: Context) {
   expectTypeOf(ctx.logger.child({ a: 1 }).info).toBeFunction();
 }
 
-export function publicObjectTypes(skein: Skein, ref: RunRef<number>, worker: Worker) {
+export function publicObjectTypes(_skein: Skein, _ref: RunRef<number>, _worker: Worker) {
   // Only what docs/API.md lists: nothing internal is callable on the public objects.
-  expectTypeOf<keyof typeof skein.crons>().toEqualTypeOf<'list' | 'delete'>();
-  expectTypeOf<keyof typeof skein.schedules>().toEqualTypeOf<'list' | 'delete'>();
-  expectTypeOf<keyof typeof skein.events>().toEqualTypeOf<'push' | 'bulkPush'>();
-  expectTypeOf<keyof typeof skein.workers>().toEqualTypeOf<'list'>();
-  expectTypeOf<keyof typeof skein.rateLimits>().toEqualTypeOf<'upsert'>();
-  expectTypeOf<keyof typeof skein.runs>().toEqualTypeOf<
+  expectTypeOf<keyof typeof _skein.crons>().toEqualTypeOf<'list' | 'delete'>();
+  expectTypeOf<keyof typeof _skein.schedules>().toEqualTypeOf<'list' | 'delete'>();
+  expectTypeOf<keyof typeof _skein.events>().toEqualTypeOf<'push' | 'bulkPush'>();
+  expectTypeOf<keyof typeof _skein.workers>().toEqualTypeOf<'list'>();
+  expectTypeOf<keyof typeof _skein.rateLimits>().toEqualTypeOf<'upsert'>();
+  expectTypeOf<keyof typeof _skein.runs>().toEqualTypeOf<
     'get' | 'list' | 'history' | 'logs' | 'cancel' | 'replay'
   >();
-  expectTypeOf<keyof typeof ref>().toEqualTypeOf<'runId' | 'result' | 'output' | 'cancel'>();
-  expectTypeOf<keyof typeof worker>().toEqualTypeOf<'id' | 'name' | 'start' | 'stop'>();
+  expectTypeOf<keyof typeof _ref>().toEqualTypeOf<'runId' | 'result' | 'output' | 'cancel'>();
+  expectTypeOf<keyof typeof _worker>().toEqualTypeOf<'id' | 'name' | 'start' | 'stop'>();
 }
 
 describe('public types', () => {
