@@ -41,7 +41,6 @@ describe('a replayed call of the same kind but another key', () => {
     const message = (err as RunFailedError).errors.approval;
     expect(message).toMatch(/NonDeterminism|took another path/);
     expect(message).toMatch(/waitForEvent\(approve:a\).*waitForEvent\(approve:b\)/);
-    expect((await skein.runs.get(ref.runId)).tasks[0].attempts).toBe(1);
   });
 
   it('fails the run when a memo now runs another function', async () => {
@@ -71,6 +70,8 @@ describe('a replayed call of the same kind but another key', () => {
     const err = await ref.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect((err as RunFailedError).errors.billing).toMatch(/memo\(charge:\w+\).*memo\(refund:/);
+    // Not retried: another attempt would take the same other path.
+    expect((await skein.runs.get(ref.runId)).tasks[0].attempts).toBe(1);
   });
 });
 
@@ -101,7 +102,7 @@ describe('children started by a durable task are recorded calls', () => {
     expect(await ref.result()).toEqual([10, 20, 30]);
     expect(entries).toBeGreaterThanOrEqual(2); // replayed after the eviction
     expect(started.sort()).toEqual([1, 2, 3]);
-    expect(await skein.runs.list({ name: 'kid' })).toHaveLength(3);
+    await expect.poll(async () => (await skein.runs.list({ name: 'kid' })).length).toBe(3);
     const history = await skein.runs.history(ref.runId);
     const kinds = history
       .filter((e) => e.type === 'DurableCallRecorded')
