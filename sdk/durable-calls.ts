@@ -134,6 +134,12 @@ export class DurableCalls implements DurableChildren {
     return results;
   }
 
+  /** A run started later (a schedule), recorded as a spawn: `idKey` names it on every replay. */
+  startLater<T>(name: string, make: (idKey: string) => Promise<T>): Promise<T> {
+    const idKey = `${this.scope}#${this.replayer.position}`;
+    return this.call('spawn', name, () => make(idKey));
+  }
+
   /** Starts a run once, as a recorded spawn whose end the run actor hears; resolves with its id. */
   private spawn<O>(name: string, start: (link: ChildLink) => Promise<RunRef<O>>): Promise<string> {
     const position = this.replayer.position;

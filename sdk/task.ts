@@ -339,8 +339,18 @@ export class Runnable<I, O> implements TaskLike<O> {
   /** Runs it once at `date` (at once if that is past); durable when it resolves. */
   async schedule(date: Date, input?: I, opts?: RunOpts): Promise<ScheduledRef> {
     const triggerAt = checkDate(date, `schedule of '${this.name}': date`);
-    const prepared = await this.prepare((input ?? {}) as I, opts);
-    return createSchedule(this.triggerer.conn, prepared.message, triggerAt, opts?.key);
+    const store = async (key: string | undefined) => {
+      const prepared = await this.prepare((input ?? {}) as I, opts);
+      return createSchedule(this.triggerer.conn, prepared.message, triggerAt, key);
+    };
+    const durable = currentRun.getStore()?.durable;
+    if (!durable) return store(opts?.key);
+    // A recorded call, so a replay schedules nothing again and returns the recorded schedule.
+    const made = await durable.startLater(this.name, async (idKey) => {
+      const ref = await store(opts?.key ?? idKey);
+      return { id: ref.id, triggerAt: ref.triggerAt.getTime() };
+    });
+    return { id: made.id, triggerAt: new Date(made.triggerAt) };
   }
 
   /**

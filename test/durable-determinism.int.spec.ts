@@ -178,4 +178,26 @@ describe('children started by a durable task are recorded calls', () => {
     expect(runs.map((r) => r.id).sort()).toEqual(expect.arrayContaining([...out.runIds].sort()));
     expect(runs).toHaveLength(4);
   });
+
+  it('schedule() inside a durable task, then a sleep past an eviction: scheduled once', async () => {
+    const { skein } = await env.client();
+    const reminder = skein.task({ name: 'reminder', fn: () => 'remind' });
+    let entries = 0;
+    const parent = skein.durableTask({
+      name: 'plans-ahead',
+      evictionPolicy: { ttl: '200ms' },
+      fn: async (_input, ctx) => {
+        entries++;
+        // A date computed from the clock: the replay returns the recorded one.
+        const s = await reminder.schedule(new Date(Date.now() + 3_600_000), {});
+        await ctx.sleepFor('1s');
+        return { id: s.id, at: s.triggerAt.getTime() };
+      },
+    });
+    await (await skein.worker('w', { workflows: [reminder, parent] })).start();
+    const out = await parent.run({});
+    expect(entries).toBeGreaterThanOrEqual(2);
+    const schedules = await skein.schedules.list();
+    expect(schedules.map((s) => ({ id: s.id, at: s.triggerAt.getTime() }))).toEqual([out]);
+  });
 });
