@@ -195,6 +195,20 @@ describe('a replayed durable call of the same kind but another key raises NonDet
     await expectDivergence(history, () => kidB.runNoWait({}), /spawn\(kid-a\).*spawn\(kid-b\)/);
   });
 
+  it('spawn (schedule of another task)', async () => {
+    const at = Date.now() + 60_000;
+    const history: RecordedCall[] = [
+      { kind: 'spawn', callKey: 'kid-a', result: { id: 's1', triggerAt: at } },
+    ];
+    const replayed = await replay(history, () => kidA.schedule(new Date(), {}));
+    expect(replayed.output).toEqual({ id: 's1', triggerAt: new Date(at) });
+    await expectDivergence(
+      history,
+      () => kidB.schedule(new Date(), {}),
+      /spawn\(kid-a\).*spawn\(kid-b\)/,
+    );
+  });
+
   it('spawn by name (skein.runNoWait of another name)', async () => {
     const history: RecordedCall[] = [{ kind: 'spawn', callKey: 'kid-a', result: 'r' }];
     await expectDivergence(
