@@ -36,6 +36,8 @@ import {
 import { SchedulerHost } from './scheduler-host.js';
 import { ensureBuckets, ensureConsumers, ensureStreams } from './setup.js';
 import { TimerHost } from './timer-host.js';
+// The user-facing ValidationError, so `startEngine` refuses options as the SDK does.
+import { checkOptions, optionNames } from '../sdk/options.js';
 
 export interface EngineOptions {
   natsUrl?: string | string[];
@@ -56,6 +58,21 @@ export interface EngineOptions {
   eventRetentionDays?: number;
 }
 
+const ENGINE_OPTIONS = optionNames<EngineOptions>({
+  natsUrl: true,
+  namespace: true,
+  nats: true,
+  logger: true,
+  http: true,
+  replicas: true,
+  clock: true,
+  hooks: true,
+  scheduler: true,
+  leaseRenewMs: true,
+  timerRecheckMs: true,
+  eventRetentionDays: true,
+});
+
 export interface Engine {
   readonly id: string;
   readonly namespace: string;
@@ -66,6 +83,8 @@ export interface Engine {
 }
 
 export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
+  checkOptions(opts, ENGINE_OPTIONS, 'startEngine');
+  checkOptions(opts.http, ['port'], 'startEngine: http');
   const namespace = validateNamespace(
     opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,
   );

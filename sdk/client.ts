@@ -5,10 +5,11 @@ import type { RegisteredTask } from '../runtime/protocol.js';
 import { DEFAULT_NAMESPACE, names, validateNamespace } from '../runtime/protocol.js';
 import { decode } from '../runtime/codec.js';
 import { SdkConnection } from './connection.js';
-import { CronsClient } from './crons.js';
+import { CronsClient, declareCrons } from './crons.js';
 import { EventsClient } from './events.js';
 import { SchedulesClient } from './schedules.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { checkOptions, optionNames } from './options.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
 import { RunsClient, WorkersClient } from './runs.js';
@@ -16,7 +17,7 @@ import { RateLimitsClient } from './rate-limits.js';
 import { Task, type DurableTaskOptions, type TaskOptions } from './task.js';
 import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
-import { currentRun } from './current-run.js';
+import { currentRun, type ChildLink } from './current-run.js';
 import { registryKey, Worker, type WorkerOptions } from './worker.js';
 
 export interface SkeinOptions {
@@ -28,6 +29,13 @@ export interface SkeinOptions {
   nats?: ConnectionOptions;
   logger?: Logger;
 }
+
+const SKEIN_OPTIONS = optionNames<SkeinOptions>({
+  natsUrl: true,
+  namespace: true,
+  nats: true,
+  logger: true,
+});
 
 export class Skein {
   readonly runs: RunsClient;
@@ -48,6 +56,7 @@ export class Skein {
   }
 
   private constructor(opts: SkeinOptions) {
+    checkOptions(opts, SKEIN_OPTIONS, 'Skein.init');
     try {
       this.namespace = validateNamespace(
         opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,
@@ -82,6 +91,13 @@ export class Skein {
 
   /** Triggers a task or workflow by name and waits for its output. */
   async run<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<O> {
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return durable.child<O>(
+        name,
+        (link) => this.startByName(name, input, opts, link),
+        true,
+      ) as Promise<O>;
     return (await this.runNoWait<O>(name, input, opts)).result();
   }
 
@@ -90,12 +106,30 @@ export class Skein {
    * parses the input before the task starts.
    */
   async runNoWait<O = unknown>(name: string, input: unknown, opts?: RunOpts): Promise<RunRef<O>> {
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return durable.child<O>(
+        name,
+        (link) => this.startByName(name, input, opts, link),
+        false,
+      ) as Promise<RunRef<O>>;
+    return this.startByName(name, input, opts);
+  }
+
+  private async startByName<O>(
+    name: string,
+    input: unknown,
+    opts: RunOpts | undefined,
+    link?: ChildLink,
+  ): Promise<RunRef<O>> {
     const reg = await this.registered(name);
     const defaults = {
       defaultPriority: reg.defaultPriority,
       defaultAdditionalMetadata: reg.defaultAdditionalMetadata ?? {},
     };
-    return this.triggerer.trigger<O>(reg.spec, defaults, input, opts, true);
+    return this.triggerer.send<O>(
+      await this.triggerer.prepare(reg.spec, defaults, input, opts, true, link),
+    );
   }
 
   /** A handle on an existing run. */
@@ -110,7 +144,7 @@ export class Skein {
       await start();
       this.started.add(worker);
       // Declared crons exist once the worker that serves them has started.
-      await this.crons.declare(opts.workflows);
+      await declareCrons(this.conn, opts.workflows);
     };
     return worker;
   }

@@ -4,8 +4,15 @@ import type { ConcurrencySpec, RunSpec } from '../actors/run/spec.js';
 import type { ConcurrencyExpression } from './enums.js';
 import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
+import { checkOptions, optionNames } from './options.js';
 
 const STRATEGIES = ['GROUP_ROUND_ROBIN', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST'] as const;
+
+const EXPRESSION_OPTIONS = optionNames<ConcurrencyExpression>({
+  expression: true,
+  maxRuns: true,
+  limitStrategy: true,
+});
 
 export type ConcurrencyOption = number | ConcurrencyExpression | ConcurrencyExpression[];
 
@@ -23,6 +30,7 @@ export function concurrencyOf(
       throw new ValidationError(
         `${at} must be a number or { expression, maxRuns, limitStrategy? }`,
       );
+    checkOptions(c, EXPRESSION_OPTIONS, at);
     if (!Number.isInteger(c.maxRuns) || c.maxRuns < 1)
       throw new ValidationError(
         `${at}.maxRuns must be a whole number >= 1, got ${JSON.stringify(c.maxRuns)}`,

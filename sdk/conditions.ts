@@ -8,6 +8,7 @@ import type { TaskLike } from './context.js';
 import { toMs, type Duration } from './duration.js';
 import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
+import { checkOptions } from './options.js';
 
 export class SleepCondition {
   constructor(
@@ -43,13 +44,27 @@ export type ConditionLike =
   | UserEventCondition
   | ParentCondition
   | { sleepFor: Duration; readableDataKey?: string }
-  | { eventKey: string; expression?: string; readableDataKey?: string; scope?: string }
+  | {
+      eventKey: string;
+      expression?: string;
+      readableDataKey?: string;
+      scope?: string;
+      since?: Date;
+    }
   | { parent: TaskLike; expression?: string; readableDataKey?: string };
 
 /** The first of these conditions to hold. */
 export function Or(...conditions: ConditionLike[]): OrGroup {
   return new OrGroup(conditions);
 }
+
+/** The keys of each object form, and of UserEventCondition's options. */
+const FORMS = {
+  sleep: ['sleepFor', 'readableDataKey'],
+  event: ['eventKey', 'expression', 'readableDataKey', 'scope', 'since'],
+  parent: ['parent', 'expression', 'readableDataKey'],
+  eventOptions: ['since', 'scope'],
+};
 
 export type Conditions = ConditionLike | OrGroup | (ConditionLike | OrGroup)[];
 
@@ -82,11 +97,14 @@ export function conditionExpr(
   const described = (c: ConditionLike, id: string): ConditionSpec => {
     if (typeof c !== 'object' || c === null)
       throw new ValidationError(`${where}: not a condition: ${JSON.stringify(c)}`);
+    const plain = Object.getPrototypeOf(c) === Object.prototype;
     if (c instanceof SleepCondition || 'sleepFor' in c) {
+      if (plain) checkOptions(c, FORMS.sleep, `${where}: sleep condition`);
       const duration = c instanceof SleepCondition ? c.duration : c.sleepFor;
       return { kind: 'sleep', id, ms: toMs(duration, `${where}: sleep condition`) };
     }
     if (c instanceof ParentCondition || 'parent' in c) {
+      if (plain) checkOptions(c, FORMS.parent, `${where}: parent condition`);
       const name = c.parent?.name;
       if (!parents.includes(name))
         throw new ValidationError(
@@ -98,7 +116,11 @@ export function conditionExpr(
       if (typeof c.eventKey !== 'string' || c.eventKey.length === 0) {
         throw new ValidationError(`${where}: an event condition needs a non-empty event key`);
       }
-      const since = c instanceof UserEventCondition ? c.options?.since : undefined;
+      const at = `${where}: event condition '${c.eventKey}'`;
+      if (c instanceof UserEventCondition)
+        checkOptions(c.options, FORMS.eventOptions, `${at}: options`);
+      else if (plain) checkOptions(c, FORMS.event, at);
+      const since = c instanceof UserEventCondition ? c.options?.since : c.since;
       const scope = c instanceof UserEventCondition ? c.options?.scope : c.scope;
       if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0))
         throw new ValidationError(`${where}: scope must be a non-empty string`);

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
-import type { Context, TaskLike } from './context.js';
+import type { Context, TaskLike, TaskLogger } from './context.js';
 import { toMs, type Duration } from './duration.js';
 import { SkeinError } from './errors.js';
 
@@ -28,6 +28,27 @@ const PINO_LEVELS: Record<number, string> = {
   60: 'fatal',
 };
 
+/** A format string pino would fill from the arguments after it. */
+const PLACEHOLDER = /%[sdifjoO]/;
+
+/** `(msg, obj)`, as other SDKs log, goes to pino as its `(obj, msg)`. */
+function msgFirst(
+  this: Logger,
+  args: Parameters<Logger['info']>,
+  method: (...a: unknown[]) => void,
+) {
+  const [first, second] = args as unknown[];
+  if (
+    args.length === 2 &&
+    typeof first === 'string' &&
+    !PLACEHOLDER.test(first) &&
+    typeof second === 'object' &&
+    second !== null
+  )
+    return method.apply(this, [second, first]);
+  return method.apply(this, args);
+}
+
 export class ContextImpl<I> implements Context<I> {
   private pinoLogger?: Logger;
 
@@ -37,10 +58,10 @@ export class ContextImpl<I> implements Context<I> {
     readonly signal: AbortSignal,
   ) {}
 
-  get logger(): Logger {
+  get logger(): TaskLogger {
     const { host, task } = this;
     this.pinoLogger ??= pino(
-      { base: undefined, timestamp: false },
+      { base: undefined, timestamp: false, hooks: { logMethod: msgFirst } },
       {
         write: (line: string) => {
           const { level, msg, ...rest } = JSON.parse(line) as { level: number; msg?: string };
@@ -57,7 +78,7 @@ export class ContextImpl<I> implements Context<I> {
         },
       },
     );
-    return this.pinoLogger;
+    return this.pinoLogger as TaskLogger;
   }
 
   get input(): I {

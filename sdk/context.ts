@@ -9,6 +9,16 @@ export interface TaskLike<O = unknown> {
   readonly __output?: O;
 }
 
+/**
+ * A pino logger whose level methods take pino's `(obj, msg)` and also `(msg, obj)`, the order
+ * other SDKs use: either way the object's fields are kept in the line.
+ */
+export type TaskLogger = Logger &
+  Record<
+    'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal',
+    (msg: string, extra: object) => void
+  >;
+
 export interface Context<I = unknown> {
   /** The parsed input of the run. */
   readonly input: I;
@@ -18,8 +28,8 @@ export interface Context<I = unknown> {
   taskOutput<O>(task: TaskLike<O>): O;
   /** Stores a log line with this task run; `skein.runs.logs(runId)` returns them. */
   log(message: string | object): void;
-  /** A pino logger whose lines are stored like `log`'s. */
-  readonly logger: Logger;
+  /** A pino logger whose lines are stored like `log`'s; `info('msg', { extra })` works too. */
+  readonly logger: TaskLogger;
   /** Extends this attempt's execution deadline by `duration` (recorded in the run's history). */
   refreshTimeout(duration: Duration): Promise<void>;
   /** Cancels this run; `signal` aborts. */

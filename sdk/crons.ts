@@ -43,66 +43,73 @@ export function checkCron(expression: unknown, timezone: unknown, where: string)
 
 const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
 
+/** Creates the cron, or replaces the one of the same name and target; durable when it resolves. */
+async function defineCron(conn: SdkConnection, id: string, cron: CronDefinition): Promise<CronRef> {
+  const c = await conn.ready();
+  const message: CronMessage = { type: 'DefineCron', id: `define:${randomUUID()}`, cron };
+  await c.deliverer.deliver('cron', id, message, encode(message).length);
+  return { id, name: cron.name, expression: cron.expression };
+}
+
+/** A cron made with `createCron` from a checked trigger. */
+export function createCron(
+  conn: SdkConnection,
+  name: string,
+  expression: string,
+  timezone: string | undefined,
+  trigger: TriggerMessage,
+) {
+  const target = trigger.spec.name;
+  return defineCron(conn, cronIdOf(target, name, false), {
+    name,
+    spec: trigger.spec,
+    expression,
+    timezone: timezone ?? DEFAULT_TIMEZONE,
+    input: trigger.input,
+    additionalMetadata: trigger.additionalMetadata,
+    priority: trigger.priority,
+    declarative: false,
+    unparsedInput: trigger.unparsedInput,
+    ...runPlacementOf(trigger),
+  });
+}
+
+/**
+ * The crons a worker's declarations list in `onCrons`: the same ones again change nothing;
+ * declared crons of these tasks that they no longer list are deleted (the latest code wins).
+ */
+export async function declareCrons(conn: SdkConnection, declarations: Declaration[]) {
+  const declared = new Map<string, string[]>(
+    declarations.map((d) => [d.spec.name, d.triggers.onCrons ?? []]),
+  );
+  const stale = (await listSummaries<CronSummary>(conn, 'cron')).filter(
+    ({ s }) => s.declarative && !s.deleted && declared.get(s.target)?.includes(s.name) === false,
+  );
+  const c = await conn.ready();
+  await Promise.all([
+    ...stale.map(({ id }) =>
+      c.deliverer.deliver('cron', id, { type: 'DeleteCron', id: `delete:${randomUUID()}` }, 100),
+    ),
+    ...declarations.flatMap((d) =>
+      (d.triggers.onCrons ?? []).map((expression) =>
+        defineCron(conn, cronIdOf(d.spec.name, expression, true), {
+          name: expression,
+          spec: d.spec,
+          expression,
+          timezone: DEFAULT_TIMEZONE,
+          input: {},
+          additionalMetadata: d.defaults.defaultAdditionalMetadata,
+          declarative: true,
+          unparsedInput: true,
+        }),
+      ),
+    ),
+  ]);
+}
+
+/** `skein.crons`: listing and deleting crons (a task's `createCron` and `onCrons` make them). */
 export class CronsClient {
   constructor(private readonly conn: SdkConnection) {}
-
-  /** Creates the cron, or replaces the one of the same name and target; durable when it resolves. */
-  async define(id: string, cron: CronDefinition): Promise<CronRef> {
-    const c = await this.conn.ready();
-    const message: CronMessage = { type: 'DefineCron', id: `define:${randomUUID()}`, cron };
-    await c.deliverer.deliver('cron', id, message, encode(message).length);
-    return { id, name: cron.name, expression: cron.expression };
-  }
-
-  /** A cron made with `createCron` from a checked trigger. */
-  create(name: string, expression: string, timezone: string | undefined, trigger: TriggerMessage) {
-    const target = trigger.spec.name;
-    return this.define(cronIdOf(target, name, false), {
-      name,
-      spec: trigger.spec,
-      expression,
-      timezone: timezone ?? DEFAULT_TIMEZONE,
-      input: trigger.input,
-      additionalMetadata: trigger.additionalMetadata,
-      priority: trigger.priority,
-      declarative: false,
-      unparsedInput: trigger.unparsedInput,
-      ...runPlacementOf(trigger),
-    });
-  }
-
-  /**
-   * The crons a worker's declarations list in `onCrons`: the same ones again change nothing;
-   * declared crons of these tasks that they no longer list are deleted (the latest code wins).
-   */
-  async declare(declarations: Declaration[]) {
-    const declared = new Map<string, string[]>(
-      declarations.map((d) => [d.spec.name, d.triggers.onCrons ?? []]),
-    );
-    const stale = (await listSummaries<CronSummary>(this.conn, 'cron')).filter(
-      ({ s }) => s.declarative && !s.deleted && declared.get(s.target)?.includes(s.name) === false,
-    );
-    const c = await this.conn.ready();
-    await Promise.all([
-      ...stale.map(({ id }) =>
-        c.deliverer.deliver('cron', id, { type: 'DeleteCron', id: `delete:${randomUUID()}` }, 100),
-      ),
-      ...declarations.flatMap((d) =>
-        (d.triggers.onCrons ?? []).map((expression) =>
-          this.define(cronIdOf(d.spec.name, expression, true), {
-            name: expression,
-            spec: d.spec,
-            expression,
-            timezone: DEFAULT_TIMEZONE,
-            input: {},
-            additionalMetadata: d.defaults.defaultAdditionalMetadata,
-            declarative: true,
-            unparsedInput: true,
-          }),
-        ),
-      ),
-    ]);
-  }
 
   /** Crons not deleted, by name. */
   async list(): Promise<CronInfo[]> {

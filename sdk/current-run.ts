@@ -15,6 +15,14 @@ export interface DurableChildren {
     start: (link: ChildLink) => Promise<RunRef<O>>,
     wait: boolean,
   ): Promise<O | RunRef<O>>;
+  /** A run started later (a schedule), made once; `idKey` is the same on every replay. */
+  startLater<T>(name: string, make: (idKey: string) => Promise<T>): Promise<T>;
+  /** `runMany`: every run started once, and each one's end awaited durably. */
+  runMany<O>(
+    name: string,
+    starts: ((link: ChildLink) => Promise<RunRef<O>>)[],
+    returnExceptions: boolean,
+  ): Promise<(O | Error)[]>;
 }
 
 export interface CurrentRun {

@@ -27,6 +27,15 @@ export interface DurableIo {
   wait(call: NewCall & { conditions?: ConditionExpr; childRunId?: string }): Promise<unknown>;
 }
 
+/** A child run's end as `runMany(items, { returnExceptions: true })` returns it. */
+function settled<O>(finished: RunFinished): O | Error {
+  try {
+    return outcome<O>(finished);
+  } catch (err) {
+    return err as Error;
+  }
+}
+
 export class DurableCalls implements DurableChildren {
   /** Records go out in position order, even when calls run concurrently. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -69,7 +78,7 @@ export class DurableCalls implements DurableChildren {
   async wait(
     kind: DurableCallKind,
     callKey: string,
-    what: { conditions?: ConditionExpr },
+    what: { conditions?: ConditionExpr; childRunId?: string },
   ): Promise<unknown> {
     this.checkNotWaiting(kind);
     const step = this.replayer.step(kind, callKey);
@@ -110,6 +119,40 @@ export class DurableCalls implements DurableChildren {
       () => start({ runId, parentCall: { taskName: this.taskName, position: step.position } }),
     );
     return outcome<O>(result as RunFinished);
+  }
+
+  /**
+   * `runMany` inside the task: each run is a recorded spawn whose end is reported to this task,
+   * then each run's end is a durable child wait, in order (the runs themselves run at once).
+   */
+  async runMany<O>(
+    name: string,
+    starts: ((link: ChildLink) => Promise<RunRef<O>>)[],
+    returnExceptions: boolean,
+  ): Promise<(O | Error)[]> {
+    const runIds = await Promise.all(starts.map((start) => this.spawn(name, start)));
+    const results: (O | Error)[] = [];
+    for (const childRunId of runIds) {
+      const finished = (await this.wait('child', name, { childRunId })) as RunFinished;
+      results.push(returnExceptions ? settled<O>(finished) : outcome<O>(finished));
+    }
+    return results;
+  }
+
+  /** A run started later (a schedule), recorded as a spawn: `idKey` names it on every replay. */
+  startLater<T>(name: string, make: (idKey: string) => Promise<T>): Promise<T> {
+    const idKey = `${this.scope}#${this.replayer.position}`;
+    return this.call('spawn', name, () => make(idKey));
+  }
+
+  /** Starts a run once, as a recorded spawn whose end the run actor hears; resolves with its id. */
+  private spawn<O>(name: string, start: (link: ChildLink) => Promise<RunRef<O>>): Promise<string> {
+    const position = this.replayer.position;
+    const runId = keyedRunId(name, `${this.scope}#${position}`);
+    return this.call('spawn', name, async () => {
+      await start({ runId, parentCall: { taskName: this.taskName, position } });
+      return runId;
+    });
   }
 
   private async suspend(

@@ -5,6 +5,7 @@ import type { SdkConnection } from './connection.js';
 import { ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
 import { checkMetadata, checkPriority, maxInputBytes } from './trigger.js';
+import { checkOptions, optionNames } from './options.js';
 
 export interface PushOptions {
   additionalMetadata?: Record<string, string>;
@@ -30,6 +31,17 @@ export interface StoredEvent {
   at: number;
 }
 
+const PUSH_OPTIONS = {
+  additionalMetadata: true,
+  priority: true,
+  scope: true,
+  eventId: true,
+} as const satisfies Record<keyof PushOptions, true>;
+const BULK_ITEM = optionNames<{ payload: unknown } & PushOptions>({
+  ...PUSH_OPTIONS,
+  payload: true,
+});
+
 function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key.trim().length === 0 || key.length > 255) {
     throw new ValidationError(
@@ -43,6 +55,7 @@ export class EventsClient {
   constructor(private readonly conn: SdkConnection) {}
 
   async push(key: string, payload: unknown, opts: PushOptions = {}): Promise<{ eventId: string }> {
+    checkOptions(opts, Object.keys(PUSH_OPTIONS), 'events.push options');
     const [eventId] = (await this.bulkPush(key, [{ payload, ...opts }])).eventIds;
     return { eventId };
   }
@@ -58,6 +71,7 @@ export class EventsClient {
     const c = await this.conn.ready();
     const events = items.map((item, i): StoredEvent => {
       const where = items.length > 1 ? `event ${i}` : 'event';
+      checkOptions(item, BULK_ITEM, where);
       if (item.scope !== undefined && typeof item.scope !== 'string')
         throw new ValidationError(`${where}: scope must be a string`);
       if (

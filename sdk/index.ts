@@ -1,6 +1,6 @@
 export { Skein, type SkeinOptions } from './client.js';
 export { replayHistory, type ReplayReport, type ReplayOptions } from './replay-history.js';
-export type { Context, TaskLike } from './context.js';
+export type { Context, TaskLike, TaskLogger } from './context.js';
 export type { DurableContext } from './durable-context.js';
 export type { EvictionPolicy } from './suspended-tasks.js';
 export type { Duration } from './duration.js';

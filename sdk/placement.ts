@@ -2,9 +2,15 @@
 import type { RateLimitSpec } from '../actors/run/placement.js';
 import type { TaskSpec } from '../actors/run/spec.js';
 import type { LabelWish } from '../actors/scheduler/queued-task.js';
-import { StickyStrategy, WorkerLabelComparator, type RateLimitDuration } from './enums.js';
+import {
+  StickyStrategy,
+  WorkerLabelComparator,
+  type DesiredLabel,
+  type RateLimitDuration,
+} from './enums.js';
 import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
+import { checkOptions, optionNames } from './options.js';
 
 export const RATE_LIMIT_PERIODS: Record<RateLimitDuration, number> = {
   second: 1000,
@@ -31,8 +37,17 @@ export function positiveWhole(value: unknown, where: string): number {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+const RATE_LIMIT_REF = ['staticKey', 'dynamicKey', 'units', 'limit', 'duration'];
+const LABEL_WISH = optionNames<DesiredLabel>({
+  value: true,
+  required: true,
+  weight: true,
+  comparator: true,
+});
+
 function rateLimitOf(ref: unknown, where: string): RateLimitSpec {
   if (!isObject(ref)) throw new ValidationError(`${where} must be an object`);
+  checkOptions(ref, RATE_LIMIT_REF, where);
   const units = positiveWhole(ref.units ?? 1, `${where}: units`);
   const hasStatic = ref.staticKey !== undefined;
   if (hasStatic === (ref.dynamicKey !== undefined))
@@ -72,6 +87,7 @@ export function desiredLabelsOf(
       throw new ValidationError(
         `${at} must be { value: string | number, required?, weight?, comparator? }`,
       );
+    checkOptions(wish, LABEL_WISH, at);
     if (wish.required !== undefined && typeof wish.required !== 'boolean')
       throw new ValidationError(`${at}.required must be a boolean`);
     if (wish.weight !== undefined && !(typeof wish.weight === 'number' && wish.weight >= 0))

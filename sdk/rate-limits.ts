@@ -6,6 +6,7 @@ import type { SdkConnection } from './connection.js';
 import type { RateLimitDuration } from './enums.js';
 import { ConnectionError, ValidationError } from './errors.js';
 import { periodMs, positiveWhole } from './placement.js';
+import { checkOptions, optionNames } from './options.js';
 
 export interface RateLimitOptions {
   key: string;
@@ -13,6 +14,12 @@ export interface RateLimitOptions {
   limit: number;
   duration: RateLimitDuration;
 }
+
+const RATE_LIMIT_OPTIONS = optionNames<RateLimitOptions>({
+  key: true,
+  limit: true,
+  duration: true,
+});
 
 export class RateLimitsClient {
   private bucket?: Promise<KV>;
@@ -23,6 +30,7 @@ export class RateLimitsClient {
   async upsert(options: RateLimitOptions): Promise<void> {
     if (typeof options !== 'object' || options === null)
       throw new ValidationError('rateLimits.upsert takes { key, limit, duration }');
+    checkOptions(options, RATE_LIMIT_OPTIONS, 'rateLimits.upsert');
     const { key } = options;
     if (typeof key !== 'string' || key.length === 0 || key.length > 255)
       throw new ValidationError(

@@ -5,6 +5,7 @@ import type { SdkConnection } from './connection.js';
 import type { RunStatus } from './enums.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { Triggerer } from './trigger.js';
+import { checkOptions, optionNames } from './options.js';
 
 export interface TaskRunInfo {
   name: string;
@@ -78,6 +79,15 @@ export interface WorkerInfo {
   conflicts: string[];
 }
 
+const LIST_QUERY = optionNames<ListRunsQuery>({
+  name: true,
+  status: true,
+  since: true,
+  until: true,
+  additionalMetadata: true,
+  limit: true,
+});
+
 const date = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(ms));
 
 type Wire<T> = {
@@ -117,6 +127,7 @@ export class RunsClient {
   }
 
   async list(query: ListRunsQuery = {}): Promise<RunInfo[]> {
+    checkOptions(query, LIST_QUERY, 'runs.list');
     if (
       query.limit !== undefined &&
       (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000)

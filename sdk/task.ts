@@ -5,17 +5,19 @@ import type { Context, TaskLike } from './context.js';
 import type { DurableContext } from './durable-context.js';
 import type { EvictionPolicy } from './suspended-tasks.js';
 import { eventPatternProblem } from '../actors/events/match.js';
-import { checkCron, CronsClient, type CronRef } from './crons.js';
+import { checkCron, createCron, type CronRef } from './crons.js';
 import { checkDate, createSchedule, type ScheduledRef } from './schedules.js';
 import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
+import { checkOptions, optionNames } from './options.js';
 import { placementSpecOf, stickyOf } from './placement.js';
 import type { RunRef } from './run-ref.js';
 import { currentRun, type ChildLink } from './current-run.js';
 import { checkConcurrencyKeys, concurrencyOf } from './concurrency.js';
 import {
   checkPriority,
+  RUN_OPTIONS,
   type BulkRunItem,
   type RunOpts,
   type TriggerDefaults,
@@ -56,12 +58,54 @@ export interface DurableTaskOptions<I, O> extends RunnableOptions<I>, TaskSettin
   fn: (input: I, ctx: DurableContext<I>) => O | Promise<O>;
 }
 
+/** The option names of each interface above, checked against unknown ones at declaration. */
+export const RUNNABLE_OPTIONS = {
+  name: true,
+  description: true,
+  version: true,
+  inputValidator: true,
+  onEvents: true,
+  onCrons: true,
+  sticky: true,
+  defaultPriority: true,
+  concurrency: true,
+  defaultAdditionalMetadata: true,
+} as const satisfies Record<keyof RunnableOptions<unknown>, true>;
+export const TASK_SETTINGS = {
+  scheduleTimeout: true,
+  executionTimeout: true,
+  retries: true,
+  backoff: true,
+  rateLimits: true,
+  desiredWorkerLabels: true,
+  concurrency: true,
+} as const satisfies Record<keyof TaskSettings, true>;
+const TASK_OPTIONS = optionNames<TaskOptions<unknown, unknown>>({
+  ...RUNNABLE_OPTIONS,
+  ...TASK_SETTINGS,
+  fn: true,
+});
+const DURABLE_TASK_OPTIONS = optionNames<DurableTaskOptions<unknown, unknown>>({
+  ...RUNNABLE_OPTIONS,
+  ...TASK_SETTINGS,
+  evictionPolicy: true,
+  fn: true,
+});
+const EVICTION_POLICY = optionNames<EvictionPolicy>({ ttl: true, allowCapacityEviction: true });
+const BACKOFF = optionNames<NonNullable<TaskSettings['backoff']>>({
+  factor: true,
+  maxSeconds: true,
+});
+const BULK_ITEM = optionNames<BulkRunItem<unknown>>({ input: true, options: true });
+const RUN_MANY_OPTIONS = optionNames<RunManyOpts>({ returnExceptions: true });
+
 const DEFAULT_EVICTION_TTL = '15m';
 
 /** A durable task's eviction policy, checked at declaration. */
 export function durableOf(policy: EvictionPolicy | undefined, where: string) {
   if (policy !== undefined && (typeof policy !== 'object' || policy === null))
     throw new ValidationError(`${where}: evictionPolicy must be an object`);
+  checkOptions(policy, EVICTION_POLICY, `${where}: evictionPolicy`);
   const ttlMs = toMs(policy?.ttl ?? DEFAULT_EVICTION_TTL, `${where}: evictionPolicy.ttl`);
   const allow = policy?.allowCapacityEviction ?? true;
   if (typeof allow !== 'boolean')
@@ -108,6 +152,7 @@ export function taskSpecOf(
     );
   }
   const b = o.backoff;
+  checkOptions(b, BACKOFF, `${where}: backoff`);
   if (b !== undefined) {
     if (b.factor !== undefined && !(b.factor > 0))
       throw new ValidationError(`${where}: backoff.factor must be > 0`);
@@ -157,6 +202,17 @@ export async function validateInput<I>(
 export interface CronOpts extends RunOpts {
   /** IANA name such as 'Europe/Paris'; default 'UTC'. */
   timezone?: string;
+}
+
+const CRON_OPTIONS = optionNames<CronOpts>({ ...RUN_OPTIONS, timezone: true });
+
+/** Bulk items are `{ input, options? }` (as `createBulkRunItem` makes them). */
+function checkItems(items: unknown, name: string) {
+  if (!Array.isArray(items))
+    throw new ValidationError(
+      `runMany of '${name}' takes a list of createBulkRunItem(input, opts?)`,
+    );
+  items.forEach((item, i) => checkOptions(item, BULK_ITEM, `runMany of '${name}': item ${i}`));
 }
 
 /** Checks declared `onEvents` patterns and `onCrons` expressions. */
@@ -219,7 +275,23 @@ export class Runnable<I, O> implements TaskLike<O> {
     return { input, options };
   }
 
+  /** Runs every item and waits for all; order kept. Rejects at a failed run unless `returnExceptions`. */
+  runMany(items: BulkRunItem<I>[], opts?: RunManyOpts & { returnExceptions?: false }): Promise<O[]>;
+  runMany(
+    items: BulkRunItem<I>[],
+    opts: RunManyOpts & { returnExceptions: true },
+  ): Promise<(O | Error)[]>;
+  runMany(items: BulkRunItem<I>[], opts?: RunManyOpts): Promise<(O | Error)[]>;
   async runMany(items: BulkRunItem<I>[], opts: RunManyOpts = {}): Promise<(O | Error)[]> {
+    checkOptions(opts, RUN_MANY_OPTIONS, `runMany of '${this.name}'`);
+    checkItems(items, this.name);
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return durable.runMany<O>(
+        this.name,
+        this.durableStarts(items),
+        opts.returnExceptions === true,
+      );
     const refs = await this.runManyNoWait(items);
     if (!opts.returnExceptions) return Promise.all(refs.map((r) => r.result()));
     return Promise.all(
@@ -231,6 +303,14 @@ export class Runnable<I, O> implements TaskLike<O> {
 
   /** Every item is checked before any run is stored: one bad item rejects the call and starts nothing. */
   async runManyNoWait(items: BulkRunItem<I>[]): Promise<RunRef<O>[]> {
+    checkItems(items, this.name);
+    const durable = currentRun.getStore()?.durable;
+    if (durable)
+      return Promise.all(
+        this.durableStarts(items).map(
+          (start) => durable.child<O>(this.name, start, false) as Promise<RunRef<O>>,
+        ),
+      );
     const prepared = await Promise.all(items.map((item) => this.prepare(item.input, item.options)));
     const refs: Promise<RunRef<O>>[] = [];
     for (let i = 0; i < prepared.length; i += SEND_SLICE) {
@@ -241,11 +321,36 @@ export class Runnable<I, O> implements TaskLike<O> {
     return Promise.all(refs);
   }
 
+  /**
+   * How each item's run starts as a durable call of the current durable task. The first start
+   * checks every item, so one bad item starts nothing; a replay whose calls are all recorded
+   * checks and starts nothing.
+   */
+  private durableStarts(items: BulkRunItem<I>[]) {
+    let checked: Promise<unknown> | undefined;
+    const checkAll = () =>
+      (checked ??= Promise.all(items.map((item) => this.prepare(item.input, item.options))));
+    return items.map((item) => async (link: ChildLink) => {
+      await checkAll();
+      return this.start(item.input, item.options, link);
+    });
+  }
+
   /** Runs it once at `date` (at once if that is past); durable when it resolves. */
   async schedule(date: Date, input?: I, opts?: RunOpts): Promise<ScheduledRef> {
     const triggerAt = checkDate(date, `schedule of '${this.name}': date`);
-    const prepared = await this.prepare((input ?? {}) as I, opts);
-    return createSchedule(this.triggerer.conn, prepared.message, triggerAt, opts?.key);
+    const store = async (key: string | undefined) => {
+      const prepared = await this.prepare((input ?? {}) as I, opts);
+      return createSchedule(this.triggerer.conn, prepared.message, triggerAt, key);
+    };
+    const durable = currentRun.getStore()?.durable;
+    if (!durable) return store(opts?.key);
+    // A recorded call, so a replay schedules nothing again and returns the recorded schedule.
+    const made = await durable.startLater(this.name, async (idKey) => {
+      const ref = await store(opts?.key ?? idKey);
+      return { id: ref.id, triggerAt: ref.triggerAt.getTime() };
+    });
+    return { id: made.id, triggerAt: new Date(made.triggerAt) };
   }
 
   /**
@@ -255,16 +360,12 @@ export class Runnable<I, O> implements TaskLike<O> {
    */
   async createCron(name: string, expression: string, input?: I, opts?: CronOpts): Promise<CronRef> {
     const where = `cron '${String(name)}' of '${this.name}'`;
+    checkOptions(opts, CRON_OPTIONS, `${where}: options`);
     checkName(name, 'cron');
     checkCron(expression, opts?.timezone, where);
     const { timezone, ...runOpts } = opts ?? {};
     const prepared = await this.prepare((input ?? {}) as I, runOpts);
-    return new CronsClient(this.triggerer.conn).create(
-      name,
-      expression,
-      timezone,
-      prepared.message,
-    );
+    return createCron(this.triggerer.conn, name, expression, timezone, prepared.message);
   }
 
   private async start(input: I, opts: RunOpts | undefined, link?: ChildLink): Promise<RunRef<O>> {
@@ -300,6 +401,7 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
     if (typeof options.fn !== 'function')
       throw new ValidationError(`task '${name}': fn must be a function`);
     const where = `task '${name}'`;
+    checkOptions(options, durable ? DURABLE_TASK_OPTIONS : TASK_OPTIONS, where);
     const taskSpec = taskSpecOf(name, options as TaskOptions<unknown, unknown>, where);
     const sticky = stickyOf(options.sticky, where);
     const spec: RunSpec = {

@@ -11,6 +11,7 @@ import type { RunWaiter } from './run-waiter.js';
 import type { ChildLink } from './current-run.js';
 import type { DesiredLabel, StickyStrategy } from './enums.js';
 import { desiredLabelsOf, stickyOf } from './placement.js';
+import { checkOptions } from './options.js';
 
 export interface RunOpts {
   additionalMetadata?: Record<string, string>;
@@ -23,6 +24,14 @@ export interface RunOpts {
   /** Overrides the declaration's sticky strategy for this run. */
   sticky?: StickyStrategy;
 }
+
+export const RUN_OPTIONS = {
+  additionalMetadata: true,
+  priority: true,
+  key: true,
+  desiredWorkerLabels: true,
+  sticky: true,
+} as const satisfies Record<keyof RunOpts, true>;
 
 export interface BulkRunItem<I> {
   input: I;
@@ -91,17 +100,6 @@ export class Triggerer {
     private readonly parent: ParentLookup,
   ) {}
 
-  /** Stores the trigger and returns the run's ref. */
-  async trigger<O>(
-    spec: RunSpec,
-    defaults: TriggerDefaults,
-    input: unknown,
-    opts: RunOpts = {},
-    unparsedInput = false,
-  ): Promise<RunRef<O>> {
-    return this.send<O>(await this.prepare(spec, defaults, input, opts, unparsedInput));
-  }
-
   /** Checks a trigger and builds its message; throws ValidationError, storing nothing. */
   async prepare(
     spec: RunSpec,
@@ -111,6 +109,7 @@ export class Triggerer {
     unparsedInput = false,
     link?: ChildLink,
   ): Promise<PreparedTrigger> {
+    checkOptions(opts, Object.keys(RUN_OPTIONS), `run options of '${spec.name}'`);
     const c = await this.conn.ready();
     const parent = this.parent();
     const additionalMetadata = {

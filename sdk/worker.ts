@@ -26,6 +26,7 @@ import {
 import { DurableContextImpl } from './durable-context-impl.js';
 import { NonDeterminismError, NonRetryableError, ValidationError } from './errors.js';
 import { Replayer } from './replayer.js';
+import { checkOptions, optionNames } from './options.js';
 import { SuspendedTasks } from './suspended-tasks.js';
 import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
@@ -43,6 +44,14 @@ export interface WorkerOptions {
   /** How long `stop()` waits for running tasks before handing them back. Default 30 s. */
   stopGraceMs?: number;
 }
+
+const WORKER_OPTIONS = optionNames<WorkerOptions>({
+  workflows: true,
+  slots: true,
+  durableSlots: true,
+  labels: true,
+  stopGraceMs: true,
+});
 
 const HEARTBEAT_MS = 2000;
 const RESULT_PUBLISH_ATTEMPTS = 10;
@@ -77,6 +86,7 @@ export class Worker {
   ) {
     if (typeof name !== 'string' || name.length === 0)
       throw new ValidationError('worker name must be a non-empty string');
+    checkOptions(opts, WORKER_OPTIONS, `worker '${name}'`);
     this.id = `${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomUUID().slice(0, 8)}`;
     this.slots = opts.slots ?? 100;
     if (!Number.isInteger(this.slots) || this.slots < 1)

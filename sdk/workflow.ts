@@ -13,12 +13,15 @@ import {
   checkTriggers,
   durableOf,
   Runnable,
+  RUNNABLE_OPTIONS,
+  TASK_SETTINGS,
   taskSpecOf,
   type RunnableOptions,
   type TaskFunction,
   type TaskSettings,
 } from './task.js';
 import { checkPriority, type Triggerer } from './trigger.js';
+import { checkOptions, optionNames } from './options.js';
 
 /** Options every task of a workflow takes, and `taskDefaults` gives them all. */
 export type WorkflowTaskDefaults = TaskSettings;
@@ -54,6 +57,26 @@ export interface WorkflowTask<O> extends TaskLike<O> {
   readonly name: string;
 }
 
+const WORKFLOW_TASK = {
+  ...TASK_SETTINGS,
+  name: true,
+  parents: true,
+  waitFor: true,
+  skipIf: true,
+  cancelIf: true,
+  fn: true,
+} as const satisfies Record<keyof WorkflowTaskOptions<unknown, unknown>, true>;
+const OPTIONS = {
+  workflow: optionNames<WorkflowOptions<unknown>>({ ...RUNNABLE_OPTIONS, taskDefaults: true }),
+  taskDefaults: optionNames<WorkflowTaskDefaults>(TASK_SETTINGS),
+  task: optionNames<WorkflowTaskOptions<unknown, unknown>>(WORKFLOW_TASK),
+  durableTask: optionNames<WorkflowDurableTaskOptions<unknown, unknown>>({
+    ...WORKFLOW_TASK,
+    evictionPolicy: true,
+  }),
+  hook: optionNames<WorkflowHookOptions<unknown>>({ ...TASK_SETTINGS, fn: true }),
+};
+
 const ON_FAILURE = 'on_failure';
 const ON_SUCCESS = 'on_success';
 
@@ -71,6 +94,8 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     triggerer: Triggerer,
   ) {
     const name = checkName(options.name, 'workflow');
+    checkOptions(options, OPTIONS.workflow, `workflow '${name}'`);
+    checkOptions(options.taskDefaults, OPTIONS.taskDefaults, `workflow '${name}': taskDefaults`);
     const sticky = stickyOf(options.sticky, `workflow '${name}'`);
     const spec: RunSpec = {
       name,
@@ -108,6 +133,7 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
   ): WorkflowTask<T> {
     const where = `workflow '${this.name}', task '${options?.name}'`;
     const name = checkName(options?.name, `${where}:`);
+    checkOptions(options, durable ? OPTIONS.durableTask : OPTIONS.task, where);
     const parents = (options.parents ?? []).map((p) => {
       const parent =
         typeof p?.name === 'string'
@@ -155,6 +181,7 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     options: WorkflowHookOptions<I>,
   ) {
     const where = `workflow '${this.name}', ${role}`;
+    checkOptions(options, OPTIONS.hook, where);
     if (this.spec.tasks.some((t) => t.role === role))
       throw new ValidationError(`${where}: declared twice`);
     return this.declare(name, options, where, { role });

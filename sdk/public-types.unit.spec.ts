@@ -1,0 +1,75 @@
+/**
+ * The public types, as users write against them. The functions below never run: they must
+ * compile. The test at the end compiles this file with the project's tsconfig, so a type that
+ * breaks ordinary use fails `npm test` as well as `npm run typecheck`.
+ */
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { Context, DurableContext, RunRef, Skein, Worker } from './index.js';
+
+export async function runManyTypes(skein: Skein, ctx: DurableContext) {
+  const double = skein.task<{ n: number }, number>({ name: 'double', fn: (i) => i.n * 2 });
+  const items = [1, 2].map((n) => double.createBulkRunItem({ n }));
+  // Without returnExceptions every element is an output: ordinary use compiles.
+  const outs: number[] = await double.runMany(items);
+  expectTypeOf(outs).toEqualTypeOf<number[]>();
+  expectTypeOf(double.runMany(items, {})).resolves.toEqualTypeOf<number[]>();
+  expectTypeOf(double.runMany(items, { returnExceptions: false })).resolves.toEqualTypeOf<
+    number[]
+  >();
+  expectTypeOf(double.runMany(items, { returnExceptions: true })).resolves.toEqualTypeOf<
+    (number | Error)[]
+  >();
+  const flag: boolean = Math.random() > 0.5;
+  expectTypeOf(double.runMany(items, { returnExceptions: flag })).resolves.toEqualTypeOf<
+    (number | Error)[]
+  >();
+  const wf = skein.workflow<{ id: string }, { a: string }>({ name: 'wf' });
+  expectTypeOf(wf.runMany([wf.createBulkRunItem({ id: 'x' })])).resolves.toEqualTypeOf<
+    { a: string }[]
+  >();
+  return ctx;
+}
+
+export function loggerTypes(ctx: Context) {
+  // pino's order, and the order other SDKs use: both compile.
+  ctx.logger.info({ orderId: 'o-1' }, 'charged');
+  ctx.logger.info('charged', { orderId: 'o-1' });
+  ctx.logger.warn('retrying', { attempt: 2 });
+  ctx.logger.error({ err: new Error('x') }, 'failed');
+  ctx.logger.debug('plain');
+  ctx.logger.info('hello %s', 'world');
+  expectTypeOf(ctx.logger.child({ a: 1 }).info).toBeFunction();
+}
+
+export function publicObjectTypes(_skein: Skein, _ref: RunRef<number>, _worker: Worker) {
+  // Only what docs/API.md lists: nothing internal is callable on the public objects.
+  expectTypeOf<keyof typeof _skein.crons>().toEqualTypeOf<'list' | 'delete'>();
+  expectTypeOf<keyof typeof _skein.schedules>().toEqualTypeOf<'list' | 'delete'>();
+  expectTypeOf<keyof typeof _skein.events>().toEqualTypeOf<'push' | 'bulkPush'>();
+  expectTypeOf<keyof typeof _skein.workers>().toEqualTypeOf<'list'>();
+  expectTypeOf<keyof typeof _skein.rateLimits>().toEqualTypeOf<'upsert'>();
+  expectTypeOf<keyof typeof _skein.runs>().toEqualTypeOf<
+    'get' | 'list' | 'history' | 'logs' | 'cancel' | 'replay'
+  >();
+  expectTypeOf<keyof typeof _ref>().toEqualTypeOf<'runId' | 'result' | 'output' | 'cancel'>();
+  expectTypeOf<keyof typeof _worker>().toEqualTypeOf<'id' | 'name' | 'start' | 'stop'>();
+}
+
+describe('public types', () => {
+  it('this file compiles with the project settings', () => {
+    const configPath = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
+    const config = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+    const { options } = ts.parseJsonConfigFileContent(
+      config.config,
+      ts.sys,
+      fileURLToPath(new URL('..', import.meta.url)),
+    );
+    const program = ts.createProgram([fileURLToPath(import.meta.url)], options);
+    const problems = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
