@@ -68,4 +68,18 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The layers go one way (sdk -> runtime -> actors): the engine never depends on the SDK.
+    files: ['runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../sdk/*', 'skein'], message: 'runtime/ must not import the SDK (sdk/).' },
+          ],
+        },
+      ],
+    },
+  },
 );

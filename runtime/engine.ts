@@ -37,7 +37,7 @@ import { SchedulerHost } from './scheduler-host.js';
 import { ensureBuckets, ensureConsumers, ensureStreams } from './setup.js';
 import { TimerHost } from './timer-host.js';
 // The user-facing ValidationError, so `startEngine` refuses options as the SDK does.
-import { checkOptions, optionNames } from '../sdk/options.js';
+import { checkOptions, optionNames } from './options.js';
 
 export interface EngineOptions {
   natsUrl?: string | string[];

@@ -12,3 +12,6 @@ export class SkeinError extends Error {
 
 /** NATS could not be reached or answered badly; the call may be retried. */
 export class ConnectionError extends SkeinError {}
+
+/** Bad input or options: fix the call. Nothing was stored. */
+export class ValidationError extends SkeinError {}

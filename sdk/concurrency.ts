@@ -4,7 +4,7 @@ import type { ConcurrencySpec, RunSpec } from '../actors/run/spec.js';
 import type { ConcurrencyExpression } from './enums.js';
 import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames } from '../runtime/options.js';
 
 const STRATEGIES = ['GROUP_ROUND_ROBIN', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST'] as const;
 

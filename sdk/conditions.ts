@@ -8,7 +8,7 @@ import type { TaskLike } from './context.js';
 import { toMs, type Duration } from './duration.js';
 import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
-import { checkOptions } from './options.js';
+import { checkOptions } from '../runtime/options.js';
 
 export class SleepCondition {
   constructor(

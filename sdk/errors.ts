@@ -1,10 +1,10 @@
 /** Every error Skein throws at users, each saying what to do about it. */
-// SkeinError and ConnectionError are defined in the runtime, which throws them too.
+// SkeinError, ConnectionError and ValidationError are defined in the runtime, which throws them too.
 import { SkeinError } from '../runtime/errors.js';
 export { SkeinError };
 
 /** Bad input or options: fix the call. Nothing was stored. */
-export class ValidationError extends SkeinError {}
+export { ValidationError } from '../runtime/errors.js';
 
 /** A task, run or other object that does not exist. */
 export class NotFoundError extends SkeinError {}

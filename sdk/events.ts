@@ -5,7 +5,7 @@ import type { SdkConnection } from './connection.js';
 import { ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
 import { checkMetadata, checkPriority, maxInputBytes } from './trigger.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames } from '../runtime/options.js';
 
 export interface PushOptions {
   additionalMetadata?: Record<string, string>;

@@ -10,7 +10,7 @@ import {
 } from './enums.js';
 import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames } from '../runtime/options.js';
 
 export const RATE_LIMIT_PERIODS: Record<RateLimitDuration, number> = {
   second: 1000,

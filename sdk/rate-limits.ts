@@ -6,7 +6,7 @@ import type { SdkConnection } from './connection.js';
 import type { RateLimitDuration } from './enums.js';
 import { ConnectionError, ValidationError } from './errors.js';
 import { periodMs, positiveWhole } from './placement.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames } from '../runtime/options.js';
 
 export interface RateLimitOptions {
   key: string;

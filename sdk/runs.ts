@@ -5,7 +5,7 @@ import type { SdkConnection } from './connection.js';
 import type { RunStatus } from './enums.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { Triggerer } from './trigger.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames } from '../runtime/options.js';
 
 export interface TaskRunInfo {
   name: string;

@@ -10,7 +10,7 @@ import { checkDate, createSchedule, type ScheduledRef } from './schedules.js';
 import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { ValidationError } from './errors.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames } from '../runtime/options.js';
 import { placementSpecOf, stickyOf } from './placement.js';
 import type { RunRef } from './run-ref.js';
 import { currentRun, type ChildLink } from './current-run.js';

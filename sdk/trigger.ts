@@ -11,7 +11,7 @@ import type { RunWaiter } from './run-waiter.js';
 import type { ChildLink } from './current-run.js';
 import type { DesiredLabel, StickyStrategy } from './enums.js';
 import { desiredLabelsOf, stickyOf } from './placement.js';
-import { checkOptions } from './options.js';
+import { checkOptions } from '../runtime/options.js';
 
 export interface RunOpts {
   additionalMetadata?: Record<string, string>;

@@ -21,7 +21,7 @@ import {
   type TaskSettings,
 } from './task.js';
 import { checkPriority, type Triggerer } from './trigger.js';
-import { checkOptions, optionNames } from './options.js';
+import { checkOptions, optionNames } from '../runtime/options.js';
 
 /** Options every task of a workflow takes, and `taskDefaults` gives them all. */
 export type WorkflowTaskDefaults = TaskSettings;
