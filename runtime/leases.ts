@@ -5,7 +5,7 @@
  *
  * Every lease names its holder (engine id and instance), and every engine keeps a record
  * `e.<id>` naming its live instance. A dead holder is found two ways: its process ended, which
- * its presence subject shows within about a second (runtime/liveness.ts), or it stopped
+ * its presence subject shows within a second (runtime/liveness.ts), or it stopped
  * renewing (a stall, a half-open connection), which the bucket's TTL ends. Leases change hands
  * only by compare-and-set on the revision last seen, so the bucket never names two holders of
  * one lease; an engine that finds a lease changed under it stops serving it at once.
@@ -32,7 +32,7 @@ const engineRecord = (id: string) => `e.${id}`;
 /** How often the other engines named in the bucket are probed. */
 const PROBE_EVERY_MS = 250;
 /** An instance is dead once it has had no connection this long: a reconnecting one is back sooner. */
-const CONFIRM_GONE_MS = 1000;
+const CONFIRM_GONE_MS = 500;
 
 /** An engine id is a KV key token: letters, digits, '_' and '-', in '.'-separated parts. */
 export function validateEngineId(id: string): string {
@@ -228,12 +228,21 @@ export class Leases {
         const f = view.get(lease);
         return f === undefined ? 0 : isGone(f) ? f.revision : undefined;
       };
-      let mine = [...this.held.keys()].filter((k) => k !== LEADER).length;
-      if (!this.held.has(LEADER)) await this.tryAcquire(LEADER, free(LEADER));
-      for (let p = 0; p < this.partitions && mine < share; p++) {
-        const lease = partitionLease(p);
-        if (!this.held.has(lease) && (await this.tryAcquire(lease, free(lease)))) mine++;
+      const heldPartitions = () => [...this.held.keys()].filter((k) => k !== LEADER).length;
+      const candidates = Array.from({ length: this.partitions }, (_, p) =>
+        partitionLease(p),
+      ).filter((lease) => !this.held.has(lease) && free(lease) !== undefined);
+      // Taken side by side, so a dead engine's partitions all start serving at once; the ones
+      // another engine was quicker to take are made up for from the rest.
+      let leader = !this.held.has(LEADER) && free(LEADER) !== undefined ? [LEADER] : [];
+      for (let need = share - heldPartitions(); need > 0 && candidates.length > 0;) {
+        const batch = [...leader, ...candidates.splice(0, need)];
+        leader = [];
+        await Promise.all(batch.map((lease) => this.tryAcquire(lease, free(lease))));
+        need = share - heldPartitions();
       }
+      if (leader.length > 0) await this.tryAcquire(LEADER, free(LEADER));
+      let mine = heldPartitions();
       for (let p = this.partitions - 1; p >= 0 && mine > share; p--) {
         if (this.held.has(partitionLease(p))) {
           await this.release(partitionLease(p));
