@@ -2,7 +2,10 @@
  * An engine's id names it in its namespace across restarts (runtime/leases.ts): two live
  * engines may not share one, and a bad id is refused before anything starts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { names } from '../runtime/protocol.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
 let env: SkeinEnv;
@@ -22,6 +25,27 @@ describe('engine identity', () => {
     );
     expect(engine.partitions()).toHaveLength(8);
     expect(engine.isLeader()).toBe(true);
+  });
+
+  it('stops serving when another instance of its id takes its place', async () => {
+    // As when a second process with this id found this one cut off and took over: this one
+    // must not go on leading beside it.
+    const { engine, namespace } = await env.client({ engine: { id: 'replaced' } });
+    expect(engine.isLeader()).toBe(true);
+    const nc = await connect({ servers: env.url });
+    try {
+      const kv = await new Kvm(nc).open(names(namespace).buckets.leases);
+      await kv.put('e.replaced', JSON.stringify({ id: 'replaced', instance: 'another' }));
+      await vi.waitFor(
+        () => {
+          expect(engine.isLeader()).toBe(false);
+          expect(engine.partitions()).toEqual([]);
+        },
+        { timeout: 15_000, interval: 100 },
+      );
+    } finally {
+      await nc.close();
+    }
   });
 
   it('gives engines started without an id distinct ones', async () => {
