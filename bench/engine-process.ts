@@ -1,9 +1,10 @@
 /**
  * The benchmark's engine, in its own process so it does not share a core with the client and
- * the worker: `node --import tsx --expose-gc bench/engine-process.ts <natsUrl> <namespace> [httpPort]`.
+ * the worker: `node --import tsx --expose-gc bench/engine-process.ts <natsUrl> <namespace> [httpPort] [engineId]`.
  *
  * Talks to the bench over the IPC channel:
- *   -> { type: 'ready', id }                        once the engine serves every partition
+ *   -> { type: 'ready', id, bootMs, startMs }       once startEngine resolved; bootMs: process start
+ *                                                   to this script's first line (Node, tsx, imports)
  *   <- { type: 'mem' }  -> { type: 'mem', ... }     RSS and heap after a full GC
  *   <- { type: 'stop' } -> exits 0 after engine.stop()
  * Logs (pino, level SKEIN_BENCH_LOG, default 'warn') go to stderr, which the bench mirrors.
@@ -11,10 +12,11 @@
 import { pino } from 'pino';
 import { startEngine } from 'skein/runtime';
 
-const [natsUrl, namespace, httpPortArg] = process.argv.slice(2);
+const bootMs = performance.now();
+const [natsUrl, namespace, httpPortArg, engineId] = process.argv.slice(2);
 if (!natsUrl || !namespace || !process.send) {
   process.stderr.write(
-    'usage: node --import tsx --expose-gc bench/engine-process.ts <natsUrl> <namespace> [httpPort] (with an IPC channel)\n',
+    'usage: node --import tsx --expose-gc bench/engine-process.ts <natsUrl> <namespace> [httpPort] [engineId] (with an IPC channel)\n',
   );
   process.exit(2);
 }
@@ -23,6 +25,7 @@ const logger = pino({ level: process.env.SKEIN_BENCH_LOG ?? 'warn' }, pino.desti
 const engine = await startEngine({
   natsUrl,
   namespace,
+  id: engineId,
   logger,
   http: httpPort ? { port: httpPort } : undefined,
 });
@@ -75,4 +78,11 @@ process.on('disconnect', () => {
   setTimeout(() => process.exit(1), 5000).unref();
 });
 
-send({ type: 'ready', id: engine.id, partitions: engine.partitions(), leader: engine.isLeader() });
+send({
+  type: 'ready',
+  id: engine.id,
+  partitions: engine.partitions(),
+  leader: engine.isLeader(),
+  bootMs,
+  startMs: performance.now() - bootMs,
+});

@@ -12,16 +12,19 @@ export interface BenchSkein {
   skein: Skein;
   /** Another client on it (closed with the rest). */
   client(): Skein;
+  /** The engine child (stopped at the end unless killed before). */
+  engine: EngineChild;
 }
 
 /** Runs `body` against a fresh namespace (`<prefix>xxxxxx`), then stops everything it started. */
 export async function withBenchSkein<T>(
   prefix: string,
   body: (env: BenchSkein) => Promise<T>,
+  opts: { engineId?: string } = {},
 ): Promise<T> {
   const nats = await startNatsServer();
   const namespace = `${prefix}${randomUUID().slice(0, 6)}`;
-  const { engine } = await EngineChild.start(nats.url, namespace);
+  const { engine } = await EngineChild.start(nats.url, namespace, opts.engineId);
   const logger = pino({ level: process.env.SKEIN_BENCH_LOG ?? 'warn' });
   const clients: Skein[] = [];
   const client = () => {
@@ -30,7 +33,7 @@ export async function withBenchSkein<T>(
     return skein;
   };
   try {
-    return await body({ url: nats.url, namespace, skein: client(), client });
+    return await body({ url: nats.url, namespace, skein: client(), client, engine });
   } finally {
     for (const c of clients) await c.close();
     await engine.stop();

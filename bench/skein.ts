@@ -37,6 +37,16 @@ export interface WriteDelta {
   bytesDelta: number;
 }
 
+/** What the engine child reports once started (times in ms from its process start). */
+export interface EngineReady {
+  id: string;
+  partitions: number[];
+  /** Until its script's first line: Node, tsx and the imports. */
+  bootMs: number;
+  /** `startEngine()` itself. */
+  startMs: number;
+}
+
 /** The engine child: started, asked for its memory, stopped. */
 export class EngineChild {
   private readonly child: ChildProcess;
@@ -45,10 +55,16 @@ export class EngineChild {
   warnings = 0;
   output = '';
 
-  private constructor(child: ChildProcess) {
+  private constructor(
+    child: ChildProcess,
+    /** Where it serves GET /status. */
+    readonly httpPort: number,
+  ) {
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    process.on('exit', () => child.kill('SIGKILL'));
+    const killOnExit = () => child.kill('SIGKILL');
+    process.on('exit', killOnExit);
+    void this.exited.then(() => process.removeListener('exit', killOnExit));
     child.stderr?.on('data', (d: Buffer) => {
       const text = d.toString();
       this.output += text;
@@ -65,23 +81,21 @@ export class EngineChild {
   static async start(
     natsUrl: string,
     namespace: string,
-  ): Promise<{ engine: EngineChild; id: string; partitions: number[] }> {
+    engineId?: string,
+  ): Promise<{ engine: EngineChild } & EngineReady> {
     const script = fileURLToPath(new URL('./engine-process.ts', import.meta.url));
     const httpPort = await getFreePort();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--expose-gc', script, natsUrl, namespace, String(httpPort)],
-      {
-        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      },
-    );
-    const engine = new EngineChild(child);
-    const ready = await new Promise<{ id: string; partitions: number[] }>((resolve, reject) => {
+    const args = [script, natsUrl, namespace, String(httpPort), ...(engineId ? [engineId] : [])];
+    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', ...args], {
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    const engine = new EngineChild(child, httpPort);
+    const ready = await new Promise<EngineReady>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`engine not ready after 30 s:\n${engine.output}`)),
         30_000,
       );
-      child.on('message', (m: { type?: string; id: string; partitions: number[] }) => {
+      child.on('message', (m: { type?: string } & EngineReady) => {
         if (m?.type === 'ready') {
           clearTimeout(timer);
           resolve(m);
@@ -96,6 +110,19 @@ export class EngineChild {
 
   get pid() {
     return this.child.pid;
+  }
+
+  /** The engine's status document: its partitions and whether it leads. */
+  async status(): Promise<{ partitions: number[]; leader: boolean }> {
+    const res = await fetch(`http://127.0.0.1:${this.httpPort}/status`);
+    return (await res.json()) as { partitions: number[]; leader: boolean };
+  }
+
+  /** SIGKILL, as a crash: nothing is released. */
+  async kill() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
   }
 
   memory(): Promise<EngineMemory> {

@@ -17,7 +17,8 @@ import { startHttp, type HttpServer } from './http.js';
 import { EventChecker } from './event-check.js';
 import { EventRouter } from './event-router.js';
 import { Journal } from './journal.js';
-import { LEADER, Leases, partitionOfLease } from './leases.js';
+import { LEADER, Leases, partitionOfLease, validateEngineId } from './leases.js';
+import { EnginePresence } from './liveness.js';
 import { Mailbox } from './mailbox.js';
 import { RegistryView } from './registry-view.js';
 import { Requester } from './requester.js';
@@ -34,7 +35,12 @@ import {
   validateNamespace,
 } from './protocol.js';
 import { SchedulerHost } from './scheduler-host.js';
-import { ensureBuckets, ensureConsumers, ensureStreams } from './setup.js';
+import {
+  ensureBuckets,
+  ensureConsumers,
+  ensureStreams,
+  restartPartitionConsumer,
+} from './setup.js';
 import { TimerHost } from './timer-host.js';
 // The user-facing ValidationError, so `startEngine` refuses options as the SDK does.
 import { checkOptions, optionNames } from './options.js';
@@ -45,6 +51,12 @@ export interface EngineOptions {
   nats?: ConnectionOptions;
   logger?: Logger;
   http?: { port: number };
+  /**
+   * This engine's name in the namespace, kept across restarts so that a replacement takes its
+   * dead predecessor's partitions at once (`skein engine` uses the host name). Two live engines
+   * may not share one. Default: `engine-<random>`, new on each start.
+   */
+  id?: string;
   /** Stream and bucket replicas (3 on a cluster). */
   replicas?: number;
   /** Internal, for tests: time source, turn interruption hooks, scheduler timings. */
@@ -59,6 +71,7 @@ export interface EngineOptions {
 }
 
 const ENGINE_OPTIONS = optionNames<EngineOptions>({
+  id: true,
   natsUrl: true,
   namespace: true,
   nats: true,
@@ -88,7 +101,8 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const namespace = validateNamespace(
     opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,
   );
-  const id = `engine-${randomUUID().slice(0, 8)}`;
+  const id =
+    opts.id === undefined ? `engine-${randomUUID().slice(0, 8)}` : validateEngineId(opts.id);
   const logger = (opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' })).child({
     engine: id,
   });
@@ -197,7 +211,8 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     {
       acquired: async (lease) => {
         const p = partitionOfLease(lease);
-        if (p !== undefined) await mailbox.serve(p);
+        // What a dead holder had taken and not acknowledged comes again at once, not after ack_wait.
+        if (p !== undefined) await restartPartitionConsumer(jsm, n, p).then(() => mailbox.serve(p));
         else if (lease === LEADER)
           await Promise.all([events.start(), scheduler.start(), timers.start()]);
         logger.info({ lease }, 'lease acquired');
@@ -211,10 +226,18 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       },
     },
     logger,
+    new EnginePresence(nc, n, randomUUID()),
     opts.leaseRenewMs,
   );
-  await leases.start();
+  await leases.start().catch(async (err: unknown) => {
+    api.stop();
+    registry.stop();
+    requester.close();
+    await nc.close();
+    throw err;
+  });
   watchReconnects(nc, logger, async () => {
+    await leases.verify(); // another engine may have taken over while this one was away
     if (!leases.holds(LEADER)) return;
     // A restarted server forgets the redelivery delays (nak) of what the leader's consumers
     // hold: start them again from their ack floors, or timers wait out their ack_wait.

@@ -1,91 +1,351 @@
 /**
  * Partition leases in a KV bucket whose entries expire: each engine renews what it holds and
- * takes free partitions up to its fair share, so several engines split the work and a dead
- * engine's partitions are taken over once its leases expire. One extra lease, `leader`,
- * elects the engine that runs the scheduler and the timers.
+ * takes free partitions up to its fair share, so several engines split the work. One extra
+ * lease, `leader`, elects the engine that runs the scheduler and the timers.
+ *
+ * Every lease names its holder (engine id and instance), and every engine keeps a record
+ * `e.<id>` naming its live instance. A dead holder is found two ways: its process ended, which
+ * its presence subject shows within a second (runtime/liveness.ts), or it stopped
+ * renewing (a stall, a half-open connection), which the bucket's TTL ends. Leases change hands
+ * only by compare-and-set on the revision last seen, so the bucket never names two holders of
+ * one lease; an engine that finds a lease changed under it stops serving it at once.
  */
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
+import type { EnginePresence } from './liveness.js';
+import { ValidationError } from './errors.js';
 
 export interface LeaseListener {
   acquired(lease: string): Promise<void> | void;
   released(lease: string): Promise<void> | void;
 }
 
+/** One engine process: its id (stable across restarts, e.g. the host name) and this run of it. */
+export interface EngineIdentity {
+  id: string;
+  instance: string;
+}
+
 export const LEADER = 'leader';
 const partitionLease = (p: number) => `p.${p}`;
+const engineRecord = (id: string) => `e.${id}`;
+
+/** How often the other engines named in the bucket are probed. */
+const PROBE_EVERY_MS = 250;
+/** An instance is dead once it has had no connection this long: a reconnecting one is back sooner. */
+const CONFIRM_GONE_MS = 500;
+
+/** An engine id is a KV key token: letters, digits, '_' and '-', in '.'-separated parts. */
+export function validateEngineId(id: string): string {
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(id) || id.length > 255)
+    throw new ValidationError(
+      `engine id '${id}' is invalid: use 1-255 letters, digits, '_', '-' or inner '.' (a host name fits)`,
+    );
+  return id;
+}
+
+const encodeHolder = (who: EngineIdentity) => JSON.stringify(who);
+
+function parseHolder(value: string): EngineIdentity | undefined {
+  try {
+    const v = JSON.parse(value) as Partial<EngineIdentity>;
+    return typeof v.id === 'string' && typeof v.instance === 'string'
+      ? { id: v.id, instance: v.instance }
+      : undefined;
+  } catch {
+    return undefined; // written by an older engine: only its expiry frees it
+  }
+}
+
+interface Foreign {
+  holder?: EngineIdentity;
+  revision: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Leases {
   private readonly held = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
+  private readonly me: string;
+  private identityRevision = 0;
+  /** Other instances named in the bucket at the last look. */
+  private others = new Set<string>();
+  /** Instances whose connection was missing at a probe, since when. */
+  private readonly suspectSince = new Map<string, number>();
+  /** Instances found dead: their leases are free to take. */
+  private readonly gone = new Set<string>();
+  private renewTimer?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
+  private again = false;
+  private probing = false;
   private stopped = false;
+  private fenced = false;
+
+  private readonly self: EngineIdentity;
 
   constructor(
     private readonly kv: KV,
-    private readonly engineId: string,
+    engineId: string,
     private readonly partitions: number,
     private readonly listener: LeaseListener,
     private readonly logger: Logger,
+    /** This instance's presence; its `instance` names this run of the engine. */
+    private readonly presence: EnginePresence,
     private readonly renewEveryMs = 2000,
-  ) {}
+  ) {
+    this.self = { id: engineId, instance: presence.instance };
+    this.me = encodeHolder(this.self);
+  }
 
   holds(lease: string) {
     return this.held.has(lease);
   }
 
+  /**
+   * Claims this engine's id (refused while another live instance has it), then takes its
+   * share. A dead earlier instance of the same id gives its leases over at once.
+   */
   async start() {
-    await this.tick();
-    this.timer = setInterval(() => {
-      if (!this.ticking) this.ticking = this.tick().finally(() => (this.ticking = undefined));
-    }, this.renewEveryMs);
+    await this.presence.start();
+    try {
+      await this.claimIdentity();
+    } catch (err) {
+      this.presence.stop();
+      throw err;
+    }
+    await this.kick();
+    this.renewTimer = setInterval(() => void this.kick(), this.renewEveryMs);
+    this.probeTimer = setInterval(() => void this.probeOthers(), PROBE_EVERY_MS);
+  }
+
+  /** Renews now and gives up what another engine took meanwhile (after a reconnection, say). */
+  verify(): Promise<void> {
+    return this.kick();
   }
 
   async stop() {
     this.stopped = true;
-    clearInterval(this.timer);
+    clearInterval(this.renewTimer);
+    clearInterval(this.probeTimer);
     await this.ticking;
     for (const lease of [...this.held.keys()]) await this.release(lease);
-    await this.kv.delete(`e.${this.engineId}`).catch(() => undefined);
+    if (!this.fenced)
+      await this.kv
+        .delete(engineRecord(this.self.id), { previousSeq: this.identityRevision })
+        .catch(() => undefined);
+    this.presence.stop();
+  }
+
+  private async claimIdentity() {
+    const key = engineRecord(this.self.id);
+    for (let warned = false; ;) {
+      const entry = await this.kv.get(key);
+      if (!entry || entry.operation !== 'PUT') {
+        const created = await this.kv.create(key, this.me).catch(() => undefined);
+        if (created === undefined) {
+          await sleep(100); // another instance was quicker: look again
+          continue;
+        }
+        this.identityRevision = created;
+        return;
+      }
+      const earlier = parseHolder(entry.string());
+      // One probe is proof enough here: an earlier instance that was only cut off finds its
+      // record taken when it is back, and stops serving (renewIdentity).
+      const presence = earlier ? await this.presence.probe(earlier.instance) : 'unknown';
+      if (presence === 'alive')
+        throw new Error(
+          `an engine with id '${this.self.id}' is already running on this namespace: ` +
+            'give each engine its own id (skein engine --id, startEngine({ id }))',
+        );
+      if (presence === 'gone') {
+        const updated = await this.kv.update(key, this.me, entry.revision).catch(() => undefined);
+        if (updated === undefined) {
+          await sleep(100);
+          continue;
+        }
+        this.identityRevision = updated;
+        this.gone.add(earlier!.instance);
+        this.logger.info(
+          { previous: earlier!.instance },
+          'the previous instance of this engine is dead: taking its leases over',
+        );
+        return;
+      }
+      if (!warned)
+        this.logger.warn(
+          'the previous instance of this engine does not answer: waiting for its record to expire',
+        );
+      warned = true;
+      await sleep(500);
+    }
+  }
+
+  /** Runs one tick, or one more after the current one. */
+  private kick(): Promise<void> {
+    if (this.ticking) {
+      this.again = true;
+      return this.ticking;
+    }
+    const run = async () => {
+      do {
+        this.again = false;
+        await this.tick();
+      } while (this.again && !this.stopped);
+    };
+    this.ticking = run().finally(() => (this.ticking = undefined));
+    return this.ticking;
   }
 
   private async tick() {
+    if (this.stopped || this.fenced) return;
     try {
-      await this.kv.put(`e.${this.engineId}`, this.engineId);
+      if (!(await this.renewIdentity())) return;
       for (const [lease, revision] of [...this.held]) {
         try {
-          this.held.set(lease, await this.kv.update(lease, this.engineId, revision));
+          this.held.set(lease, await this.kv.update(lease, this.me, revision));
         } catch {
           this.logger.warn({ lease }, 'lease lost');
           this.held.delete(lease);
           await this.listener.released(lease);
         }
       }
-      const keys = new Set<string>();
-      for await (const key of await this.kv.keys()) keys.add(key);
-      const engines = [...keys].filter((k) => k.startsWith('e.')).length || 1;
-      const share = Math.ceil(this.partitions / engines);
-      let mine = [...this.held.keys()].filter((k) => k !== LEADER).length;
-      if (!keys.has(LEADER)) await this.tryAcquire(LEADER);
-      for (let p = 0; p < this.partitions && mine < share; p++) {
-        const lease = partitionLease(p);
-        if (!keys.has(lease) && (await this.tryAcquire(lease))) mine++;
+      const view = await this.look();
+      this.others = new Set(
+        [...view.values()].flatMap((f) => (f.holder ? [f.holder.instance] : [])),
+      );
+      const isGone = (f: Foreign) => f.holder !== undefined && this.gone.has(f.holder.instance);
+      // A dead engine's record goes, so that the fair share counts live engines only.
+      for (const [key, f] of view) {
+        if (!key.startsWith('e.') || !isGone(f)) continue;
+        await this.kv.delete(key, { previousSeq: f.revision }).catch(() => undefined);
+        view.delete(key);
       }
+      const engines = 1 + [...view.keys()].filter((k) => k.startsWith('e.')).length;
+      const share = Math.ceil(this.partitions / engines);
+      /** 0: nobody holds it; a revision: its holder is dead; undefined: held by a live engine. */
+      const free = (lease: string) => {
+        const f = view.get(lease);
+        return f === undefined ? 0 : isGone(f) ? f.revision : undefined;
+      };
+      const heldPartitions = () => [...this.held.keys()].filter((k) => k !== LEADER).length;
+      const candidates = Array.from({ length: this.partitions }, (_, p) =>
+        partitionLease(p),
+      ).filter((lease) => !this.held.has(lease) && free(lease) !== undefined);
+      // Taken side by side, so a dead engine's partitions all start serving at once; the ones
+      // another engine was quicker to take are made up for from the rest.
+      let leader = !this.held.has(LEADER) && free(LEADER) !== undefined ? [LEADER] : [];
+      for (let need = share - heldPartitions(); need > 0 && candidates.length > 0;) {
+        const batch = [...leader, ...candidates.splice(0, need)];
+        leader = [];
+        await Promise.all(batch.map((lease) => this.tryAcquire(lease, free(lease))));
+        need = share - heldPartitions();
+      }
+      if (leader.length > 0) await this.tryAcquire(LEADER, free(LEADER));
+      let mine = heldPartitions();
       for (let p = this.partitions - 1; p >= 0 && mine > share; p--) {
         if (this.held.has(partitionLease(p))) {
           await this.release(partitionLease(p));
           mine--;
         }
       }
+      for (const instance of this.gone) if (!this.others.has(instance)) this.gone.delete(instance);
     } catch (err) {
       this.logger.warn({ err }, 'lease renewal failed');
     }
   }
 
-  private async tryAcquire(lease: string): Promise<boolean> {
-    if (this.stopped) return false;
+  /** Renews this engine's record; false when another instance of its id took it over. */
+  private async renewIdentity(): Promise<boolean> {
+    const key = engineRecord(this.self.id);
     try {
-      this.held.set(lease, await this.kv.create(lease, this.engineId));
+      this.identityRevision = await this.kv.update(key, this.me, this.identityRevision);
+      return true;
+    } catch {
+      // changed or expired: see below
+    }
+    const entry = await this.kv.get(key);
+    if (!entry || entry.operation !== 'PUT') {
+      this.identityRevision = await this.kv.create(key, this.me); // expired while this one stalled
+      return true;
+    }
+    const holder = parseHolder(entry.string());
+    if (holder?.instance === this.self.instance) {
+      this.identityRevision = entry.revision; // the last renewal landed, its answer did not
+      return true;
+    }
+    this.fenced = true;
+    this.logger.error(
+      { other: holder?.instance },
+      `another engine started with id '${this.self.id}' and took this one's place ` +
+        '(it found this one unreachable): this instance serves nothing from now on; ' +
+        'stop it, and give each engine its own id',
+    );
+    for (const lease of [...this.held.keys()]) await this.release(lease);
+    return false;
+  }
+
+  /** The bucket's entries other than this engine's own, with their holders. */
+  private async look(): Promise<Map<string, Foreign>> {
+    const keys: string[] = [];
+    for await (const key of await this.kv.keys()) keys.push(key);
+    const view = new Map<string, Foreign>();
+    const mine = engineRecord(this.self.id);
+    await Promise.all(
+      keys
+        .filter((k) => k !== mine && !this.held.has(k))
+        .map(async (key) => {
+          const entry = await this.kv.get(key);
+          if (entry?.operation === 'PUT')
+            view.set(key, { holder: parseHolder(entry.string()), revision: entry.revision });
+        }),
+    );
+    return view;
+  }
+
+  /** Probes every other engine; one found dead starts a tick that takes its leases. */
+  private async probeOthers() {
+    if (this.probing || this.stopped || this.fenced) return;
+    this.probing = true;
+    try {
+      let confirmed = false;
+      await Promise.all(
+        [...this.others].map(async (instance) => {
+          const presence = await this.presence.probe(instance);
+          const now = performance.now();
+          if (presence !== 'gone') {
+            this.suspectSince.delete(instance);
+            if (presence === 'alive') this.gone.delete(instance);
+            return;
+          }
+          if (this.gone.has(instance)) return;
+          const since = this.suspectSince.get(instance);
+          if (since === undefined) this.suspectSince.set(instance, now);
+          else if (now - since >= CONFIRM_GONE_MS) {
+            this.suspectSince.delete(instance);
+            this.gone.add(instance);
+            confirmed = true;
+            this.logger.warn({ instance }, 'an engine lost its connection: taking its leases over');
+          }
+        }),
+      );
+      if (confirmed) void this.kick();
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** `revision`: 0 to create the lease, the dead holder's revision to take it over. */
+  private async tryAcquire(lease: string, revision: number | undefined): Promise<boolean> {
+    if (this.stopped || revision === undefined) return false;
+    try {
+      this.held.set(
+        lease,
+        revision === 0
+          ? await this.kv.create(lease, this.me)
+          : await this.kv.update(lease, this.me, revision),
+      );
     } catch {
       return false;
     }

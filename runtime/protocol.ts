@@ -74,6 +74,8 @@ export function names(ns: string) {
     schedulerFinished: `${ns}.sched.finished`,
     api: (op: string) => `${ns}.api.${op}`,
     leaderApi: (op: string) => `${ns}.leader.${op}`,
+    /** Where one engine instance answers while it lives (runtime/liveness.ts). */
+    enginePresence: (instance: string) => `${ns}.engine.${instance}`,
     workerKey: (workerId: string) => `w.${subjectToken(workerId)}`,
     rateLimitKey: (key: string) => `r.${Buffer.from(key).toString('hex')}`,
     workerDispatch: (workerId: string) => `${ns}.w.${subjectToken(workerId)}.dispatch`,

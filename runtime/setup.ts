@@ -166,13 +166,24 @@ export async function restartRouterConsumer(jsm: JetStreamManager, n: Names) {
   });
 }
 
+const partitionConsumer = (n: Names, p: number) =>
+  consumerConfig(`p${p}`, n.inboxPartition(p), 20_000, 30_000);
+
+/**
+ * Makes a mailbox partition's consumer deliver at once what an engine that died held
+ * unacknowledged, rather than after ack_wait. The inbox is a work queue: what is left in it
+ * is exactly what no turn has handled yet.
+ */
+export async function restartPartitionConsumer(jsm: JetStreamManager, n: Names, p: number) {
+  const info = await jsm.consumers.info(n.streams.inbox, `p${p}`);
+  if (info.num_ack_pending === 0) return;
+  await jsm.consumers.delete(n.streams.inbox, `p${p}`);
+  await jsm.consumers.add(n.streams.inbox, partitionConsumer(n, p));
+}
+
 export async function ensureConsumers(jsm: JetStreamManager, n: Names) {
   for (let p = 0; p < PARTITIONS; p++) {
-    await ensureConsumer(
-      jsm,
-      n.streams.inbox,
-      consumerConfig(`p${p}`, n.inboxPartition(p), 20_000, 30_000),
-    );
+    await ensureConsumer(jsm, n.streams.inbox, partitionConsumer(n, p));
   }
   await ensureConsumer(jsm, n.streams.journal, schedulerConsumer(n));
   await ensureConsumer(jsm, n.streams.timers, timersConsumer(n));

@@ -1,11 +1,12 @@
 /**
  * The `skein` command (bin/skein.js registers tsx and calls main()).
  *
- *   skein engine [--http-port N] [--replicas N]   run an engine until SIGINT/SIGTERM
+ *   skein engine [--id ID] [--http-port N] [--replicas N]   run an engine until SIGINT/SIGTERM
  *   skein demo                                    the demo (same as npm run demo)
  *   skein events push <key> <json> [options]      push an event
  *   skein --help
  */
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startEngine } from 'skein/runtime';
@@ -31,6 +32,10 @@ then stops gracefully (finishes in-flight actor turns, releases its partitions).
 Several engines may serve the same namespace; they share the work.
 
 Options:
+  --id <id>         this engine's name in the namespace (default: the host name). An engine
+                    started with a dead engine's id takes its partitions over at once; two
+                    live engines may not share an id (the second one refuses to start), so
+                    give each engine on one host its own
   --http-port <n>   serve GET /healthz and GET /status on 127.0.0.1:<n>
   --replicas <n>    stream and bucket replicas when creating them (3 on a 3-node cluster;
                     default 1; also env SKEIN_REPLICAS)
@@ -111,6 +116,7 @@ async function engineCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      id: { type: 'string' },
       'http-port': { type: 'string' },
       replicas: { type: 'string' },
       'event-retention-days': { type: 'string' },
@@ -134,6 +140,7 @@ async function engineCommand(args: string[]): Promise<number> {
   let engine;
   try {
     engine = await startEngine({
+      id: values.id ?? hostname(),
       logger,
       http: httpPort === undefined ? undefined : { port: httpPort },
       replicas,
