@@ -159,13 +159,18 @@ describe('durable tasks', () => {
       },
     });
     await (await skein.worker('w', { workflows: [task] })).start();
-    const err = await task.run({}).catch((e: unknown) => e);
+    const ref = await task.runNoWait({});
+    const err = await ref.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFailedError);
-    const message = Object.values((err as RunFailedError).errors)[0];
+    const message = (err as RunFailedError).errors['changes-path'];
+    expect(message).toMatch(/^NonDeterminismError: durable task 'changes-path' took another path/);
     expect(message).toMatch(/position 0/);
     expect(message).toMatch(/memo\(first/);
     expect(message).toMatch(/sleep\(sleepFor\)/);
     expect(attempt).toBe(2);
+    const run = await skein.runs.get(ref.runId);
+    expect(run.error).toMatch(/^NonDeterminismError: durable task 'changes-path'/);
+    expect(run.errorClass).toBe('NonDeterminismError');
   });
 });
 

@@ -214,37 +214,6 @@ describe('errors keep their class', () => {
     );
   });
 
-  it("a durable task that took another path on replay reads 'NonDeterminismError: durable task …'", async () => {
-    const { skein } = await env.client();
-    let attempt = 0;
-    const task = skein.durableTask({
-      name: 'changes-path',
-      retries: 1,
-      fn: async (_input, ctx) => {
-        attempt++;
-        if (attempt === 1) {
-          await ctx.memo(function first() {
-            return 1;
-          });
-          throw new Error('retry me');
-        }
-        await ctx.memo(function second() {
-          return 2;
-        });
-        return 'unreachable';
-      },
-    });
-    await (await skein.worker('w', { workflows: [task] })).start();
-    const ref = await task.runNoWait({});
-    const err = (await ref.result().catch((e: unknown) => e)) as RunFailedError;
-    expect(err.errors['changes-path']).toMatch(
-      /^NonDeterminismError: durable task 'changes-path' took another path/,
-    );
-    const run = await skein.runs.get(ref.runId);
-    expect(run.error).toMatch(/^NonDeterminismError: durable task 'changes-path'/);
-    expect(run.errorClass).toBe('NonDeterminismError');
-  });
-
   it('input a worker checks fails as a ValidationError', async () => {
     const { skein } = await env.client();
     const strict = skein.task({
