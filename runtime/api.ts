@@ -14,7 +14,10 @@ import type { RunFinished } from '../actors/effects.js';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
-import type { Journal, JournalEntry } from './journal.js';
+import { IdBoundsError, idSchema } from './bounds.js';
+import { decodeEntry, type Journal, type JournalEntry } from './journal.js';
+import { guarded, rejected } from './rejections.js';
+import { reply } from './replies.js';
 import { idFromToken } from './mailbox.js';
 import { heartbeatSchema, type Names } from './protocol.js';
 import { historyOf, runView, type RunView } from './run-view.js';
@@ -30,15 +33,16 @@ export class ApiError extends Error {
   }
 }
 
-const runIdRequest = z.object({ runId: z.string().min(1) });
+const runId = idSchema('runId');
+const runIdRequest = z.object({ runId });
 const durableHistoryRequest = z.object({
-  runId: z.string().min(1),
-  taskName: z.string().min(1),
+  runId,
+  taskName: idSchema('taskName'),
   key: z.string().min(1),
 });
-const runIdsRequest = z.object({ runIds: z.array(z.string().min(1)).max(1000) });
+const runIdsRequest = z.object({ runIds: z.array(runId).max(1000) });
 const listRequest = z.object({
-  name: z.string().optional(),
+  name: idSchema('name').optional(),
   status: z.enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']).optional(),
   since: z.number().optional(),
   until: z.number().optional(),
@@ -101,7 +105,7 @@ export class EngineApi {
       this.subs.push(
         this.d.nc.subscribe(this.d.names.api(op), {
           queue: 'skein-engine',
-          callback: (_err, msg) => void this.answer(msg, handler),
+          callback: guarded(this.d.logger, 'api-failed', (msg) => this.answer(msg, op, handler)),
         }),
       );
     }
@@ -112,21 +116,44 @@ export class EngineApi {
     this.subs = [];
   }
 
-  private async answer(msg: Msg, handler: (req: unknown) => Promise<unknown>) {
+  private async answer(msg: Msg, op: string, handler: (req: unknown) => Promise<unknown>) {
+    let body: unknown;
     try {
       const request = msg.data.length ? decode(msg.data) : {};
-      msg.respond(encode({ ok: await handler(request) }));
+      body = { ok: await handler(request) };
     } catch (err) {
       const name =
         err instanceof ApiError
           ? err.kind
-          : err instanceof z.ZodError
+          : err instanceof z.ZodError || err instanceof IdBoundsError
             ? 'ValidationError'
             : 'Error';
       if (name === 'Error') this.d.logger.error({ err }, 'api request failed');
-      msg.respond(
-        encode({ error: { name, message: err instanceof Error ? err.message : String(err) } }),
-      );
+      else rejected(this.d.logger, 'api-invalid', err);
+      const message = (err instanceof Error ? err.message : String(err)).slice(0, 2000);
+      body = { error: { name, message } };
+    }
+    reply(
+      this.d.nc,
+      msg,
+      body,
+      (bytes, max) => ({
+        error: {
+          name: 'ValidationError',
+          message: `the answer to '${op}' is ${bytes} bytes, over the server's max_payload (${max}): ask for less (a smaller limit)`,
+        },
+      }),
+      this.d.logger,
+    );
+  }
+
+  /** A journal entry read back, or undefined (counted) when garbage was stored there. */
+  private entryOrSkip(data: Uint8Array): JournalEntry | undefined {
+    try {
+      return decodeEntry(data);
+    } catch (err) {
+      rejected(this.d.logger, 'journal-malformed', err);
+      return undefined;
     }
   }
 
@@ -160,7 +187,8 @@ export class EngineApi {
         last_by_subj: this.d.names.journalSubject('run', runId),
       });
       if (!last) return;
-      const entry = decode<JournalEntry>(last.data);
+      const entry = this.entryOrSkip(last.data);
+      if (!entry) return;
       const finished = entry.fx.find((fx) => fx.type === 'runFinished');
       if (finished?.type === 'runFinished') out.push(finished.result);
       else if (isTerminal((entry.s as RunSummary | undefined)?.status ?? 'QUEUED'))
@@ -186,7 +214,14 @@ export class EngineApi {
   private async logs(runId: string) {
     const { jsm, names } = this.d;
     const stored = await readSubject(jsm, names.streams.logs, names.logSubject(runId));
-    return stored.map((m) => decode(m.data));
+    return stored.flatMap((m) => {
+      try {
+        return [decode(m.data)];
+      } catch (err) {
+        rejected(this.d.logger, 'log-malformed', err);
+        return [];
+      }
+    });
   }
 
   private async listRuns(q: z.infer<typeof listRequest>): Promise<RunView[]> {
@@ -194,8 +229,8 @@ export class EngineApi {
     const last = await readLastPerSubject(js, jsm, names.streams.journal, names.journalAll('run'));
     const matches: { runId: string; s: RunSummary }[] = [];
     for (const m of last) {
-      const s = decode<JournalEntry>(m.data).s as RunSummary | undefined;
-      if (!s) continue;
+      const s = this.entryOrSkip(m.data)?.s as RunSummary | undefined;
+      if (!s || typeof s.createdAt !== 'number') continue;
       if (q.name && s.name !== q.name) continue;
       if (q.status && isTerminal(q.status) !== isTerminal(s.status)) continue;
       if (q.status && isTerminal(q.status) && s.status !== q.status) continue;
@@ -225,7 +260,12 @@ export class EngineApi {
     for await (const key of await this.d.workers.keys('w.>')) {
       const entry = await this.d.workers.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
-      const hb = heartbeatSchema.parse(decode(entry.value));
+      const parsed = heartbeatSchema.safeParse(safeDecode(entry.value));
+      if (!parsed.success) {
+        rejected(this.d.logger, 'heartbeat-malformed', parsed.error);
+        continue;
+      }
+      const hb = parsed.data;
       const lost = now - hb.sentAt > WORKER_LOST_AFTER_MS;
       out.push({
         id: hb.workerId,
@@ -238,5 +278,13 @@ export class EngineApi {
       });
     }
     return out;
+  }
+}
+
+function safeDecode(data: Uint8Array): unknown {
+  try {
+    return decode(data);
+  } catch {
+    return undefined;
   }
 }

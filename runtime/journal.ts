@@ -3,10 +3,12 @@
  * sequence of that subject, so of two writers only one can win.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
 import type { Effect } from '../actors/effects.js';
 import { decode, encode } from './codec.js';
 import type { Names } from './protocol.js';
 import { readSubject } from './stream-reads.js';
+import { rejected } from './rejections.js';
 import { PublishError, type Requester } from './requester.js';
 
 /** One actor turn, stored as one message. */
@@ -19,6 +21,30 @@ export interface JournalEntry {
   /** The actor's summary after the turn (see ActorDefinition.summarize). */
   s?: unknown;
 }
+
+/**
+ * An entry read back from the journal stream. Anyone who may publish there can store garbage
+ * on an actor's subject: that throws here, and readers skip it (counted, see rejections.ts).
+ */
+export function decodeEntry(data: Uint8Array): JournalEntry {
+  const entry = decode<JournalEntry>(data);
+  const typed = (items: unknown) =>
+    Array.isArray(items) &&
+    items.every((i) => typeof i === 'object' && i !== null && typeof i.type === 'string');
+  if (
+    typeof entry !== 'object' ||
+    entry === null ||
+    typeof entry.m !== 'string' ||
+    typeof entry.at !== 'number' ||
+    !typed(entry.ev) ||
+    !typed(entry.fx)
+  )
+    throw new Error('not a journal entry');
+  return entry;
+}
+
+/** What stands in for an entry that does not decode: it keeps its place (its sequence), and does nothing. */
+const SKIPPED: JournalEntry = { m: '', at: 0, ev: [], fx: [] };
 
 export interface StoredEntry {
   seq: number;
@@ -36,6 +62,7 @@ export class Journal {
     private readonly requester: Requester,
     private readonly jsm: JetStreamManager,
     private readonly names: Names,
+    private readonly logger: Logger,
   ) {}
 
   subject(type: string, id: string) {
@@ -50,7 +77,14 @@ export class Journal {
       this.subject(type, id),
       fromSeq,
     );
-    return stored.map((m) => ({ seq: m.seq, entry: decode<JournalEntry>(m.data) }));
+    return stored.map((m) => {
+      try {
+        return { seq: m.seq, entry: decodeEntry(m.data) };
+      } catch (err) {
+        rejected(this.logger, 'journal-malformed', err);
+        return { seq: m.seq, entry: SKIPPED };
+      }
+    });
   }
 
   /** The last entry's sequence, or 0 when the actor has none. */

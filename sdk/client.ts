@@ -17,6 +17,7 @@ import { Task, type DurableTaskOptions, type TaskOptions } from './task.js';
 import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
 import { currentRun } from './current-run.js';
+import { dispatchKeyOf } from '../runtime/dispatch-signature.js';
 import { registryKey, Worker, type WorkerOptions } from './worker.js';
 
 export interface SkeinOptions {
@@ -27,6 +28,12 @@ export interface SkeinOptions {
   /** Passed to the NATS client: user/pass, token, nkey/creds, tls. */
   nats?: ConnectionOptions;
   logger?: Logger;
+  /**
+   * A secret shared with the engines (default: env SKEIN_DISPATCH_KEY): this client's workers
+   * then run only dispatches the engine signed with it. Without it, whoever may publish on the
+   * namespace's subjects can make workers run tasks (docs/API.md, "Security").
+   */
+  dispatchKey?: string;
 }
 
 export class Skein {
@@ -56,8 +63,13 @@ export class Skein {
       throw new ValidationError((err as Error).message);
     }
     this.logger = opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' });
-    this.conn = new SdkConnection(names(this.namespace), opts.natsUrl, opts.nats);
-    this.waiter = new RunWaiter(this.conn);
+    this.conn = new SdkConnection(
+      names(this.namespace),
+      opts.natsUrl,
+      opts.nats,
+      dispatchKeyOf(opts.dispatchKey),
+    );
+    this.waiter = new RunWaiter(this.conn, this.logger);
     this.triggerer = new Triggerer(this.conn, this.waiter, () => currentRun.getStore()?.runId);
     this.runs = new RunsClient(this.conn, this.triggerer);
     this.workers = new WorkersClient(this.conn);

@@ -35,6 +35,8 @@ export class SdkConnection {
     readonly names: Names,
     private readonly natsUrl: string | string[] | undefined,
     private readonly options: ConnectionOptions | undefined,
+    /** Workers run only dispatches signed with it, when set (see runtime/dispatch-signature.ts). */
+    readonly dispatchKey?: string,
   ) {}
 
   ready(): Promise<Connected> {

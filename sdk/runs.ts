@@ -2,6 +2,7 @@
 import type { SdkConnection } from './connection.js';
 import type { RunStatus } from './enums.js';
 import { ValidationError } from './errors.js';
+import { checkId } from './ids.js';
 import type { Triggerer } from './trigger.js';
 
 export interface TaskRunInfo {
@@ -87,11 +88,7 @@ function toRunInfo(v: RunWire): RunInfo {
   };
 }
 
-function checkRunId(runId: unknown): string {
-  if (typeof runId !== 'string' || runId.length === 0)
-    throw new ValidationError(`runId must be a non-empty string, got ${JSON.stringify(runId)}`);
-  return runId;
-}
+const checkRunId = (runId: unknown): string => checkId('runId', runId);
 
 export class RunsClient {
   constructor(
