@@ -157,6 +157,13 @@ export class EngineApi {
     }
   }
 
+  private async summaryOf(runId: string): Promise<RunSummary | undefined> {
+    const view = await this.getRun(runId).catch(() => undefined);
+    if (!view) return undefined;
+    const { name, status, createdAt, additionalMetadata } = view;
+    return { name, status: status as RunSummary['status'], createdAt, additionalMetadata };
+  }
+
   private async live(runId: string): Promise<LiveTask[]> {
     try {
       const reply = await this.d.nc.request(
@@ -229,7 +236,10 @@ export class EngineApi {
     const last = await readLastPerSubject(js, jsm, names.streams.journal, names.journalAll('run'));
     const matches: { runId: string; s: RunSummary }[] = [];
     for (const m of last) {
-      const s = this.entryOrSkip(m.data)?.s as RunSummary | undefined;
+      const runId = idFromToken(m.subject.split('.').slice(3).join('.'));
+      const entry = this.entryOrSkip(m.data);
+      // Garbage stored after a run's last turn: its summary is read from the run itself.
+      const s = entry ? (entry.s as RunSummary | undefined) : await this.summaryOf(runId);
       if (!s || typeof s.createdAt !== 'number') continue;
       if (q.name && s.name !== q.name) continue;
       if (q.status && isTerminal(q.status) !== isTerminal(s.status)) continue;
@@ -241,7 +251,7 @@ export class EngineApi {
         Object.entries(q.additionalMetadata).some(([k, v]) => s.additionalMetadata[k] !== v)
       )
         continue;
-      matches.push({ runId: idFromToken(m.subject.split('.').slice(3).join('.')), s });
+      matches.push({ runId, s });
     }
     matches.sort((a, b) => b.s.createdAt - a.s.createdAt);
     const limit = q.limit ?? 100;
