@@ -111,7 +111,11 @@ export class EventRouter {
     let event: StoredEvent;
     try {
       event = decode<StoredEvent>(msg.data);
-      if (typeof event.key !== 'string' || typeof event.eventId !== 'string')
+      if (
+        typeof event.key !== 'string' ||
+        typeof event.eventId !== 'string' ||
+        typeof event.at !== 'number'
+      )
         throw new Error('not an event');
       checkedId('event id', event.eventId);
       // Anyone may publish to the stream: keep only what a run may carry.

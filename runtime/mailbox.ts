@@ -32,6 +32,10 @@ export interface MailboxRoute {
   schema: ZodType;
 }
 
+/** The route for an actor type named on the bus (not one of Object's own properties). */
+const routeOf = (routes: Record<string, MailboxRoute>, type: unknown) =>
+  typeof type === 'string' && Object.hasOwn(routes, type) ? routes[type] : undefined;
+
 /** A failed turn comes back after this, doubling per delivery up to the cap (a poison message must not spin). */
 const RETRY_DELAY_MS = 250;
 const RETRY_DELAY_MAX_MS = 30_000;
@@ -102,7 +106,7 @@ export class Mailbox {
     let route: MailboxRoute | undefined;
     let message: unknown;
     try {
-      route = this.routes[direct?.type];
+      route = routeOf(this.routes, direct?.type);
       if (!route) throw new Error(`no actor of type '${String(direct?.type).slice(0, 60)}'`);
       checkedId('actor id', direct.id);
       message = route.schema.parse(direct.message);
@@ -123,7 +127,7 @@ export class Mailbox {
     const tokens = msg.subject.split('.');
     const type = tokens[3];
     const actorId = idFromToken(tokens.slice(4).join('.'));
-    const route = this.routes[type];
+    const route = routeOf(this.routes, type);
     let message: unknown;
     try {
       if (!route) throw new Error(`no actor of type '${type}'`);

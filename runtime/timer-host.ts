@@ -59,6 +59,7 @@ export class TimerHost {
         !timer.message?.id
       )
         throw new Error('not a timer');
+      if (!/^[A-Za-z0-9_-]+$/.test(timer.to.type)) throw new Error('not an actor type');
       checkedId('timer target', timer.to.id);
       checkedId('timer id', timer.timerId);
     } catch (err) {

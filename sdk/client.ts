@@ -1,14 +1,20 @@
 /** `Skein.init(...)`: the SDK's entry point. */
 import type { ConnectionOptions } from '@nats-io/nats-core';
 import { pino, type Logger } from 'pino';
-import type { RegisteredTask } from '../runtime/protocol.js';
-import { DEFAULT_NAMESPACE, names, validateNamespace } from '../runtime/protocol.js';
+import {
+  DEFAULT_NAMESPACE,
+  names,
+  registeredTaskSchema,
+  validateNamespace,
+  type RegisteredTask,
+} from '../runtime/protocol.js';
 import { decode } from '../runtime/codec.js';
 import { SdkConnection } from './connection.js';
 import { CronsClient } from './crons.js';
 import { EventsClient } from './events.js';
 import { SchedulesClient } from './schedules.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { checkId } from './ids.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
 import { RunsClient, WorkersClient } from './runs.js';
@@ -135,8 +141,7 @@ export class Skein {
   }
 
   private async registered(name: string): Promise<RegisteredTask> {
-    if (typeof name !== 'string' || name.length === 0)
-      throw new ValidationError('name must be a non-empty string');
+    checkId('name', name);
     const { registry } = await this.conn.ready();
     const entry = await registry.get(registryKey(name));
     if (!entry || entry.operation !== 'PUT') {
@@ -144,6 +149,14 @@ export class Skein {
         `no task or workflow named '${name}' has been registered by any worker in namespace '${this.namespace}'`,
       );
     }
-    return decode<RegisteredTask>(entry.value);
+    try {
+      const registered = decode<RegisteredTask>(entry.value);
+      registeredTaskSchema.parse(registered); // checked, not stripped: it may carry more defaults
+      return registered;
+    } catch {
+      throw new NotFoundError(
+        `the registration of '${name}' in namespace '${this.namespace}' is malformed: start a worker that serves it`,
+      );
+    }
   }
 }

@@ -226,6 +226,19 @@ describe('the bus boundary', () => {
     expect(await task.run(1)).toBe(2);
   }, 40_000);
 
+  it('an answer over max_payload is refused with a ValidationError, and the engine lives', async () => {
+    const { skein } = await env.client();
+    const size = skein.task({ name: 'size', fn: (s: string) => s.length });
+    await (await skein.worker('w', { workflows: [size] })).start();
+    const blob = 'x'.repeat(10 * 1024);
+    await Promise.all(Array.from({ length: 8 }, () => size.run(blob)));
+    const err = await skein.runs.list({ limit: 1000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as Error).message).toMatch(/max_payload.*limit/);
+    expect((await skein.runs.list({ limit: 2 })).length).toBe(2);
+    expect(await size.run('abc')).toBe(3);
+  }, 20_000);
+
   it('garbage stored on run journals and logs is skipped by lists, reads and history', async () => {
     const { skein, namespace } = await env.client();
     const task = skein.task({

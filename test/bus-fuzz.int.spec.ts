@@ -143,6 +143,8 @@ describe(`bus fuzz (seed ${SEED})`, () => {
         n.schedulerFinished,
         n.workerDispatch(worker.id),
         n.workerCancel(worker.id),
+        // Where the engine tells this client its runs ended.
+        (skein as unknown as { waiter: { notifySubject: string } }).waiter.notifySubject,
         n.timerSubject,
         n.eventSubject('fz:go'),
         n.eventSubject('fz:start'),
