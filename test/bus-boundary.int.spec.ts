@@ -6,13 +6,14 @@ import { createServer } from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pino, type Logger } from 'pino';
-import { Skein, ValidationError } from 'skein';
+import { RunCancelledError, Skein, ValidationError } from 'skein';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../actors/testing/random.js';
 import { decode, encode } from '../runtime/codec.js';
 import { publishToWorker } from '../runtime/dispatch-signature.js';
 import { names } from '../runtime/protocol.js';
 import { rejectionCounts } from '../runtime/rejections.js';
+import { aborted, gate, sleep } from './fixtures/gate.js';
 import { startChild } from './support/child.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
@@ -193,6 +194,23 @@ describe('the bus boundary', () => {
       );
       expect(await task.run('still ok')).toBe('still ok');
       expect(ran.filter((id) => id.startsWith('forged'))).toEqual([]);
+
+      // Cancels are signed too: a running task still hears of its run's cancellation.
+      const started = gate<AbortSignal>();
+      const waiting = skein.task({
+        name: 'waiting',
+        fn: async (_: unknown, ctx) => {
+          started.open(ctx.signal);
+          await Promise.race([aborted(ctx.signal), sleep(10_000)]);
+          return ctx.signal.aborted ? 'aborted' : 'not cancelled';
+        },
+      });
+      await (await skein.worker('w2', { workflows: [waiting] })).start();
+      const ref = await waiting.runNoWait({});
+      const signal = await started.promise;
+      await skein.runs.cancel(ref.runId);
+      await expect(ref.result()).rejects.toBeInstanceOf(RunCancelledError);
+      await vi.waitFor(() => expect(signal.aborted).toBe(true));
     } finally {
       await skein.close();
     }
