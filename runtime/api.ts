@@ -129,7 +129,7 @@ export class EngineApi {
             ? 'ValidationError'
             : 'Error';
       if (name === 'Error') this.d.logger.error({ err }, 'api request failed');
-      else rejected(this.d.logger, 'api-invalid', err);
+      else if (name === 'ValidationError') rejected(this.d.logger, 'api-invalid', err);
       const message = (err instanceof Error ? err.message : String(err)).slice(0, 2000);
       body = { error: { name, message } };
     }

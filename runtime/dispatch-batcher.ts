@@ -37,8 +37,14 @@ export class DispatchBatcher {
       const whole = encode(tasks);
       const messages =
         whole.length <= max ? [whole] : chunksUnder(tasks, max).map((chunk) => encode(chunk));
-      for (const data of messages)
-        publishToWorker(this.nc, this.dispatchKey, this.names.workerDispatch(workerId), data);
+      for (const data of messages) {
+        try {
+          publishToWorker(this.nc, this.dispatchKey, this.names.workerDispatch(workerId), data);
+        } catch {
+          // Closed or draining (this runs on its own tick, where a throw would end the process):
+          // a dispatch lost on the way is found by the next heartbeats.
+        }
+      }
     }
     this.pending.clear();
   }
