@@ -130,6 +130,8 @@ describe('the bus boundary', () => {
     await expect(skein.crons.delete(long)).rejects.toBeInstanceOf(ValidationError);
     await expect(skein.schedules.delete(long)).rejects.toBeInstanceOf(ValidationError);
     await expect(task.run(1, { key: long })).rejects.toBeInstanceOf(ValidationError);
+    expect(() => skein.task({ name: 'é'.repeat(150), fn: () => 1 })).toThrow(ValidationError);
+    expect(() => skein.task({ name: 'a\u0001b', fn: () => 1 })).toThrow(ValidationError);
     await expect(skein.worker('é'.repeat(200), { workflows: [task] })).rejects.toBeInstanceOf(
       ValidationError,
     );
