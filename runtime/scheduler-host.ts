@@ -195,11 +195,13 @@ export class SchedulerHost {
     return out;
   }
 
-  private safely(fn: () => void, reason = 'scheduler-failed') {
+  /** Runs `fn`, logging what it throws; `reason`: it read a message, which is counted as rejected. */
+  private safely(fn: () => void, reason?: string) {
     try {
       fn();
     } catch (err) {
-      rejected(this.logger, reason, err);
+      if (reason) rejected(this.logger, reason, err);
+      else this.logger.warn({ reason: String(err) }, 'scheduler ignored a bad message');
     }
   }
 
