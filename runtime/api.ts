@@ -206,7 +206,9 @@ export class EngineApi {
 
   private async history(runId: string) {
     const entries = await this.d.journal.read('run', runId);
-    if (entries.length === 0) throw new ApiError('NotFoundError', `no run with id '${runId}'`);
+    // Entries that did not decode come back empty: a subject holding only those is no run.
+    if (!entries.some((e) => e.entry.ev.length > 0))
+      throw new ApiError('NotFoundError', `no run with id '${runId}'`);
     return historyOf(entries.map((e) => e.entry));
   }
 

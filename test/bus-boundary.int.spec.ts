@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pino, type Logger } from 'pino';
-import { RunCancelledError, Skein, ValidationError } from 'skein';
+import { NotFoundError, RunCancelledError, Skein, ValidationError } from 'skein';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../actors/testing/random.js';
 import { decode, encode } from '../runtime/codec.js';
@@ -287,6 +287,8 @@ describe('the bus boundary', () => {
     const history = await skein.runs.history(ref.runId);
     expect(history.map((e) => e.type)).toContain('RunCompleted');
     expect((await skein.runs.logs(ref.runId)).map((l) => l.message)).toContain('hello');
+    await expect(skein.runs.history('ghost')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(skein.runs.get('ghost2')).rejects.toBeInstanceOf(NotFoundError);
     expect(await task.run(41)).toBe(42);
   }, 20_000);
 });
