@@ -18,6 +18,8 @@ import type { DirectMessage, DirectReply, Names } from './protocol.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
 
+/** Messages in one direct request (the SDK sends at most 256); a longer batch is refused whole. */
+const MAX_DIRECT_BATCH = 1024;
 /** An error text sent back in a reply is cut to this (a zod error on a big message is big). */
 const ERROR_CHARS = 500;
 const short = (err: unknown) => String(err).slice(0, ERROR_CHARS);
@@ -89,6 +91,8 @@ export class Mailbox {
     try {
       batch = decode<DirectMessage[]>(msg.data);
       if (!Array.isArray(batch)) throw new Error('not a batch');
+      if (batch.length > MAX_DIRECT_BATCH)
+        throw new Error(`a batch of ${batch.length} messages; at most ${MAX_DIRECT_BATCH}`);
     } catch (err) {
       rejected(this.logger, 'direct-malformed', err);
       this.reply(msg, [{ ok: false, invalid: true, error: short(err) }]);
