@@ -3,6 +3,7 @@
  * its log: none may now. Counts of what was refused show in `/status` and in rate-limited logs.
  */
 import { createServer } from 'node:net';
+import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pino, type Logger } from 'pino';
@@ -265,6 +266,27 @@ describe('the bus boundary', () => {
     expect((await skein.runs.list({ limit: 2 })).length).toBe(2);
     expect(await size.run('abc')).toBe(3);
   }, 20_000);
+
+  it('a garbage snapshot is skipped: the run is read from its journal', async () => {
+    const { skein, namespace, engine, startEngine } = await env.client();
+    const task = skein.task({ name: 'inc', fn: (x: number) => x + 1 });
+    await (await skein.worker('w', { workflows: [task] })).start();
+    const ref = await task.runNoWait(1);
+    expect(await ref.result()).toBe(2);
+    const nc = await peer();
+    const snapshots = await new Kvm(nc).open(names(namespace).buckets.snapshots);
+    await snapshots.put(`run.${ref.runId}`, randomBytes(3, 50));
+    // A new engine has nothing cached: it reads the snapshot first.
+    await engine.stop();
+    const port = await freePort();
+    await startEngine({ http: { port } });
+    expect((await skein.runs.get(ref.runId)).status).toBe('COMPLETED');
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+      rejectedMessages: Record<string, number>;
+    };
+    expect(status.rejectedMessages['snapshot-malformed']).toBeGreaterThanOrEqual(1);
+    expect(await task.run(41)).toBe(42);
+  }, 30_000);
 
   it('garbage stored on run journals and logs is skipped by lists, reads and history', async () => {
     const { skein, namespace } = await env.client();
