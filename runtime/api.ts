@@ -140,7 +140,7 @@ export class EngineApi {
       (bytes, max) => ({
         error: {
           name: 'ValidationError',
-          message: `the answer to '${op}' is ${bytes} bytes, over the server's max_payload (${max}): ask for less (a smaller limit)`,
+          message: `the answer to '${op}' is ${bytes} bytes, over the server's max_payload (${max})${op === 'runs.list' ? ': ask for fewer runs (a smaller limit)' : ''}`,
         },
       }),
       this.d.logger,
