@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ActorDefinition } from '../actors/actor.js';
 import type { Effect } from '../actors/effects.js';
 import { decode, encode } from './codec.js';
+import { rejected } from './rejections.js';
 import type { EffectRunner } from './effects.js';
 import { AppendConflict, type Journal, type JournalEntry } from './journal.js';
 import type { Clock } from './clock.js';
@@ -213,8 +214,8 @@ export class ActorHost<S, M extends { id: string }, E> {
     };
     if (this.opts.snapshots && this.opts.snapshotEvery) {
       const snap = await this.opts.snapshots.get(this.snapshotKey(actorId));
-      if (snap && snap.operation === 'PUT') {
-        const s = decode<Snapshot>(snap.value);
+      const s = snap && snap.operation === 'PUT' ? this.snapshotOf(snap.value) : undefined;
+      if (s) {
         loaded.state = s.state as S;
         loaded.lastSeq = s.seq;
         loaded.handled = new Map(s.handled);
@@ -231,6 +232,18 @@ export class ActorHost<S, M extends { id: string }, E> {
       rememberHandled(loaded.handled, entry.m, entry.fx);
     }
     return loaded;
+  }
+
+  /** A stored snapshot, or undefined (counted; the journal is read from the start) when it is garbage. */
+  private snapshotOf(value: Uint8Array): Snapshot | undefined {
+    try {
+      const s = decode<Snapshot>(value);
+      if (!Number.isInteger(s?.seq) || !Array.isArray(s.handled)) throw new Error('not a snapshot');
+      return s;
+    } catch (err) {
+      rejected(this.opts.logger, 'snapshot-malformed', err);
+      return undefined;
+    }
   }
 
   private maybeSnapshot(actorId: string, loaded: Loaded<S>) {

@@ -14,7 +14,11 @@ import type { RunFinished } from '../actors/effects.js';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
-import { lastEntry, type Journal, type JournalEntry } from './journal.js';
+import { idSchema } from './bounds.js';
+import { ValidationError } from './errors.js';
+import { decodeEntry, type Journal, type JournalEntry } from './journal.js';
+import { guarded, rejected } from './rejections.js';
+import { reply } from './replies.js';
 import { idFromToken } from './mailbox.js';
 import { nameConflicts } from './name-conflicts.js';
 import { heartbeatSchema, type Names, type WorkerRecord } from './protocol.js';
@@ -31,15 +35,16 @@ export class ApiError extends Error {
   }
 }
 
-const runIdRequest = z.object({ runId: z.string().min(1) });
+const runId = idSchema('runId');
+const runIdRequest = z.object({ runId });
 const durableHistoryRequest = z.object({
-  runId: z.string().min(1),
-  taskName: z.string().min(1),
+  runId,
+  taskName: idSchema('taskName'),
   key: z.string().min(1),
 });
-const runIdsRequest = z.object({ runIds: z.array(z.string().min(1)).max(1000) });
+const runIdsRequest = z.object({ runIds: z.array(runId).max(1000) });
 const listRequest = z.object({
-  name: z.string().optional(),
+  name: idSchema('name').optional(),
   status: z.enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']).optional(),
   since: z.number().optional(),
   until: z.number().optional(),
@@ -102,7 +107,7 @@ export class EngineApi {
       this.subs.push(
         this.d.nc.subscribe(this.d.names.api(op), {
           queue: 'skein-engine',
-          callback: (_err, msg) => void this.answer(msg, handler),
+          callback: guarded(this.d.logger, 'api-failed', (msg) => this.answer(msg, op, handler)),
         }),
       );
     }
@@ -113,22 +118,52 @@ export class EngineApi {
     this.subs = [];
   }
 
-  private async answer(msg: Msg, handler: (req: unknown) => Promise<unknown>) {
+  private async answer(msg: Msg, op: string, handler: (req: unknown) => Promise<unknown>) {
+    let body: unknown;
     try {
       const request = msg.data.length ? decode(msg.data) : {};
-      msg.respond(encode({ ok: await handler(request) }));
+      body = { ok: await handler(request) };
     } catch (err) {
       const name =
         err instanceof ApiError
           ? err.kind
-          : err instanceof z.ZodError
+          : err instanceof z.ZodError || err instanceof ValidationError
             ? 'ValidationError'
             : 'Error';
       if (name === 'Error') this.d.logger.error({ err }, 'api request failed');
-      msg.respond(
-        encode({ error: { name, message: err instanceof Error ? err.message : String(err) } }),
-      );
+      else if (name === 'ValidationError') rejected(this.d.logger, 'api-invalid', err);
+      const message = (err instanceof Error ? err.message : String(err)).slice(0, 2000);
+      body = { error: { name, message } };
     }
+    reply(
+      this.d.nc,
+      msg,
+      body,
+      (bytes, max) => ({
+        error: {
+          name: 'ValidationError',
+          message: `the answer to '${op}' is ${bytes} bytes, over the server's max_payload (${max})${op === 'runs.list' ? ': ask for fewer runs (a smaller limit)' : ''}`,
+        },
+      }),
+      this.d.logger,
+    );
+  }
+
+  /** A journal entry read back, or undefined (counted) when garbage was stored there. */
+  private entryOrSkip(data: Uint8Array): JournalEntry | undefined {
+    try {
+      return decodeEntry(data);
+    } catch (err) {
+      rejected(this.d.logger, 'journal-malformed', err);
+      return undefined;
+    }
+  }
+
+  private async summaryOf(runId: string): Promise<RunSummary | undefined> {
+    const view = await this.getRun(runId).catch(() => undefined);
+    if (!view) return undefined;
+    const { name, status, createdAt, additionalMetadata } = view;
+    return { name, status: status as RunSummary['status'], createdAt, additionalMetadata };
   }
 
   private async live(runId: string): Promise<LiveTask[]> {
@@ -157,7 +192,11 @@ export class EngineApi {
   private async ended(runIds: string[]): Promise<RunFinished[]> {
     const out: RunFinished[] = [];
     await forEachLimited(runIds, ENDED_READS_AT_ONCE, async (runId) => {
-      const entry = await lastEntry(this.d.jsm, this.d.names, 'run', runId);
+      const last = await this.d.jsm.direct.getMessage(this.d.names.streams.journal, {
+        last_by_subj: this.d.names.journalSubject('run', runId),
+      });
+      if (!last) return;
+      const entry = this.entryOrSkip(last.data);
       if (!entry) return;
       const finished = entry.fx.find((fx) => fx.type === 'runFinished');
       if (finished?.type === 'runFinished') out.push(finished.result);
@@ -169,7 +208,9 @@ export class EngineApi {
 
   private async history(runId: string) {
     const entries = await this.d.journal.read('run', runId);
-    if (entries.length === 0) throw new ApiError('NotFoundError', `no run with id '${runId}'`);
+    // Entries that did not decode come back empty: a subject holding only those is no run.
+    if (!entries.some((e) => e.entry.ev.length > 0))
+      throw new ApiError('NotFoundError', `no run with id '${runId}'`);
     return historyOf(entries.map((e) => e.entry));
   }
 
@@ -184,7 +225,14 @@ export class EngineApi {
   private async logs(runId: string) {
     const { jsm, names } = this.d;
     const stored = await readSubject(jsm, names.streams.logs, names.logSubject(runId));
-    return stored.map((m) => decode(m.data));
+    return stored.flatMap((m) => {
+      try {
+        return [decode(m.data)];
+      } catch (err) {
+        rejected(this.d.logger, 'log-malformed', err);
+        return [];
+      }
+    });
   }
 
   private async listRuns(q: z.infer<typeof listRequest>): Promise<RunView[]> {
@@ -192,8 +240,11 @@ export class EngineApi {
     const last = await readLastPerSubject(js, jsm, names.streams.journal, names.journalAll('run'));
     const matches: { runId: string; s: RunSummary }[] = [];
     for (const m of last) {
-      const s = decode<JournalEntry>(m.data).s as RunSummary | undefined;
-      if (!s) continue;
+      const runId = idFromToken(m.subject.split('.').slice(3).join('.'));
+      const entry = this.entryOrSkip(m.data);
+      // Garbage stored after a run's last turn: its summary is read from the run itself.
+      const s = entry ? (entry.s as RunSummary | undefined) : await this.summaryOf(runId);
+      if (!s || typeof s.createdAt !== 'number') continue;
       if (q.name && s.name !== q.name) continue;
       if (q.status && isTerminal(q.status) !== isTerminal(s.status)) continue;
       if (q.status && isTerminal(q.status) && s.status !== q.status) continue;
@@ -204,7 +255,7 @@ export class EngineApi {
         Object.entries(q.additionalMetadata).some(([k, v]) => s.additionalMetadata[k] !== v)
       )
         continue;
-      matches.push({ runId: idFromToken(m.subject.split('.').slice(3).join('.')), s });
+      matches.push({ runId, s });
     }
     matches.sort((a, b) => b.s.createdAt - a.s.createdAt);
     const limit = q.limit ?? 100;
@@ -223,12 +274,10 @@ export class EngineApi {
     for await (const key of await this.d.workers.keys('w.>')) {
       const entry = await this.d.workers.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
-      // A record this engine cannot read (another version's worker, say) hides no other worker.
-      try {
-        records.push(heartbeatSchema.parse(decode(entry.value)));
-      } catch (err) {
-        this.d.logger.warn({ key, reason: String(err) }, 'ignored an unreadable worker record');
-      }
+      // A record this engine cannot read (garbage, another version's worker) hides no other worker.
+      const parsed = heartbeatSchema.safeParse(safeDecode(entry.value));
+      if (parsed.success) records.push(parsed.data);
+      else rejected(this.d.logger, 'heartbeat-malformed', parsed.error);
     }
     const lost = (hb: WorkerRecord) => now - hb.sentAt > WORKER_LOST_AFTER_MS;
     const conflicts = nameConflicts(records.filter((hb) => !lost(hb)));
@@ -242,5 +291,13 @@ export class EngineApi {
       runningCount: hb.running.length,
       conflicts: conflicts.get(hb.workerId) ?? [],
     }));
+  }
+}
+
+function safeDecode(data: Uint8Array): unknown {
+  try {
+    return decode(data);
+  } catch {
+    return undefined;
   }
 }

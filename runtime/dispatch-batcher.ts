@@ -6,6 +6,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { encode } from './codec.js';
+import { publishToWorker } from './dispatch-signature.js';
 import type { Names } from './protocol.js';
 
 export class DispatchBatcher {
@@ -15,6 +16,8 @@ export class DispatchBatcher {
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: Names,
+    /** Signs each dispatch when set (see dispatch-signature.ts). */
+    private readonly dispatchKey?: string,
   ) {}
 
   add(workerId: string, task: QueuedTask) {
@@ -34,7 +37,14 @@ export class DispatchBatcher {
       const whole = encode(tasks);
       const messages =
         whole.length <= max ? [whole] : chunksUnder(tasks, max).map((chunk) => encode(chunk));
-      for (const data of messages) this.nc.publish(this.names.workerDispatch(workerId), data);
+      for (const data of messages) {
+        try {
+          publishToWorker(this.nc, this.dispatchKey, this.names.workerDispatch(workerId), data);
+        } catch {
+          // Closed or draining (this runs on its own tick, where a throw would end the process):
+          // a dispatch lost on the way is found by the next heartbeats.
+        }
+      }
     }
     this.pending.clear();
   }

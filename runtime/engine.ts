@@ -12,6 +12,7 @@ import { ActorHost, type TurnHooks } from './actor-host.js';
 import { EngineApi } from './api.js';
 import { systemClock, type Clock } from './clock.js';
 import { connectNats, openJetStream } from './connection.js';
+import { dispatchKeyOf } from './dispatch-signature.js';
 import { EffectRunner } from './effects.js';
 import { startHttp, type HttpServer } from './http.js';
 import { EventChecker } from './event-check.js';
@@ -21,6 +22,7 @@ import { LEADER, Leases, partitionOfLease, validateEngineId } from './leases.js'
 import { EnginePresence } from './liveness.js';
 import { Mailbox } from './mailbox.js';
 import { RegistryView } from './registry-view.js';
+import { rejectionCounts } from './rejections.js';
 import { Requester } from './requester.js';
 import { RunStarter } from './run-starter.js';
 import {
@@ -68,6 +70,11 @@ export interface EngineOptions {
   timerRecheckMs?: number;
   /** How long pushed events are kept (default 7 days). */
   eventRetentionDays?: number;
+  /**
+   * A secret shared with the workers (default: env SKEIN_DISPATCH_KEY): dispatches and cancels
+   * are signed with it, and workers holding it run only signed ones.
+   */
+  dispatchKey?: string;
 }
 
 const ENGINE_OPTIONS = optionNames<EngineOptions>({
@@ -84,6 +91,7 @@ const ENGINE_OPTIONS = optionNames<EngineOptions>({
   leaseRenewMs: true,
   timerRecheckMs: true,
   eventRetentionDays: true,
+  dispatchKey: true,
 });
 
 export interface Engine {
@@ -119,7 +127,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const buckets = await ensureBuckets(nc, n, { replicas: opts.replicas });
 
   const requester = new Requester(nc);
-  const journal = new Journal(requester, jsm, n);
+  const journal = new Journal(requester, jsm, n, logger);
   const registry = new RegistryView(buckets.registry, logger);
   await registry.start();
   const runStarter = new RunStarter(requester, n, registry);
@@ -189,6 +197,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     events,
     async (runId): Promise<RunState> => (await runs.read(runId)).state,
     buckets.rateLimits,
+    dispatchKeyOf(opts.dispatchKey),
   );
   const timers = new TimerHost(js, jsm, n, clock, logger, opts.timerRecheckMs);
   const api = new EngineApi({
@@ -252,6 +261,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
         partitions: mailbox.partitions,
         leader: leases.holds(LEADER),
         cachedRuns: runs.cachedCount,
+        rejectedMessages: rejectionCounts(logger),
       }))
     : undefined;
   logger.info({ namespace, partitions: mailbox.partitions }, 'engine started');

@@ -14,7 +14,9 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstrea
 import type { Logger } from 'pino';
 import type { EventWait } from '../actors/effects.js';
 import { decode, encode } from './codec.js';
+import { checkedId } from './bounds.js';
 import { ConsumerLoop } from './consumer-loop.js';
+import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
 import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
@@ -97,14 +99,8 @@ export class EventRouter {
     const stream = this.names.streams.events;
     const subject = this.names.eventSubject(wait.eventKey);
     for await (const m of readSince(this.js, this.jsm, stream, subject, wait.sinceMs)) {
-      let event: StoredEvent;
-      try {
-        event = decode<StoredEvent>(m.data);
-      } catch {
-        continue; // not an event: the router's consumer drops it with a reason
-      }
-      if (typeof event?.eventId === 'string' && matchesScope(wait, event))
-        await this.tell(wait, event, m.at);
+      const event = storedEvent(m.data, this.logger);
+      if (event && matchesScope(wait, event)) await this.tell(wait, event, m.at);
     }
   }
 
@@ -112,8 +108,13 @@ export class EventRouter {
     let event: StoredEvent;
     try {
       event = decode<StoredEvent>(msg.data);
-      if (typeof event.key !== 'string' || typeof event.eventId !== 'string')
+      if (
+        typeof event.key !== 'string' ||
+        typeof event.eventId !== 'string' ||
+        typeof event.at !== 'number'
+      )
         throw new Error('not an event');
+      checkedId('event id', event.eventId);
       // Anyone may publish to the stream: keep only what a run may carry.
       const meta = event.additionalMetadata;
       if (
@@ -124,7 +125,7 @@ export class EventRouter {
         event.additionalMetadata = {};
       if (![1, 2, 3].includes(event.priority as number)) event.priority = undefined;
     } catch (err) {
-      this.logger.warn({ reason: String(err) }, 'event router dropped a malformed event');
+      rejected(this.logger, 'event-malformed', err);
       msg.term();
       return;
     }
@@ -178,5 +179,19 @@ export class EventRouter {
     await this.requester.publish(this.names.inboxSubject('run', wait.runId), encode(message), {
       msgID: message.id,
     });
+  }
+}
+
+/** A stored event read back, or undefined (counted) when garbage was stored on its subject. */
+function storedEvent(data: Uint8Array, logger: Logger): StoredEvent | undefined {
+  try {
+    const event = decode<StoredEvent>(data);
+    if (typeof event?.eventId !== 'string' || typeof event.at !== 'number')
+      throw new Error('not an event');
+    checkedId('event id', event.eventId);
+    return event;
+  } catch (err) {
+    rejected(logger, 'event-malformed', err);
+    return undefined;
   }
 }

@@ -3,10 +3,12 @@
  * sequence of that subject, so of two writers only one can win.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
 import type { Effect } from '../actors/effects.js';
 import { decode, encode } from './codec.js';
 import type { Names } from './protocol.js';
 import { readSubject } from './stream-reads.js';
+import { rejected } from './rejections.js';
 import { PublishError, type Requester } from './requester.js';
 
 /** One actor turn, stored as one message. */
@@ -20,22 +22,54 @@ export interface JournalEntry {
   s?: unknown;
 }
 
+/**
+ * An entry read back from the journal stream. Anyone who may publish there can store garbage
+ * on an actor's subject: that throws here, and readers skip it (counted, see rejections.ts).
+ */
+export function decodeEntry(data: Uint8Array): JournalEntry {
+  const entry = decode<JournalEntry>(data);
+  const typed = (items: unknown) =>
+    Array.isArray(items) &&
+    items.every((i) => typeof i === 'object' && i !== null && typeof i.type === 'string');
+  if (
+    typeof entry !== 'object' ||
+    entry === null ||
+    typeof entry.m !== 'string' ||
+    typeof entry.at !== 'number' ||
+    !typed(entry.ev) ||
+    !typed(entry.fx)
+  )
+    throw new Error('not a journal entry');
+  return entry;
+}
+
+/** What stands in for an entry that does not decode: it keeps its place (its sequence), and does nothing. */
+const SKIPPED: JournalEntry = { m: '', at: 0, ev: [], fx: [] };
+
 export interface StoredEntry {
   seq: number;
   entry: JournalEntry;
 }
 
-/** An actor's last entry (its summary says how it stands), or undefined when it has none. */
+/**
+ * An actor's last entry (its summary says how it stands): undefined when it has none,
+ * 'unreadable' when garbage was stored after its last turn.
+ */
 export async function lastEntry(
   jsm: JetStreamManager,
   names: Names,
   type: string,
   id: string,
-): Promise<JournalEntry | undefined> {
+): Promise<JournalEntry | 'unreadable' | undefined> {
   const msg = await jsm.direct.getMessage(names.streams.journal, {
     last_by_subj: names.journalSubject(type, id),
   });
-  return msg ? decode<JournalEntry>(msg.data) : undefined;
+  if (!msg) return undefined;
+  try {
+    return decodeEntry(msg.data);
+  } catch {
+    return 'unreadable';
+  }
 }
 
 export class AppendConflict extends Error {
@@ -49,6 +83,7 @@ export class Journal {
     private readonly requester: Requester,
     private readonly jsm: JetStreamManager,
     private readonly names: Names,
+    private readonly logger: Logger,
   ) {}
 
   subject(type: string, id: string) {
@@ -63,7 +98,14 @@ export class Journal {
       this.subject(type, id),
       fromSeq,
     );
-    return stored.map((m) => ({ seq: m.seq, entry: decode<JournalEntry>(m.data) }));
+    return stored.map((m) => {
+      try {
+        return { seq: m.seq, entry: decodeEntry(m.data) };
+      } catch (err) {
+        rejected(this.logger, 'journal-malformed', err);
+        return { seq: m.seq, entry: SKIPPED };
+      }
+    });
   }
 
   /** The last entry's sequence, or 0 when the actor has none. */

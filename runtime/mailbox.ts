@@ -10,10 +10,19 @@ import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 import type { ActorHost } from './actor-host.js';
-import { decode, encode } from './codec.js';
+import { checkedId } from './bounds.js';
+import { decode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { DirectMessage, DirectReply, Names } from './protocol.js';
+import { guarded, rejected } from './rejections.js';
+import { reply } from './replies.js';
+
+/** Messages in one direct request (the SDK sends at most 256); a longer batch is refused whole. */
+const MAX_DIRECT_BATCH = 1024;
+/** An error text sent back in a reply is cut to this (a zod error on a big message is big). */
+const ERROR_CHARS = 500;
+const short = (err: unknown) => String(err).slice(0, ERROR_CHARS);
 
 export function idFromToken(token: string): string {
   return token.startsWith('x-') ? Buffer.from(token.slice(2), 'hex').toString() : token;
@@ -24,6 +33,10 @@ export interface MailboxRoute {
   host: ActorHost<any, any, any>;
   schema: ZodType;
 }
+
+/** The route for an actor type named on the bus (not one of Object's own properties). */
+const routeOf = (routes: Record<string, MailboxRoute>, type: unknown) =>
+  typeof type === 'string' && Object.hasOwn(routes, type) ? routes[type] : undefined;
 
 /** A failed turn comes back after this, doubling per delivery up to the cap (a poison message must not spin). */
 const RETRY_DELAY_MS = 250;
@@ -54,7 +67,7 @@ export class Mailbox {
       this.logger,
     );
     const direct = this.nc.subscribe(this.names.directPartition(partition), {
-      callback: (_err, msg) => void this.deliverDirect(msg),
+      callback: guarded(this.logger, 'direct-failed', (msg) => this.deliverDirect(msg)),
     });
     this.loops.set(partition, { loop, direct });
     await loop.start();
@@ -78,33 +91,38 @@ export class Mailbox {
     try {
       batch = decode<DirectMessage[]>(msg.data);
       if (!Array.isArray(batch)) throw new Error('not a batch');
+      if (batch.length > MAX_DIRECT_BATCH)
+        throw new Error(`a batch of ${batch.length} messages; at most ${MAX_DIRECT_BATCH}`);
     } catch (err) {
-      this.logger.warn({ reason: String(err) }, 'refused a malformed direct request');
-      msg.respond(
-        encode([{ ok: false, invalid: true, error: String(err) }] satisfies DirectReply[]),
-      );
+      rejected(this.logger, 'direct-malformed', err);
+      this.reply(msg, [{ ok: false, invalid: true, error: short(err) }]);
       return;
     }
-    msg.respond(encode(await Promise.all(batch.map((d) => this.deliverOne(d)))));
+    this.reply(msg, await Promise.all(batch.map((d) => this.deliverOne(d))));
+  }
+
+  /** A reply over max_payload goes without its error texts: the sender then uses the inbox. */
+  private reply(msg: Msg, replies: DirectReply[]) {
+    reply(this.nc, msg, replies, () => [], this.logger);
   }
 
   private async deliverOne(direct: DirectMessage): Promise<DirectReply> {
     let route: MailboxRoute | undefined;
     let message: unknown;
     try {
-      route = this.routes[direct?.type];
-      if (!route) throw new Error(`no actor of type '${direct?.type}'`);
-      if (typeof direct.id !== 'string' || direct.id.length === 0) throw new Error('no actor id');
+      route = routeOf(this.routes, direct?.type);
+      if (!route) throw new Error(`no actor of type '${String(direct?.type).slice(0, 60)}'`);
+      checkedId('actor id', direct.id);
       message = route.schema.parse(direct.message);
     } catch (err) {
-      this.logger.warn({ reason: String(err) }, 'refused a malformed direct message');
-      return { ok: false, invalid: true, error: String(err) };
+      rejected(this.logger, 'direct-malformed', err);
+      return { ok: false, invalid: true, error: short(err) };
     }
     try {
       await route.host.handle(direct.id, message);
       return { ok: true };
     } catch (err) {
-      return { ok: false, error: String(err) };
+      return { ok: false, error: short(err) };
     }
   }
 
@@ -113,16 +131,14 @@ export class Mailbox {
     const tokens = msg.subject.split('.');
     const type = tokens[3];
     const actorId = idFromToken(tokens.slice(4).join('.'));
-    const route = this.routes[type];
+    const route = routeOf(this.routes, type);
     let message: unknown;
     try {
       if (!route) throw new Error(`no actor of type '${type}'`);
+      checkedId('actor id', actorId);
       message = route.schema.parse(decode(msg.data));
     } catch (err) {
-      this.logger.warn(
-        { subject: msg.subject, reason: String(err) },
-        'dropped a malformed mailbox message',
-      );
+      rejected(this.logger, 'inbox-malformed', err);
       msg.term();
       return;
     }

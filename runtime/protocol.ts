@@ -4,6 +4,7 @@
  * is shared between them.
  */
 import { z } from 'zod';
+import { checkedId, idSchema } from './bounds.js';
 import type { RunMessage } from '../actors/run/messages.js';
 import type { CronMessage } from '../actors/cron/messages.js';
 import type { ScheduleMessage } from '../actors/schedule/messages.js';
@@ -32,8 +33,9 @@ export function partitionOf(type: string, id: string, partitions = PARTITIONS): 
   return (h >>> 0) % partitions;
 }
 
-/** Subject tokens may not contain these; ids that do are hex-encoded. */
+/** Subject tokens may not contain these; ids that do are hex-encoded. Ids are bounded first. */
 export function subjectToken(id: string): string {
+  checkedId('id', id);
   return /^[A-Za-z0-9_:-]+$/.test(id) ? id : `x-${Buffer.from(id).toString('hex')}`;
 }
 
@@ -108,7 +110,7 @@ const conditionSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('event'),
     id: z.string(),
-    eventKey: z.string().min(1),
+    eventKey: idSchema('event key'),
     expression: z.string().optional(),
     sinceMs: z.number().optional(),
     readableDataKey,
@@ -219,7 +221,7 @@ export const runMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('Trigger'),
     id: z.string().min(1),
-    runId: z.string().min(1),
+    runId: idSchema('runId'),
     spec: runSpecSchema,
     input: json,
     additionalMetadata: metadata,
@@ -233,6 +235,7 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     notify: z
       .string()
       .regex(/^[A-Za-z0-9_-]+\.notify\.[A-Za-z0-9_-]+$/)
+      .max(255)
       .optional(),
     desiredWorkerLabels: desiredLabelsSchema.optional(),
     sticky: stickySchema.optional(),
@@ -279,7 +282,7 @@ export const runMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('ChildStarted'),
     id: z.string().min(1),
-    childRunId: z.string().min(1),
+    childRunId: idSchema('childRunId'),
   }),
   z.object({
     type: z.literal('EventReceived'),
@@ -306,7 +309,7 @@ export const runMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('DurableWait'),
     conditions: conditionExprSchema.optional(),
-    childRunId: z.string().min(1).optional(),
+    childRunId: idSchema('childRunId').optional(),
     ...durableCallBase,
   }),
   z.object({
@@ -340,7 +343,7 @@ export const everyRunMessageHasASchema: [RunMessagesWithoutSchema] extends [neve
   true;
 
 export const heartbeatSchema = z.object({
-  workerId: z.string().min(1),
+  workerId: idSchema('workerId'),
   name: z.string(),
   slots: z.number().int().min(0),
   durableSlots: z.number().int().min(0).optional(),

@@ -9,6 +9,7 @@ import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { eventKeyMatches } from '../actors/events/match.js';
 import { decode } from './codec.js';
+import { rejected } from './rejections.js';
 import { registeredTaskSchema, type RegisteredTask } from './protocol.js';
 
 /** A registration the watch has not delivered after this long is given up on (logged). */
@@ -39,7 +40,7 @@ export class RegistryView {
             this.byName.set(reg.spec.name, reg);
           }
         } catch (err) {
-          this.logger.warn({ key: entry.key, reason: String(err) }, 'ignored a bad registration');
+          rejected(this.logger, 'registration-malformed', err);
         }
         for (const w of this.waiting) {
           if (w.revision <= this.seenRevision) {

@@ -25,8 +25,12 @@ import {
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
+import { guarded, rejected } from './rejections.js';
+import { reply } from './replies.js';
 import { DispatchBatcher } from './dispatch-batcher.js';
-import type { JournalEntry } from './journal.js';
+import { publishToWorker } from './dispatch-signature.js';
+import { idProblem } from './bounds.js';
+import { decodeEntry, type JournalEntry } from './journal.js';
 import { restartSchedulerConsumer } from './setup.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { EventWait } from '../actors/effects.js';
@@ -99,9 +103,11 @@ export class SchedulerHost {
     private readonly readRun?: (runId: string) => Promise<RunState>,
     /** Rate limits upserted by clients (`skein.rateLimits.upsert`). */
     private readonly rateLimits?: KV,
+    /** Signs what goes to workers when set (see dispatch-signature.ts). */
+    private readonly dispatchKey?: string,
   ) {
     this.state = initialSchedulerState(clock.now(), 0, config);
-    this.dispatcher = new DispatchBatcher(nc, names);
+    this.dispatcher = new DispatchBatcher(nc, names, dispatchKey);
     this.conflicts = new ConflictLog(logger, config.workerLostAfterMs);
   }
 
@@ -120,8 +126,13 @@ export class SchedulerHost {
       void (async () => {
         for await (const entry of limits) {
           if (entry.operation !== 'PUT') continue;
-          this.safely(() =>
-            this.apply({ type: 'RateLimitDefined', ...rateLimitSchema.parse(decode(entry.value)) }),
+          this.safely(
+            () =>
+              this.apply({
+                type: 'RateLimitDefined',
+                ...rateLimitSchema.parse(decode(entry.value)),
+              }),
+            'rate-limit-malformed',
           );
         }
       })();
@@ -130,22 +141,21 @@ export class SchedulerHost {
       // A worker's word that it stored a result frees its slot at once; the outcome itself
       // arrives through the journal, maybe behind a backlog of new runs.
       this.nc.subscribe(n.schedulerFinished, {
-        callback: (_err, msg) =>
-          this.safely(() =>
-            this.apply({ type: 'TaskFinished', ...taskDoneSchema.parse(decode(msg.data)) }),
-          ),
+        callback: guarded(this.logger, 'scheduler-malformed', (msg) =>
+          this.apply({ type: 'TaskFinished', ...taskDoneSchema.parse(decode(msg.data)) }),
+        ),
       }),
       this.nc.subscribe(n.schedulerRejected, {
-        callback: (_err, msg) =>
-          this.safely(() =>
-            this.apply({ type: 'DispatchRejected', ...taskDoneSchema.parse(decode(msg.data)) }),
-          ),
+        callback: guarded(this.logger, 'scheduler-malformed', (msg) =>
+          this.apply({ type: 'DispatchRejected', ...taskDoneSchema.parse(decode(msg.data)) }),
+        ),
       }),
       this.nc.subscribe(n.leaderApi('sched.lookup'), {
-        callback: (_err, msg) =>
-          this.safely(() =>
-            msg.respond(encode(this.lookup(String(decode<{ runId: string }>(msg.data).runId)))),
-          ),
+        callback: guarded(this.logger, 'lookup-malformed', (msg) => {
+          const { runId } = decode<{ runId?: unknown }>(msg.data) ?? {};
+          const live = typeof runId === 'string' ? this.lookup(runId) : [];
+          reply(this.nc, msg, live, () => [], this.logger);
+        }),
       }),
     );
     this.recoverUpTo = await restartSchedulerConsumer(this.jsm, n);
@@ -195,11 +205,13 @@ export class SchedulerHost {
     return out;
   }
 
-  private safely(fn: () => void) {
+  /** Runs `fn`, logging what it throws; `reason`: it read a message, which is counted as rejected. */
+  private safely(fn: () => void, reason?: string) {
     try {
       fn();
     } catch (err) {
-      this.logger.warn({ reason: String(err) }, 'scheduler ignored a bad message');
+      if (reason) rejected(this.logger, reason, err);
+      else this.logger.warn({ reason: String(err) }, 'scheduler ignored a bad message');
     }
   }
 
@@ -214,7 +226,7 @@ export class SchedulerHost {
       const heartbeat = heartbeatSchema.parse(decode(entry.value));
       this.conflicts.seen(heartbeat, this.clock.now());
       this.apply({ type: 'Heartbeat', heartbeat });
-    });
+    }, 'heartbeat-malformed');
   }
 
   /** An entry this engine just appended, so reading it back from the journal needs no decoding. */
@@ -246,16 +258,12 @@ export class SchedulerHost {
     let creating: Promise<void> | undefined;
     try {
       if (!entry) {
-        entry = decode<JournalEntry>(msg.data);
-        if (!Array.isArray(entry.fx) || !Array.isArray(entry.ev))
-          throw new Error('not a journal entry');
+        entry = decodeEntry(msg.data);
+        checkSchedulerEffects(entry.fx);
         creating = this.noteCreation(msg.seq, entry);
       }
     } catch (err) {
-      this.logger.warn(
-        { reason: String(err), subject: msg.subject },
-        'scheduler skipped a malformed journal entry',
-      );
+      rejected(this.logger, 'journal-malformed', err);
       msg.ack();
       return;
     }
@@ -267,7 +275,12 @@ export class SchedulerHost {
       if (effect.type === 'abortTask' && effect.heldBy) {
         const { workerId, runId, taskName } = effect.heldBy;
         const cancel = { key: effect.key, reason: effect.reason, runId, taskName };
-        this.nc.publish(this.names.workerCancel(workerId), encode(cancel));
+        publishToWorker(
+          this.nc,
+          this.dispatchKey,
+          this.names.workerCancel(workerId),
+          encode(cancel),
+        );
       } else if (effect.type === 'abortTask') {
         this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
       }
@@ -324,7 +337,7 @@ export class SchedulerHost {
         last_by_subj: msg.subject,
       });
       if (!last || last.seq <= msg.seq) return queued;
-      const status = (decode<JournalEntry>(last.data).s as { status?: string } | undefined)?.status;
+      const status = (decodeEntry(last.data).s as { status?: string } | undefined)?.status;
       if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') return [];
       if (!this.readRun) return queued;
       const run = await this.readRun(queued[0].runId);
@@ -397,7 +410,9 @@ export class SchedulerHost {
         this.releaseHeld(effect.key);
         return;
       case 'abortOnWorker':
-        this.nc.publish(
+        publishToWorker(
+          this.nc,
+          this.dispatchKey,
           n.workerCancel(effect.workerId),
           encode({ key: effect.key, reason: effect.reason }),
         );
@@ -412,5 +427,24 @@ export class SchedulerHost {
           );
         return;
     }
+  }
+}
+
+/** What the scheduler reads of a decoded entry's effects must be there (garbage may be stored). */
+function checkSchedulerEffects(fx: JournalEntry['fx']) {
+  const text = (v: unknown) => typeof v === 'string' && v.length > 0;
+  for (const effect of fx) {
+    const ok =
+      effect.type === 'enqueue'
+        ? text(effect.task?.key) && text(effect.task.runId) && text(effect.task.taskName)
+        : effect.type === 'abortTask'
+          ? text(effect.key) &&
+            (!effect.heldBy || idProblem('worker id', effect.heldBy.workerId) === undefined)
+          : effect.type === 'awaitEvent'
+            ? text(effect.wait?.key) && idProblem('event key', effect.wait.eventKey) === undefined
+            : effect.type === 'endWait'
+              ? text(effect.key)
+              : true;
+    if (!ok) throw new Error(`a malformed '${effect.type}' effect`);
   }
 }

@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import { decideTimer, type Timer } from '../actors/timer/timer.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
+import { checkedId } from './bounds.js';
 import { ConsumerLoop } from './consumer-loop.js';
+import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
 import { restartTimersConsumer } from './setup.js';
 
@@ -51,10 +53,17 @@ export class TimerHost {
     let timer: Timer;
     try {
       timer = decode<Timer>(msg.data);
-      if (typeof timer.dueAt !== 'number' || !timer.to?.type || !timer.message?.id)
+      if (
+        typeof timer.dueAt !== 'number' ||
+        typeof timer.to?.type !== 'string' ||
+        !timer.message?.id
+      )
         throw new Error('not a timer');
+      if (!/^[A-Za-z0-9_-]+$/.test(timer.to.type)) throw new Error('not an actor type');
+      checkedId('timer target', timer.to.id);
+      checkedId('timer id', timer.timerId);
     } catch (err) {
-      this.logger.warn({ reason: String(err) }, 'dropped a malformed timer');
+      rejected(this.logger, 'timer-malformed', err);
       msg.term();
       return;
     }

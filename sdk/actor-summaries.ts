@@ -1,6 +1,5 @@
 /** Reading the summaries actors store with each journal entry (crons and schedules list from them). */
-import { decode } from '../runtime/codec.js';
-import type { JournalEntry } from '../runtime/journal.js';
+import { decodeEntry } from '../runtime/journal.js';
 import { idFromToken } from '../runtime/mailbox.js';
 import type { SdkConnection } from './connection.js';
 
@@ -12,7 +11,7 @@ export async function lastSummary<S>(conn: SdkConnection, type: string, id: stri
   const last = await jsm.direct.getMessage(conn.names.streams.journal, {
     last_by_subj: conn.names.journalSubject(type, id),
   });
-  return last ? (decode<JournalEntry>(last.data).s as S | undefined) : undefined;
+  return last ? summaryIn<S>(last.data) : undefined;
 }
 
 /**
@@ -29,11 +28,20 @@ export async function listSummaries<S>(conn: SdkConnection, type: string) {
     const batch = await Promise.all(
       subjects.slice(i, i + READS_AT_ONCE).map(async (subject) => {
         const last = await jsm.direct.getMessage(n.streams.journal, { last_by_subj: subject });
-        const s = last ? (decode<JournalEntry>(last.data).s as S | undefined) : undefined;
+        const s = last ? summaryIn<S>(last.data) : undefined;
         return s ? [{ id: idFromToken(subject.split('.').slice(3).join('.')), s }] : [];
       }),
     );
     out.push(...batch.flat());
   }
   return out;
+}
+
+/** The summary in a stored entry; none when garbage was stored on the actor's subject. */
+function summaryIn<S>(data: Uint8Array): S | undefined {
+  try {
+    return decodeEntry(data).s as S | undefined;
+  } catch {
+    return undefined;
+  }
 }

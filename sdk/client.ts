@@ -1,8 +1,13 @@
 /** `Skein.init(...)`: the SDK's entry point. */
 import type { ConnectionOptions } from '@nats-io/nats-core';
 import { pino, type Logger } from 'pino';
-import type { RegisteredTask } from '../runtime/protocol.js';
-import { DEFAULT_NAMESPACE, names, validateNamespace } from '../runtime/protocol.js';
+import {
+  DEFAULT_NAMESPACE,
+  names,
+  registeredTaskSchema,
+  validateNamespace,
+  type RegisteredTask,
+} from '../runtime/protocol.js';
 import { decode } from '../runtime/codec.js';
 import { SdkConnection } from './connection.js';
 import { CronsClient, declareCrons } from './crons.js';
@@ -10,6 +15,7 @@ import { EventsClient } from './events.js';
 import { SchedulesClient } from './schedules.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
+import { checkId } from './ids.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
 import { RunsClient, WorkersClient } from './runs.js';
@@ -18,6 +24,7 @@ import { Task, type DurableTaskOptions, type TaskOptions } from './task.js';
 import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
 import { currentRun, type ChildLink } from './current-run.js';
+import { dispatchKeyOf } from '../runtime/dispatch-signature.js';
 import { registryKey, Worker, type WorkerOptions } from './worker.js';
 
 export interface SkeinOptions {
@@ -28,6 +35,12 @@ export interface SkeinOptions {
   /** Passed to the NATS client: user/pass, token, nkey/creds, tls. */
   nats?: ConnectionOptions;
   logger?: Logger;
+  /**
+   * A secret shared with the engines (default: env SKEIN_DISPATCH_KEY): this client's workers
+   * then run only dispatches the engine signed with it. Without it, whoever may publish on the
+   * namespace's subjects can make workers run tasks (docs/API.md, "Security").
+   */
+  dispatchKey?: string;
 }
 
 const SKEIN_OPTIONS = optionNames<SkeinOptions>({
@@ -35,6 +48,7 @@ const SKEIN_OPTIONS = optionNames<SkeinOptions>({
   namespace: true,
   nats: true,
   logger: true,
+  dispatchKey: true,
 });
 
 export class Skein {
@@ -65,8 +79,13 @@ export class Skein {
       throw new ValidationError((err as Error).message);
     }
     this.logger = opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' });
-    this.conn = new SdkConnection(names(this.namespace), opts.natsUrl, opts.nats);
-    this.waiter = new RunWaiter(this.conn);
+    this.conn = new SdkConnection(
+      names(this.namespace),
+      opts.natsUrl,
+      opts.nats,
+      dispatchKeyOf(opts.dispatchKey),
+    );
+    this.waiter = new RunWaiter(this.conn, this.logger);
     this.triggerer = new Triggerer(this.conn, this.waiter, () => currentRun.getStore());
     this.runs = new RunsClient(this.conn, this.triggerer);
     this.workers = new WorkersClient(this.conn);
@@ -157,8 +176,7 @@ export class Skein {
   }
 
   private async registered(name: string): Promise<RegisteredTask> {
-    if (typeof name !== 'string' || name.length === 0)
-      throw new ValidationError('name must be a non-empty string');
+    checkId('name', name);
     const { registry } = await this.conn.ready();
     const entry = await registry.get(registryKey(name));
     if (!entry || entry.operation !== 'PUT') {
@@ -166,6 +184,14 @@ export class Skein {
         `no task or workflow named '${name}' has been registered by any worker in namespace '${this.namespace}'`,
       );
     }
-    return decode<RegisteredTask>(entry.value);
+    try {
+      const registered = decode<RegisteredTask>(entry.value);
+      registeredTaskSchema.parse(registered); // checked, not stripped: it may carry more defaults
+      return registered;
+    } catch {
+      throw new NotFoundError(
+        `the registration of '${name}' in namespace '${this.namespace}' is malformed: start a worker that serves it`,
+      );
+    }
   }
 }

@@ -30,6 +30,8 @@ export class SdkConnection {
     readonly names: Names,
     private readonly natsUrl: string | string[] | undefined,
     private readonly options: ConnectionOptions | undefined,
+    /** Workers run only dispatches signed with it, when set (see runtime/dispatch-signature.ts). */
+    readonly dispatchKey?: string,
   ) {}
 
   ready(): Promise<Connected> {
@@ -82,8 +84,13 @@ export class SdkConnection {
         `no Skein engine answered '${op}' in namespace '${this.names.ns}': ${String(err)}`,
       );
     }
-    const body = decode<{ ok?: T; error?: { name: string; message: string } }>(reply.data);
-    if (body.error) {
+    let body: { ok?: T; error?: { name: string; message: string } };
+    try {
+      body = decode(reply.data);
+    } catch (err) {
+      throw new ConnectionError(`a malformed answer to '${op}': ${String(err)}`);
+    }
+    if (body?.error) {
       if (body.error.name === 'NotFoundError') throw new NotFoundError(body.error.message);
       if (body.error.name === 'ValidationError') throw new ValidationError(body.error.message);
       throw new SkeinError(body.error.message);

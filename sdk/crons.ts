@@ -7,7 +7,7 @@ import { encode } from '../runtime/codec.js';
 import type { TriggerMessage } from '../runtime/run-creation.js';
 import type { SdkConnection } from './connection.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import { derivedId } from './ids.js';
+import { checkId, derivedId } from './ids.js';
 import { lastSummary, listSummaries } from './actor-summaries.js';
 import type { Declaration } from './worker.js';
 import { runPlacementOf } from '../actors/run/placement.js';
@@ -134,8 +134,7 @@ export class CronsClient {
 
   /** Deletes a cron: no later tick runs (a declared one comes back when a worker registers it again). */
   async delete(id: string): Promise<void> {
-    if (typeof id !== 'string' || id.length === 0)
-      throw new ValidationError('cron id must be a non-empty string');
+    checkId('cron id', id);
     const s = await lastSummary<CronSummary>(this.conn, 'cron', id);
     if (!s || s.deleted) throw new NotFoundError(`no cron with id '${id}'`);
     const c = await this.conn.ready();

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { encode } from '../runtime/codec.js';
 import type { SdkConnection } from './connection.js';
+import { idProblem } from '../runtime/bounds.js';
 import { ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
 import { checkMetadata, checkPriority, maxInputBytes } from './trigger.js';
@@ -43,9 +44,9 @@ const BULK_ITEM = optionNames<{ payload: unknown } & PushOptions>({
 });
 
 function checkKey(key: unknown): string {
-  if (typeof key !== 'string' || key.trim().length === 0 || key.length > 255) {
+  if (typeof key !== 'string' || key.trim().length === 0 || idProblem('event key', key)) {
     throw new ValidationError(
-      `event key must be a non-empty string of at most 255 characters, got ${JSON.stringify(key)}`,
+      `event key must be a non-empty string of at most 255 bytes without control characters, got ${JSON.stringify(key)?.slice(0, 80)}`,
     );
   }
   return key;

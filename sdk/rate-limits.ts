@@ -5,6 +5,7 @@ import type { RateLimitRecord } from '../runtime/protocol.js';
 import type { SdkConnection } from './connection.js';
 import type { RateLimitDuration } from './enums.js';
 import { ConnectionError, ValidationError } from './errors.js';
+import { checkId } from './ids.js';
 import { periodMs, positiveWhole } from './placement.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
 
@@ -32,10 +33,7 @@ export class RateLimitsClient {
       throw new ValidationError('rateLimits.upsert takes { key, limit, duration }');
     checkOptions(options, RATE_LIMIT_OPTIONS, 'rateLimits.upsert');
     const { key } = options;
-    if (typeof key !== 'string' || key.length === 0 || key.length > 255)
-      throw new ValidationError(
-        `rate limit key must be a non-empty string, got ${JSON.stringify(key)}`,
-      );
+    checkId('rate limit key', key);
     const where = `rate limit '${key}'`;
     const record: RateLimitRecord = {
       key,

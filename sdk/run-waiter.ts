@@ -6,8 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
 import type { RunFinished } from '../actors/effects.js';
 import { decode } from '../runtime/codec.js';
+import { guarded } from '../runtime/rejections.js';
 import type { SdkConnection } from './connection.js';
 
 /** A notice is lost only if an engine dies at the wrong moment: check rarely, and back off. */
@@ -31,7 +33,10 @@ export class RunWaiter {
   private notifySub?: Subscription;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly conn: SdkConnection) {
+  constructor(
+    private readonly conn: SdkConnection,
+    private readonly logger: Logger,
+  ) {
     this.notifySubject = conn.names.clientNotify(randomUUID().replace(/-/g, ''));
   }
 
@@ -42,10 +47,10 @@ export class RunWaiter {
   async watch(runId: string, triggeredHere: boolean): Promise<() => Promise<RunFinished>> {
     const { nc } = await this.conn.ready();
     this.notifySub ??= nc.subscribe(this.notifySubject, {
-      callback: (_err, msg) => {
-        const f = decode<RunFinished>(msg.data);
+      callback: guarded(this.logger, 'notice-malformed', (msg) => {
+        const f = finishedNotice(msg.data);
         this.watches.get(f.runId)?.settle(f);
-      },
+      }),
     });
     // Handles on one run share one watch.
     const known = this.watches.get(runId);
@@ -76,9 +81,11 @@ export class RunWaiter {
   /** Another client's run: the notice may have gone already, so ask at once and then often. */
   private watchAsStranger(runId: string, watch: Watch) {
     void this.conn.ready().then(({ nc }) => {
+      // Not `max: 1`: a malformed message on the subject must not use up the subscription.
       watch.ownSub ??= nc.subscribe(this.conn.names.runFinished(runId), {
-        max: 1,
-        callback: (_err, msg) => watch.settle(decode<RunFinished>(msg.data)),
+        callback: guarded(this.logger, 'notice-malformed', (msg) =>
+          watch.settle(finishedNotice(msg.data)),
+        ),
       });
     });
     void this.check([runId]);
@@ -111,4 +118,13 @@ export class RunWaiter {
       // No engine answered: the notice or the next check will tell.
     }
   }
+}
+
+const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+/** A run's end as the engine announces it; anything else on the subject throws. */
+function finishedNotice(data: Uint8Array): RunFinished {
+  const f = decode<RunFinished>(data);
+  if (typeof f?.runId !== 'string' || !ENDED.has(f.status)) throw new Error('not a run end');
+  return f;
 }

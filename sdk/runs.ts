@@ -4,6 +4,7 @@ import { lastEntry } from '../runtime/journal.js';
 import type { SdkConnection } from './connection.js';
 import type { RunStatus } from './enums.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { checkId } from './ids.js';
 import type { Triggerer } from './trigger.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
 
@@ -110,11 +111,7 @@ function toRunInfo(v: RunWire): RunInfo {
   };
 }
 
-function checkRunId(runId: unknown): string {
-  if (typeof runId !== 'string' || runId.length === 0)
-    throw new ValidationError(`runId must be a non-empty string, got ${JSON.stringify(runId)}`);
-  return runId;
-}
+const checkRunId = (runId: unknown): string => checkId('runId', runId);
 
 export class RunsClient {
   constructor(
@@ -164,7 +161,9 @@ export class RunsClient {
     const { jsm } = await this.conn.ready();
     const last = await lastEntry(jsm, this.conn.names, 'run', checkRunId(runId));
     if (!last) throw new NotFoundError(`no run with id '${runId}'`);
-    if (isTerminal((last.s as RunSummary | undefined)?.status ?? 'QUEUED')) return;
+    // Garbage stored after the run's last turn hides its status: the run actor decides.
+    if (last !== 'unreadable' && isTerminal((last.s as RunSummary | undefined)?.status ?? 'QUEUED'))
+      return;
     await this.triggerer.cancel(runId, 'cancelled by user');
   }
 

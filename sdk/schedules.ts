@@ -7,7 +7,7 @@ import type { TriggerMessage } from '../runtime/run-creation.js';
 import { lastSummary, listSummaries } from './actor-summaries.js';
 import type { SdkConnection } from './connection.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import { derivedId } from './ids.js';
+import { checkId, derivedId } from './ids.js';
 import { runPlacementOf } from '../actors/run/placement.js';
 
 export interface ScheduledRef {
@@ -83,8 +83,7 @@ export class SchedulesClient {
 
   /** Deletes a schedule; if it has not triggered yet, its run never starts. */
   async delete(id: string): Promise<void> {
-    if (typeof id !== 'string' || id.length === 0)
-      throw new ValidationError('schedule id must be a non-empty string');
+    checkId('schedule id', id);
     const s = await lastSummary<ScheduleSummary>(this.conn, 'schedule', id);
     if (!s || s.deleted) throw new NotFoundError(`no schedule with id '${id}'`);
     const c = await this.conn.ready();

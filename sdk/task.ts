@@ -9,6 +9,7 @@ import { checkCron, createCron, type CronRef } from './crons.js';
 import { checkDate, createSchedule, type ScheduledRef } from './schedules.js';
 import { toMs, type Duration } from './duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
+import { idProblem } from '../runtime/bounds.js';
 import { ValidationError } from './errors.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
 import { placementSpecOf, stickyOf } from './placement.js';
@@ -132,9 +133,14 @@ const SEND_SLICE = 100;
 const DEFAULT_EXECUTION_TIMEOUT = '60s';
 
 export function checkName(name: unknown, what: string): string {
-  if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {
+  if (
+    typeof name !== 'string' ||
+    name.trim().length === 0 ||
+    name.length > 200 ||
+    idProblem(what, name) // bytes and characters a subject or KV key can take
+  ) {
     throw new ValidationError(
-      `${what} name must be a non-empty string of at most 200 characters, got ${JSON.stringify(name)}`,
+      `${what} name must be a non-empty string of at most 200 characters (255 bytes) without control characters, got ${JSON.stringify(name)?.slice(0, 80)}`,
     );
   }
   return name;

@@ -5,6 +5,7 @@ import { encode } from '../runtime/codec.js';
 import { createRun, type TriggerMessage } from '../runtime/run-creation.js';
 import type { SdkConnection } from './connection.js';
 import { ValidationError } from './errors.js';
+import { checkId } from './ids.js';
 import { assertSize, toJson } from './json.js';
 import { makeRunRef, type RunRef } from './run-ref.js';
 import type { RunWaiter } from './run-waiter.js';
@@ -118,9 +119,7 @@ export class Triggerer {
       ...checkMetadata(opts.additionalMetadata),
     };
     const priority = checkPriority(opts.priority ?? defaults.defaultPriority, 'priority');
-    if (opts.key !== undefined && (typeof opts.key !== 'string' || opts.key.length === 0)) {
-      throw new ValidationError('key must be a non-empty string');
-    }
+    if (opts.key !== undefined) checkId('key', opts.key);
     const json = toJson(input, 'input');
     // The run's first journal entry stores the input twice (the trigger and the queued task).
     assertSize(

@@ -8,6 +8,9 @@ import type { Logger } from 'pino';
 import type { TaskError } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { decode, encode } from '../runtime/codec.js';
+import { signedBy } from '../runtime/dispatch-signature.js';
+import { guarded, rejected } from '../runtime/rejections.js';
+import { cancelSchema, dispatchedTaskProblem } from './dispatched-task.js';
 import type { WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
 import { ContextImpl, type ContextHost, type LogLine } from './context-impl.js';
@@ -25,6 +28,7 @@ import {
 } from './durable-worker.js';
 import { DurableContextImpl } from './durable-context-impl.js';
 import { NonDeterminismError, NonRetryableError, ValidationError } from './errors.js';
+import { checkId } from './ids.js';
 import { Replayer } from './replayer.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
 import { SuspendedTasks } from './suspended-tasks.js';
@@ -84,10 +88,9 @@ export class Worker {
     private readonly conn: SdkConnection,
     private readonly logger: Logger,
   ) {
-    if (typeof name !== 'string' || name.length === 0)
-      throw new ValidationError('worker name must be a non-empty string');
+    checkId('worker name', name);
     checkOptions(opts, WORKER_OPTIONS, `worker '${name}'`);
-    this.id = `${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomUUID().slice(0, 8)}`;
+    this.id = `${name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 200)}-${randomUUID().slice(0, 8)}`;
     this.slots = opts.slots ?? 100;
     if (!Number.isInteger(this.slots) || this.slots < 1)
       throw new ValidationError(`worker '${name}': slots must be a whole number >= 1`);
@@ -109,12 +112,13 @@ export class Worker {
     for (const reg of this.served.registrations)
       await c.registry.put(registryKey(reg.spec.name), encode(reg));
     this.subs.push(
-      c.nc.subscribe(n.workerDispatch(this.id), { callback: (_e, msg) => this.onDispatch(msg) }),
+      c.nc.subscribe(n.workerDispatch(this.id), {
+        callback: guarded(this.logger, 'dispatch-failed', (msg) => this.onDispatch(msg)),
+      }),
       c.nc.subscribe(n.workerCancel(this.id), {
-        callback: (_e, msg) => {
-          const cancel = decode<{ key: string; reason: string; runId?: string; taskName?: string }>(
-            msg.data,
-          );
+        callback: guarded(this.logger, 'cancel-malformed', (msg) => {
+          if (!this.fromEngine(msg, 'cancel-unsigned')) return;
+          const cancel = cancelSchema.parse(decode(msg.data));
           const reason = String(cancel.reason);
           this.running.get(cancel.key)?.controller.abort(new Error(reason));
           // A durable task waiting in memory: its run ended, so it is dropped (its signal aborts).
@@ -123,7 +127,7 @@ export class Worker {
               { runId: cancel.runId, taskName: cancel.taskName },
               `its run was cancelled: ${reason}`,
             );
-        },
+        }),
       }),
     );
     await c.nc.flush();
@@ -179,15 +183,28 @@ export class Worker {
   }
 
   private onDispatch(msg: Msg) {
+    if (!this.fromEngine(msg, 'dispatch-unsigned')) return;
     let tasks: QueuedTask[];
     try {
       tasks = decode<QueuedTask[]>(msg.data);
       if (!Array.isArray(tasks)) throw new Error('not a list of task runs');
     } catch (err) {
-      this.logger.warn({ err }, 'ignored a malformed dispatch');
+      rejected(this.logger, 'dispatch-malformed', err);
       return;
     }
-    for (const task of tasks) this.accept(task);
+    for (const task of tasks) {
+      const problem = dispatchedTaskProblem(task);
+      if (problem) rejected(this.logger, 'dispatch-malformed', problem);
+      else this.accept(task);
+    }
+  }
+
+  /** With a dispatch key, only what the engine signed is taken (the rest is counted under `reason`). */
+  private fromEngine(msg: Msg, reason: string): boolean {
+    const key = this.conn.dispatchKey;
+    if (!key || signedBy(key, msg)) return true;
+    rejected(this.logger, reason);
+    return false;
   }
 
   private accept(task: QueuedTask) {

@@ -61,7 +61,7 @@ async function host(by: string) {
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, n);
   const requester = new Requester(nc);
-  const journal = new Journal(requester, jsm, n);
+  const journal = new Journal(requester, jsm, n, testLogger);
   const options = {
     journal,
     effects: new EffectRunner(nc, requester, n),

@@ -25,8 +25,29 @@ export function concurrencyKey(
 function groupsOf(specs: ConcurrencySpec[], scope: string, state: RunState): GroupRef[] {
   return specs.map((c, i) => {
     const key = concurrencyKey(c.expression, state);
-    return { groupId: `${scope}|${i}|${key}`, key, maxRuns: c.maxRuns, strategy: c.strategy };
+    const groupId = boundedGroupId(`${scope}|${i}|${key}`);
+    return { groupId, key, maxRuns: c.maxRuns, strategy: c.strategy };
   });
+}
+
+/** A group id names an actor, so a subject: one over 255 bytes (a long key) goes by a hash of it. */
+function boundedGroupId(id: string): string {
+  if (new TextEncoder().encode(id).length <= 255) return id;
+  return `h-${hash53(id, 1)}${hash53(id, 2)}`;
+}
+
+/** cyrb53: a 53-bit string hash; two seeds make collisions of long keys practically impossible. */
+function hash53(text: string, seed: number): string {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
 }
 
 function acquire(turn: Turn, admission: Admission) {

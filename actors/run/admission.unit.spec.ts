@@ -73,6 +73,16 @@ describe('a run with concurrency limits', () => {
       );
   });
 
+  it('names a group whose key is long by a hash, short enough for a subject', () => {
+    const long = 'u'.repeat(300);
+    spec.when(trigger(taskRun, { user: long }), 10).thenMatches(({ effects }) => {
+      const [acquire] = sends(effects);
+      const groupId = acquire.slice('Acquire '.length);
+      expect(groupId).toMatch(/^h-[0-9a-f]+$/);
+      expect(groupId.length).toBeLessThanOrEqual(255);
+    });
+  });
+
   it('gives its slots (and its place in line) back when it ends', () => {
     const first = spec.when(trigger(taskRun), 10).thenMatches(() => undefined);
     const second = spec
