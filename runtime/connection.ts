@@ -1,8 +1,9 @@
 /** Connecting to NATS and its JetStream, with a clear ConnectionError when either is missing. */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionError } from './errors.js';
+import { resolveNatsOptions, toConnectionOptions, type NatsOptions } from './nats-options.js';
 import { DEFAULT_NATS_URL } from './protocol.js';
 
 export function resolveNatsUrl(natsUrl?: string | string[]): string | string[] {
@@ -13,16 +14,17 @@ const reason = (err: unknown) => (err instanceof Error ? err.message : String(er
 
 export async function connectNats(
   natsUrl: string | string[] | undefined,
-  options: ConnectionOptions | undefined,
+  options: NatsOptions | undefined,
   name: string,
 ): Promise<NatsConnection> {
   const servers = resolveNatsUrl(natsUrl);
+  const auth = toConnectionOptions(resolveNatsOptions(options));
   try {
     // Async traces cost an Error (with its stack) per request: too dear on the hot path.
     return await connect({
       maxReconnectAttempts: -1,
       noAsyncTraces: true,
-      ...options,
+      ...auth,
       servers,
       name,
     });

@@ -1,6 +1,7 @@
 /** The engine process: sets up the namespace, takes its share of partitions, serves them. */
 import { jetstream } from '@nats-io/jetstream';
-import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { checkNatsOptions, type NatsOptions } from './nats-options.js';
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { concurrencyActor } from '../actors/concurrency/index.js';
@@ -50,7 +51,8 @@ import { checkOptions, optionNames } from './options.js';
 export interface EngineOptions {
   natsUrl?: string | string[];
   namespace?: string;
-  nats?: ConnectionOptions;
+  /** Credentials and TLS for NATS; default: env SKEIN_NATS_*. */
+  nats?: NatsOptions;
   logger?: Logger;
   http?: { port: number };
   /**
@@ -106,6 +108,7 @@ export interface Engine {
 export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   checkOptions(opts, ENGINE_OPTIONS, 'startEngine');
   checkOptions(opts.http, ['port'], 'startEngine: http');
+  checkNatsOptions(opts.nats, 'startEngine');
   const namespace = validateNamespace(
     opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,
   );

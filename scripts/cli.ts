@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startEngine } from 'skein/runtime';
+import { NATS_FLAGS, NATS_FLAGS_USAGE, natsOptionsOfFlags } from './nats-flags.js';
 
 const USAGE = `Usage: skein <command> [options]
 
@@ -23,6 +24,9 @@ Environment:
   SKEIN_NATS_URL    NATS server URL(s), comma-separated (default nats://127.0.0.1:4222)
   SKEIN_NAMESPACE   namespace: isolates streams, buckets and subjects (default 'skein')
   SKEIN_LOG_LEVEL   pino level: trace, debug, info, warn, error (engine default 'info')
+  SKEIN_NATS_USER, SKEIN_NATS_PASS, SKEIN_NATS_TOKEN, SKEIN_NATS_NKEY, SKEIN_NATS_CREDS,
+  SKEIN_NATS_TLS_CA, SKEIN_NATS_TLS_CERT, SKEIN_NATS_TLS_KEY
+                    NATS credentials and TLS files (see 'skein engine --help')
 `;
 
 const ENGINE_USAGE = `Usage: skein engine [options]
@@ -42,7 +46,8 @@ Options:
   --event-retention-days <n>
                     how long pushed events are kept (default 7)
   -h, --help        show this help
-`;
+
+${NATS_FLAGS_USAGE}`;
 
 const DEMO_USAGE = `Usage: skein demo
 
@@ -62,7 +67,8 @@ Options:
   --priority <n>     1, 2 or 3 for the runs it triggers
   --id <eventId>     the event's id (pushing an id again triggers nothing new)
   -h, --help         show this help
-`;
+
+${NATS_FLAGS_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -120,6 +126,7 @@ async function engineCommand(args: string[]): Promise<number> {
       'http-port': { type: 'string' },
       replicas: { type: 'string' },
       'event-retention-days': { type: 'string' },
+      ...NATS_FLAGS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -141,6 +148,7 @@ async function engineCommand(args: string[]): Promise<number> {
   try {
     engine = await startEngine({
       id: values.id ?? hostname(),
+      nats: natsOptionsOfFlags(values),
       logger,
       http: httpPort === undefined ? undefined : { port: httpPort },
       replicas,
@@ -212,6 +220,7 @@ async function eventsCommand(args: string[]): Promise<number> {
       scope: { type: 'string' },
       priority: { type: 'string' },
       id: { type: 'string' },
+      ...NATS_FLAGS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -239,7 +248,17 @@ async function eventsCommand(args: string[]): Promise<number> {
   }
   const priority = values.priority === undefined ? undefined : Number(values.priority);
   const { Skein, SkeinError } = await import('skein');
-  const skein = Skein.init({ logger: pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'warn' }) });
+  let skein;
+  try {
+    skein = Skein.init({
+      nats: natsOptionsOfFlags(values),
+      logger: pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'warn' }),
+    });
+  } catch (err) {
+    if (!(err instanceof SkeinError)) throw err;
+    process.stderr.write(`skein: ${err.message}\n`);
+    return 1;
+  }
   try {
     const { eventId } = await skein.events.push(key, payload, {
       additionalMetadata,

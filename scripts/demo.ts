@@ -20,6 +20,7 @@ import { errorText, type TaskError } from '../actors/run/messages.js';
 import { helloExample } from '../examples/hello.js';
 import { retryExample } from '../examples/retry.js';
 import { durableExamples } from '../examples/durable.js';
+import { resolveNatsOptions, toConnectionOptions } from '../runtime/nats-options.js';
 import { findDemoNats, NatsServerNotFound, type DemoNats } from './nats.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -214,7 +215,12 @@ const isEmptyObject = (v: unknown) =>
 async function removeNamespace(url: string, namespace: string) {
   const NS = namespace.toUpperCase().replace(/-/g, '_');
   const prefixes = [`${NS}_`, `KV_${NS}_`, `OBJ_${NS}_`];
-  const nc = await connect({ servers: url, name: 'skein-demo-cleanup', reconnect: false });
+  const nc = await connect({
+    ...toConnectionOptions(resolveNatsOptions(undefined)), // SKEIN_NATS_* like the engine's
+    servers: url,
+    name: 'skein-demo-cleanup',
+    reconnect: false,
+  });
   try {
     const jsm = await jetstreamManager(nc);
     const doomed: string[] = [];

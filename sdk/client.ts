@@ -1,5 +1,4 @@
 /** `Skein.init(...)`: the SDK's entry point. */
-import type { ConnectionOptions } from '@nats-io/nats-core';
 import { pino, type Logger } from 'pino';
 import {
   DEFAULT_NAMESPACE,
@@ -15,6 +14,7 @@ import { EventsClient } from './events.js';
 import { SchedulesClient } from './schedules.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
+import { checkNatsOptions, type NatsOptions } from '../runtime/nats-options.js';
 import { checkId } from './ids.js';
 import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
@@ -32,8 +32,8 @@ export interface SkeinOptions {
   natsUrl?: string | string[];
   /** Default: env SKEIN_NAMESPACE, else 'skein'. */
   namespace?: string;
-  /** Passed to the NATS client: user/pass, token, nkey/creds, tls. */
-  nats?: ConnectionOptions;
+  /** Credentials and TLS for NATS (user/pass, token, NKey seed, creds file, TLS files); default: env SKEIN_NATS_*. */
+  nats?: NatsOptions;
   logger?: Logger;
   /**
    * A secret shared with the engines (default: env SKEIN_DISPATCH_KEY): this client's workers
@@ -71,6 +71,7 @@ export class Skein {
 
   private constructor(opts: SkeinOptions) {
     checkOptions(opts, SKEIN_OPTIONS, 'Skein.init');
+    checkNatsOptions(opts.nats, 'Skein.init');
     try {
       this.namespace = validateNamespace(
         opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,

@@ -1,7 +1,8 @@
 /** The SDK's lazy connection to NATS and the namespace's streams and buckets. */
 import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { NatsOptions } from '../runtime/nats-options.js';
 import { connectNats, openJetStream } from '../runtime/connection.js';
 import { Requester } from '../runtime/requester.js';
 import { Deliverer } from './deliver.js';
@@ -29,7 +30,7 @@ export class SdkConnection {
   constructor(
     readonly names: Names,
     private readonly natsUrl: string | string[] | undefined,
-    private readonly options: ConnectionOptions | undefined,
+    private readonly options: NatsOptions | undefined,
     /** Workers run only dispatches signed with it, when set (see runtime/dispatch-signature.ts). */
     readonly dispatchKey?: string,
   ) {}

@@ -1,4 +1,5 @@
 export { Skein, type SkeinOptions } from './client.js';
+export type { NatsOptions, NatsTlsOptions } from '../runtime/nats-options.js';
 export { replayHistory, type ReplayReport, type ReplayOptions } from './replay-history.js';
 export type { Context, TaskLike, TaskLogger } from './context.js';
 export type { DurableContext } from './durable-context.js';

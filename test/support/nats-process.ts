@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import type { ConnectionOptions } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 
 export interface NatsServerHandle {
@@ -35,6 +36,10 @@ export interface StartNatsServerOptions {
   maxPayload?: number;
   /** Extra nats-server CLI arguments, appended last. */
   args?: string[];
+  /** Appended to the config file (authorization, accounts, tls…; not jetstream: -js -sd stay). */
+  config?: string;
+  /** How the readiness probe connects when `config` requires credentials or TLS. */
+  probe?: Partial<ConnectionOptions>;
 }
 
 export interface NatsClusterHandle {
@@ -131,8 +136,12 @@ export async function getFreePort(): Promise<number> {
 }
 
 /** One attempt: connect, ask JetStream for account info, close. Throws on failure. */
-export async function probeJetStream(url: string): Promise<void> {
+export async function probeJetStream(
+  url: string,
+  opts: Partial<ConnectionOptions> = {},
+): Promise<void> {
   const nc = await connect({
+    ...opts,
     servers: url,
     reconnect: false,
     timeout: 1_000,
@@ -328,12 +337,13 @@ export async function waitJetStreamReady(
   deadline: number,
   logs: () => string,
   alive: () => boolean,
+  probe?: Partial<ConnectionOptions>,
 ): Promise<void> {
   let lastErr: unknown;
   while (Date.now() < deadline) {
     if (!alive()) break;
     try {
-      await probeJetStream(url);
+      await probeJetStream(url, probe);
       return;
     } catch (err) {
       lastErr = err;
@@ -351,6 +361,7 @@ export function makeNativeHandle(
   port: number,
   storeDir: string,
   timeoutMs: number,
+  probe?: Partial<ConnectionOptions>,
 ): NatsServerHandle {
   const url = `nats://127.0.0.1:${port}`;
   let stopPromise: Promise<void> | undefined;
@@ -381,6 +392,7 @@ export function makeNativeHandle(
         deadline,
         () => server.log.text(),
         () => server.running,
+        probe,
       );
     },
     stop() {
@@ -401,12 +413,13 @@ export async function startNative(
   const storeDir = await mkdtemp(join(tmpdir(), 'skein-nats-'));
   trackTempDir(storeDir);
   const extra: string[] = [];
-  if (opts.maxPayload !== undefined) {
+  if (opts.maxPayload !== undefined || opts.config !== undefined) {
     const conf = join(storeDir, 'nats.conf');
-    // Only max_payload goes in the file: JetStream/store dir stay on the command line
-    // (nats-server 2.9 rejects a `jetstream { store_dir }` block combined with -sd as a
-    // "Duplicate 'store_dir' configuration").
-    await writeFile(conf, `max_payload: ${Math.floor(opts.maxPayload)}\n`);
+    // JetStream/store dir stay on the command line (nats-server 2.9 rejects a
+    // `jetstream { store_dir }` block combined with -sd as a "Duplicate 'store_dir' configuration").
+    const maxPayload =
+      opts.maxPayload === undefined ? '' : `max_payload: ${Math.floor(opts.maxPayload)}\n`;
+    await writeFile(conf, maxPayload + (opts.config ?? ''));
     extra.push('-c', conf);
   }
   extra.push(...(opts.args ?? []));
@@ -425,8 +438,9 @@ export async function startNative(
         deadline,
         () => server.log.text(),
         () => server.running,
+        opts.probe,
       );
-      return makeNativeHandle(server, port, storeDir, READY_TIMEOUT_MS);
+      return makeNativeHandle(server, port, storeDir, READY_TIMEOUT_MS, opts.probe);
     } catch (err) {
       await server.stop();
       lastErr = err;
