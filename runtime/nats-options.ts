@@ -90,7 +90,7 @@ export function natsOptionsFrom(s: NatsSettings, what: string): NatsOptions {
     user: s.user || undefined,
     pass: s.pass || undefined,
     token: s.token || undefined,
-    nkeySeed: s.nkeyFile ? readText(s.nkeyFile, what) : undefined,
+    nkeySeed: s.nkeyFile ? readText(s.nkeyFile, what).trim() : undefined,
     credsFile: s.credsFile || undefined,
     tls: Object.values(tls).some(Boolean) ? tls : undefined,
   };
@@ -115,7 +115,8 @@ export function natsOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): NatsOp
 
 function readText(path: string, what: string): string {
   try {
-    return readFileSync(path, 'utf8').trim();
+    // Whole lines: the creds parser needs the newline that ends the file.
+    return readFileSync(path, 'utf8').trim() + '\n';
   } catch (err) {
     throw new ValidationError(`cannot read ${what} '${path}': ${(err as Error).message}`);
   }

@@ -14,6 +14,8 @@ const RENAMED: Record<string, string> = {
   considerEventsSince: 'since',
   maxRuns: 'slots',
   key: 'staticKey',
+  password: 'pass',
+  username: 'user',
 };
 
 /** Names from other SDKs that Skein has no option for, and what to do instead. */
