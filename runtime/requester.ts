@@ -11,6 +11,7 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/nats-core';
+import { refusedError, watchRefusals } from './permissions.js';
 
 export class RequestTimeoutError extends Error {
   constructor(subject: string) {
@@ -59,6 +60,16 @@ export class Requester {
     this.sub = nc.subscribe(`${this.prefix}.*`, { callback: (_err, msg) => this.onReply(msg) });
     this.sweep = setInterval(() => this.expire(), SWEEP_MS);
     this.sweep.unref();
+    watchRefusals(nc, (subject) => this.refuse(subject));
+  }
+
+  /** The server refused a publish to `subject`: its requests will get no reply. */
+  private refuse(subject: string) {
+    for (const [token, p] of this.pending) {
+      if (p.subject !== subject) continue;
+      this.pending.delete(token);
+      p.reject(refusedError('publish', subject));
+    }
   }
 
   request(

@@ -1,6 +1,7 @@
 /** Reading the summaries actors store with each journal entry (crons and schedules list from them). */
 import { decodeEntry } from '../runtime/journal.js';
 import { idFromToken } from '../runtime/mailbox.js';
+import { refusal } from '../runtime/permissions.js';
 import type { SdkConnection } from './connection.js';
 
 const READS_AT_ONCE = 64;
@@ -8,17 +9,25 @@ const READS_AT_ONCE = 64;
 /** The summary of one actor's last entry, if it has any. */
 export async function lastSummary<S>(conn: SdkConnection, type: string, id: string) {
   const { jsm } = await conn.ready();
-  const last = await jsm.direct.getMessage(conn.names.streams.journal, {
-    last_by_subj: conn.names.journalSubject(type, id),
-  });
+  const last = await jsm.direct
+    .getMessage(conn.names.streams.journal, { last_by_subj: conn.names.journalSubject(type, id) })
+    .catch(rethrow);
   return last ? summaryIn<S>(last.data) : undefined;
 }
+
+const rethrow = (err: unknown): never => {
+  throw refusal(err) ?? err;
+};
 
 /**
  * Summaries stored with the last journal entry of every actor of `type`: the stream lists the
  * actors' subjects (no consumer, so no wait when there are none), then one direct get each.
  */
 export async function listSummaries<S>(conn: SdkConnection, type: string) {
+  return readSummaries<S>(conn, type).catch(rethrow);
+}
+
+async function readSummaries<S>(conn: SdkConnection, type: string) {
   const { jsm } = await conn.ready();
   const n = conn.names;
   const info = await jsm.streams.info(n.streams.journal, { subjects_filter: n.journalAll(type) });

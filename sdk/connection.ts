@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { NatsOptions } from '../runtime/nats-options.js';
 import { connectNats, openJetStream } from '../runtime/connection.js';
 import { Requester } from '../runtime/requester.js';
+import { refusal } from '../runtime/permissions.js';
 import { Deliverer } from './deliver.js';
 import { decode, encode } from '../runtime/codec.js';
 import type { Names } from '../runtime/protocol.js';
@@ -55,8 +56,10 @@ export class SdkConnection {
       registry = await kvm.open(this.names.buckets.registry);
       workers = await kvm.open(this.names.buckets.workers);
       await registry.status();
-    } catch {
+    } catch (err) {
       await nc.close();
+      const refused = refusal(err);
+      if (refused) throw refused;
       throw new ConnectionError(
         `namespace '${this.names.ns}' is not set up on this NATS: start a Skein engine (startEngine or 'npx skein engine') first`,
       );
@@ -81,8 +84,11 @@ export class SdkConnection {
     try {
       reply = await nc.request(this.names.api(op), encode(request), { timeout: API_TIMEOUT_MS });
     } catch (err) {
-      throw new ConnectionError(
-        `no Skein engine answered '${op}' in namespace '${this.names.ns}': ${String(err)}`,
+      throw (
+        refusal(err) ??
+        new ConnectionError(
+          `no Skein engine answered '${op}' in namespace '${this.names.ns}': ${String(err)}`,
+        )
       );
     }
     let body: { ok?: T; error?: { name: string; message: string } };

@@ -36,6 +36,7 @@ import { assertSize, toJson } from './json.js';
 import { maxOutputBytes } from './trigger.js';
 import { validateInput, type TaskFunction } from './task.js';
 import { functionFor, servedBy, type Declaration, type Served } from './served.js';
+import { refusal, refusedError } from '../runtime/permissions.js';
 
 export type { Declaration } from './served.js';
 
@@ -106,6 +107,20 @@ export class Worker {
 
   /** Resolves once the worker is registered and taking work. */
   async start() {
+    try {
+      await this.register();
+    } catch (err) {
+      for (const sub of this.subs) sub.unsubscribe();
+      this.subs = [];
+      throw refusal(err) ?? err;
+    }
+    this.heartbeat = setInterval(
+      () => void this.beat().catch((err: unknown) => this.logger.warn({ err }, 'heartbeat failed')),
+      HEARTBEAT_MS,
+    );
+  }
+
+  private async register() {
     this.served = servedBy(this.name, this.opts.workflows);
     const c = (this.c = await this.conn.ready());
     const n = this.conn.names;
@@ -131,11 +146,10 @@ export class Worker {
       }),
     );
     await c.nc.flush();
+    // The server refuses a subscription before it answers the flush.
+    const denied = this.subs.find((sub) => sub.isClosed());
+    if (denied) throw refusedError('subscription', denied.getSubject());
     await this.beat();
-    this.heartbeat = setInterval(
-      () => void this.beat().catch((err: unknown) => this.logger.warn({ err }, 'heartbeat failed')),
-      HEARTBEAT_MS,
-    );
   }
 
   /** Stops taking work, lets running tasks finish (up to stopGraceMs), hands back the rest. */

@@ -1,0 +1,72 @@
+/**
+ * The least-privilege NATS permissions of docs/API.md ("Security"), per role, for one
+ * namespace: the test that runs Skein under them keeps the docs honest.
+ */
+import type { Permissions } from './nats-credentials.js';
+
+const BUCKETS = ['leases', 'registry', 'workers', 'snapshots', 'ratelimits'];
+
+export function enginePermissions(ns: string): Permissions {
+  const NS = ns.toUpperCase().replace(/-/g, '_');
+  const all = [
+    `${ns}.>`,
+    '$JS.API.>',
+    '$JS.ACK.>',
+    '_INBOX.>',
+    ...BUCKETS.map((b) => `$KV.${NS}_${b}.>`),
+  ];
+  return { publish: all, subscribe: all };
+}
+
+/** What any SDK process needs: connect, open the namespace's buckets, ask the engine. */
+export function readerPermissions(ns: string): Permissions {
+  const NS = ns.toUpperCase().replace(/-/g, '_');
+  return {
+    publish: [
+      '$JS.API.INFO',
+      `$JS.API.STREAM.INFO.${NS}_JOURNAL`,
+      `$JS.API.STREAM.INFO.KV_${NS}_registry`,
+      `$JS.API.STREAM.INFO.KV_${NS}_workers`,
+      `$JS.API.STREAM.MSG.GET.KV_${NS}_registry`,
+      `$JS.API.DIRECT.GET.KV_${NS}_registry.>`,
+      // Declared crons are read back by their journal subject (last_by_subj).
+      `$JS.API.DIRECT.GET.${NS}_JOURNAL.${ns}.j.cron.>`,
+      `${ns}.api.>`,
+      `${ns}.dm.>`,
+    ],
+    subscribe: ['_INBOX.>', `${ns}.notify.>`, `${ns}.done.>`],
+  };
+}
+
+/** A worker; `startsRuns` when its tasks start runs (child runs, `skein.run` in a task). */
+export function workerPermissions(ns: string, opts: { startsRuns?: boolean } = {}): Permissions {
+  const NS = ns.toUpperCase().replace(/-/g, '_');
+  const base = readerPermissions(ns);
+  return {
+    publish: [
+      ...base.publish,
+      `$KV.${NS}_registry.>`,
+      `$KV.${NS}_workers.>`,
+      `${ns}.log.>`,
+      `${ns}.sched.>`,
+      ...(opts.startsRuns ? [`${ns}.j.run.>`] : []),
+    ],
+    subscribe: [...base.subscribe, `${ns}.w.>`],
+  };
+}
+
+/** A client that triggers runs, pushes events, reads runs and upserts rate limits. */
+export function clientPermissions(ns: string): Permissions {
+  const NS = ns.toUpperCase().replace(/-/g, '_');
+  const base = readerPermissions(ns);
+  return {
+    publish: [
+      ...base.publish,
+      `${ns}.j.run.>`,
+      `${ns}.ev.>`,
+      `$JS.API.DIRECT.GET.${NS}_JOURNAL.${ns}.j.schedule.>`,
+      `$KV.${NS}_ratelimits.>`,
+    ],
+    subscribe: base.subscribe,
+  };
+}
