@@ -33,6 +33,8 @@ export function readerPermissions(ns: string): Permissions {
       `$JS.API.DIRECT.GET.${NS}_JOURNAL.${ns}.j.cron.>`,
       `${ns}.api.>`,
       `${ns}.dm.>`,
+      // Where a message to an actor goes when no engine takes it directly.
+      `${ns}.in.>`,
     ],
     subscribe: ['_INBOX.>', `${ns}.notify.>`, `${ns}.done.>`],
   };
