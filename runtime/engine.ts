@@ -122,12 +122,17 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const nc: NatsConnection = await connectNats(opts.natsUrl, opts.nats, id);
   const jsm = await openJetStream(nc);
   const js = jetstream(nc);
-  await ensureStreams(jsm, n, {
-    replicas: opts.replicas,
-    eventRetentionDays: opts.eventRetentionDays,
-  });
-  await ensureConsumers(jsm, n);
-  const buckets = await ensureBuckets(nc, n, { replicas: opts.replicas });
+  // A set-up NATS refuses (permissions) must not leave a connection keeping the process alive.
+  const closeOnError = <T>(p: Promise<T>) =>
+    p.catch(async (err: unknown) => {
+      await nc.close().catch(() => undefined);
+      throw err;
+    });
+  await closeOnError(
+    ensureStreams(jsm, n, { replicas: opts.replicas, eventRetentionDays: opts.eventRetentionDays }),
+  );
+  await closeOnError(ensureConsumers(jsm, n));
+  const buckets = await closeOnError(ensureBuckets(nc, n, { replicas: opts.replicas }));
 
   const requester = new Requester(nc);
   const journal = new Journal(requester, jsm, n, logger);

@@ -5,7 +5,10 @@
  * engine's subjects cannot forge a dispatch or a journal entry; and a client denied a subject
  * gets a ConnectionError naming the permission and the subject, not a hang.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,4 +277,24 @@ describe('a client denied a subject', () => {
       /NATS refused to let this client publish to '\$JS\.API\.STREAM\./,
     );
   }, 60_000);
+
+  it('skein engine that may not create its streams says so once and exits 1', async () => {
+    const bin = fileURLToPath(new URL('../bin/skein.js', import.meta.url));
+    const out = await promisify(execFile)(process.execPath, [bin, 'engine'], {
+      env: {
+        ...process.env,
+        SKEIN_NATS_URL: nats.url,
+        SKEIN_NAMESPACE: ns,
+        SKEIN_NATS_USER: 'weakEngine',
+        SKEIN_NATS_PASS: 'pw-weakEngine',
+      },
+      timeout: 60_000,
+    }).then(
+      () => ({ code: 0, stderr: '', killed: false }),
+      (e: { code: number; stderr: string; killed: boolean }) => e,
+    );
+    expect(out.killed).toBe(false);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/^skein: NATS refused to let this client publish to '\$JS\.API\./);
+  }, 90_000);
 });
