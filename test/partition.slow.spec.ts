@@ -179,6 +179,11 @@ describe('an engine partitioned from NATS', () => {
     await Promise.all(triggers);
     // Two engines were lost (held, then cut): a body may run once per attempt plus twice.
     const counts = await ledger.settle(3);
+    for (const runId of ledger.lostRunIds.slice(0, 5)) {
+      const run = await skein.runs.get(runId);
+      const history = (await skein.runs.history(runId)).map((e) => e.type);
+      console.log(`[fault] lost ${runId} ${run.name} ${run.status}: ${history.join(' ')}`);
+    }
     expectHeld(
       'engine partitioned',
       counts,

@@ -30,6 +30,8 @@ export class FaultLedger {
   /** Memo bodies run where the call was never recorded (a worker killed inside it). */
   private readonly unrecordedMemos = new Map<string, number>();
   private wrong = 0;
+  /** The runs the last `settle` found without a result. */
+  lostRunIds: string[] = [];
 
   trigger(...refs: RunRef<unknown>[]): void {
     for (const ref of refs) this.refs.set(ref.runId, ref);
@@ -77,6 +79,7 @@ export class FaultLedger {
       ),
     );
     const completed = outcomes.filter(Boolean).length;
+    this.lostRunIds = [...this.refs.keys()].filter((_, i) => !outcomes[i]);
     const counts = [...this.bodies.values()];
     const durableRepeated = [...this.memos].filter(
       ([runId, n]) => n > 1 + (this.unrecordedMemos.get(runId) ?? 0),
