@@ -27,6 +27,14 @@ export interface EngineIdentity {
 }
 
 export const LEADER = 'leader';
+/** The leases bucket's TTL: a lease not renewed for this long is free to take. */
+export const LEASE_TTL_MS = 10_000;
+/**
+ * A holder that has not renewed a lease for this long (counted from when its last successful
+ * renewal was sent) stops serving it on its own, before the bucket can hand it to another: a
+ * partitioned engine must not go on serving what it can no longer prove it holds.
+ */
+const GIVE_UP_AFTER_MS = LEASE_TTL_MS * 0.8;
 const partitionLease = (p: number) => `p.${p}`;
 const engineRecord = (id: string) => `e.${id}`;
 
@@ -66,6 +74,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Leases {
   private readonly held = new Map<string, number>();
+  /** When the last successful write of each held lease was sent (performance.now()). */
+  private readonly renewedAt = new Map<string, number>();
   private readonly me: string;
   private identityRevision = 0;
   /** Other instances named in the bucket at the last look. */
@@ -116,7 +126,26 @@ export class Leases {
     }
     await this.kick();
     this.renewTimer = setInterval(() => void this.kick(), this.renewEveryMs);
-    this.probeTimer = setInterval(() => void this.probeOthers(), PROBE_EVERY_MS);
+    this.probeTimer = setInterval(() => {
+      void this.giveUpUnrenewed();
+      void this.probeOthers();
+    }, PROBE_EVERY_MS);
+  }
+
+  /** Stops serving the leases whose renewal is overdue (a tick stuck on a silent connection). */
+  private async giveUpUnrenewed() {
+    const now = performance.now();
+    const overdue = [...this.held.keys()].filter(
+      (lease) => now - (this.renewedAt.get(lease) ?? now) >= GIVE_UP_AFTER_MS,
+    );
+    for (const lease of overdue) this.held.delete(lease);
+    // Side by side: stopping one may wait on the silent connection, the others must not wait for it.
+    await Promise.all(
+      overdue.map(async (lease) => {
+        this.logger.warn({ lease }, 'lease not renewed in time: no longer serving it');
+        await this.listener.released(lease);
+      }),
+    );
   }
 
   /** Renews now and gives up what another engine took meanwhile (after a reconnection, say). */
@@ -202,15 +231,27 @@ export class Leases {
     if (this.stopped || this.fenced) return;
     try {
       if (!(await this.renewIdentity())) return;
-      for (const [lease, revision] of [...this.held]) {
-        try {
-          this.held.set(lease, await this.kv.update(lease, this.me, revision));
-        } catch {
-          this.logger.warn({ lease }, 'lease lost');
-          this.held.delete(lease);
-          await this.listener.released(lease);
-        }
-      }
+      // Side by side: on a slow link one round trip each in turn could outlast the TTL.
+      await Promise.all(
+        [...this.held].map(async ([lease, revision]) => {
+          const sentAt = performance.now();
+          try {
+            const next = await this.kv.update(lease, this.me, revision);
+            // Given up meanwhile (giveUpUnrenewed): it is served no more, so let it go.
+            if (!this.held.has(lease))
+              await this.kv.delete(lease, { previousSeq: next }).catch(() => undefined);
+            else {
+              this.held.set(lease, next);
+              this.renewedAt.set(lease, sentAt);
+            }
+          } catch {
+            if (!this.held.has(lease)) return;
+            this.logger.warn({ lease }, 'lease lost');
+            this.held.delete(lease);
+            await this.listener.released(lease);
+          }
+        }),
+      );
       const view = await this.look();
       this.others = new Set(
         [...view.values()].flatMap((f) => (f.holder ? [f.holder.instance] : [])),
@@ -339,6 +380,7 @@ export class Leases {
   /** `revision`: 0 to create the lease, the dead holder's revision to take it over. */
   private async tryAcquire(lease: string, revision: number | undefined): Promise<boolean> {
     if (this.stopped || revision === undefined) return false;
+    this.renewedAt.set(lease, performance.now());
     try {
       this.held.set(
         lease,

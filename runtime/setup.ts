@@ -10,6 +10,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm, type KV } from '@nats-io/kv';
+import { LEASE_TTL_MS } from './leases.js';
 import { PARTITIONS, type Names } from './protocol.js';
 
 const DAY_NS = 24 * 3600 * 1e9;
@@ -198,7 +199,7 @@ export async function ensureBuckets(
   const kvm = new Kvm(nc);
   const replicas = opts.replicas ?? 1;
   return {
-    leases: await kvm.create(n.buckets.leases, { ttl: 10_000, history: 1, replicas }),
+    leases: await kvm.create(n.buckets.leases, { ttl: LEASE_TTL_MS, history: 1, replicas }),
     registry: await kvm.create(n.buckets.registry, { history: 1, replicas }),
     workers: await kvm.create(n.buckets.workers, { ttl: 24 * 3600_000, history: 1, replicas }),
     snapshots: await kvm.create(n.buckets.snapshots, { history: 1, replicas }),
