@@ -44,6 +44,11 @@ export class TimerHost {
     await this.loop.start();
   }
 
+  /** Its consumer loop is running (see KeepRunning). */
+  healthy() {
+    return this.loop?.healthy() ?? false;
+  }
+
   async stop() {
     await this.loop?.stop();
     this.loop = undefined;
