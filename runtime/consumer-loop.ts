@@ -9,6 +9,7 @@ export class ConsumerLoop {
   private messages?: ConsumerMessages;
   private readonly inFlight = new Set<Promise<void>>();
   private done?: Promise<void>;
+  private ended = false;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -22,7 +23,12 @@ export class ConsumerLoop {
 
   async start() {
     const c = await this.js.consumers.get(this.stream, this.consumer);
-    this.messages = await c.consume({ max_messages: this.maxMessages });
+    // A consumer deleted behind the engine's back ends the loop (to be restarted) rather than
+    // leaving it waiting for a consumer that will not come back.
+    this.messages = await c.consume({
+      max_messages: this.maxMessages,
+      abort_on_missing_resource: true,
+    });
     const messages = this.messages;
     this.done = (async () => {
       for await (const msg of messages) {
@@ -40,9 +46,14 @@ export class ConsumerLoop {
         this.inFlight.add(p);
         void p.finally(() => this.inFlight.delete(p));
       }
-    })().catch((err: unknown) =>
-      this.logger.warn({ err, consumer: this.consumer }, 'consumer ended'),
-    );
+    })()
+      .catch((err: unknown) => this.logger.warn({ err, consumer: this.consumer }, 'consumer ended'))
+      .finally(() => (this.ended = true));
+  }
+
+  /** Started and still consuming (false once the loop ended, e.g. its consumer was deleted). */
+  healthy() {
+    return this.messages !== undefined && !this.ended;
   }
 
   async stop() {

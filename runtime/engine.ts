@@ -19,6 +19,8 @@ import { startHttp, type HttpServer } from './http.js';
 import { EventChecker } from './event-check.js';
 import { EventRouter } from './event-router.js';
 import { Journal } from './journal.js';
+import { KeepRunning } from './keep-running.js';
+import { watchConsumerMoves } from './consumer-moves.js';
 import { LEADER, Leases, partitionOfLease, validateEngineId } from './leases.js';
 import { EnginePresence } from './liveness.js';
 import { Mailbox } from './mailbox.js';
@@ -221,6 +223,9 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   });
   api.start();
 
+  // Part names are the names of their consumers (see watchConsumerMoves).
+  const keeper = new KeepRunning(logger);
+  const leaderParts = { router: events, scheduler, timers };
   const leases = new Leases(
     buckets.leases,
     id,
@@ -229,16 +234,21 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       acquired: async (lease) => {
         const p = partitionOfLease(lease);
         // What a dead holder had taken and not acknowledged comes again at once, not after ack_wait.
-        if (p !== undefined) await restartPartitionConsumer(jsm, n, p).then(() => mailbox.serve(p));
+        if (p !== undefined)
+          await keeper.keep(`p${p}`, {
+            start: () => restartPartitionConsumer(jsm, n, p).then(() => mailbox.serve(p)),
+            stop: () => mailbox.release(p),
+            healthy: () => mailbox.healthy(p),
+          });
         else if (lease === LEADER)
-          await Promise.all([events.start(), scheduler.start(), timers.start()]);
+          await Promise.all(Object.entries(leaderParts).map(([k, part]) => keeper.keep(k, part)));
         logger.info({ lease }, 'lease acquired');
       },
       released: async (lease) => {
         const p = partitionOfLease(lease);
-        if (p !== undefined) await mailbox.release(p);
+        if (p !== undefined) await keeper.drop(`p${p}`);
         else if (lease === LEADER)
-          await Promise.all([scheduler.stop(), timers.stop(), events.stop()]);
+          await Promise.all(Object.keys(leaderParts).map((k) => keeper.drop(k)));
         logger.info({ lease }, 'lease released');
       },
     },
@@ -255,13 +265,11 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   });
   watchReconnects(nc, logger, async () => {
     await leases.verify(); // another engine may have taken over while this one was away
-    if (!leases.holds(LEADER)) return;
     // A restarted server forgets the redelivery delays (nak) of what the leader's consumers
     // hold: start them again from their ack floors, or timers wait out their ack_wait.
-    await timers.stop();
-    await events.stop();
-    await Promise.all([timers.start(), events.start()]);
+    if (leases.holds(LEADER)) keeper.restart(['timers', 'router']);
   });
+  const moves = watchConsumerMoves(nc, n, logger, (consumer) => keeper.restart([consumer], true));
   const http: HttpServer | undefined = opts.http
     ? await startHttp(opts.http.port, () => ({
         engine: id,
@@ -283,7 +291,9 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     stop: () =>
       (stopping ??= (async () => {
         api.stop();
+        for (const sub of moves) sub.unsubscribe();
         await leases.stop();
+        keeper.stop();
         registry.stop();
         await http?.close();
         requester.close();
@@ -299,7 +309,7 @@ function watchReconnects(nc: NatsConnection, logger: Logger, onReconnect: () => 
     for await (const status of nc.status()) {
       if (status.type !== 'reconnect') continue;
       await onReconnect().catch((err: unknown) =>
-        logger.warn({ err }, 'could not restart the leader consumers after a reconnect'),
+        logger.warn({ err }, 'could not check the leases after a reconnect'),
       );
     }
   })();

@@ -73,6 +73,11 @@ export class EventRouter {
     await this.loop.start();
   }
 
+  /** Its consumer loop is running (see KeepRunning). */
+  healthy() {
+    return this.loop?.healthy() ?? false;
+  }
+
   async stop() {
     await this.loop?.stop();
     this.loop = undefined;

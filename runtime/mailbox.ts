@@ -73,6 +73,11 @@ export class Mailbox {
     await loop.start();
   }
 
+  /** The partition's consumer loop is running (see KeepRunning). */
+  healthy(partition: number) {
+    return this.loops.get(partition)?.loop.healthy() ?? false;
+  }
+
   async release(partition: number) {
     const served = this.loops.get(partition);
     this.loops.delete(partition);

@@ -171,6 +171,11 @@ export class SchedulerHost {
     this.tick = setInterval(() => this.safely(() => this.apply({ type: 'Tick' })), TICK_MS);
   }
 
+  /** Its consumer loop is running (see KeepRunning). */
+  healthy() {
+    return this.loop?.healthy() ?? false;
+  }
+
   async stop() {
     clearInterval(this.tick);
     clearTimeout(this.wake?.timer);

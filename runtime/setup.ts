@@ -2,6 +2,8 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   type ConsumerConfig,
@@ -99,6 +101,17 @@ function consumerConfig(
   };
 }
 
+/** The consumer's info, or undefined when it does not exist (deleted behind the engine's back). */
+async function infoOrMissing(jsm: JetStreamManager, stream: string, name: string) {
+  try {
+    return await jsm.consumers.info(stream, name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)
+      return undefined;
+    throw err;
+  }
+}
+
 async function ensureConsumer(
   jsm: JetStreamManager,
   stream: string,
@@ -123,7 +136,12 @@ const schedulerConsumer = (n: Names) =>
  * before, up to which deliveries must be treated as redeliveries.
  */
 export async function restartSchedulerConsumer(jsm: JetStreamManager, n: Names): Promise<number> {
-  const info = await jsm.consumers.info(n.streams.journal, 'scheduler');
+  const info = await infoOrMissing(jsm, n.streams.journal, 'scheduler');
+  if (!info) {
+    // Recreated from the start: every entry may be a redelivery.
+    await jsm.consumers.add(n.streams.journal, schedulerConsumer(n));
+    return (await jsm.streams.info(n.streams.journal)).state.last_seq;
+  }
   if (info.num_ack_pending === 0) return 0;
   await jsm.consumers.delete(n.streams.journal, 'scheduler');
   await jsm.consumers.add(n.streams.journal, {
@@ -143,7 +161,8 @@ const timersConsumer = (n: Names) => consumerConfig('timers', n.timerSubject, -1
  * stream is a work queue: what is left in it is exactly the timers not yet fired).
  */
 export async function restartTimersConsumer(jsm: JetStreamManager, n: Names) {
-  const info = await jsm.consumers.info(n.streams.timers, 'timers');
+  const info = await infoOrMissing(jsm, n.streams.timers, 'timers');
+  if (!info) return void (await jsm.consumers.add(n.streams.timers, timersConsumer(n)));
   if (info.num_ack_pending === 0) return;
   await jsm.consumers.delete(n.streams.timers, 'timers');
   await jsm.consumers.add(n.streams.timers, timersConsumer(n));
@@ -157,7 +176,8 @@ const routerConsumer = (n: Names) => consumerConfig('router', `${n.ns}.ev.>`, 10
  * an event twice is harmless: its runs' ids derive from the event id.
  */
 export async function restartRouterConsumer(jsm: JetStreamManager, n: Names) {
-  const info = await jsm.consumers.info(n.streams.events, 'router');
+  const info = await infoOrMissing(jsm, n.streams.events, 'router');
+  if (!info) return void (await jsm.consumers.add(n.streams.events, routerConsumer(n)));
   if (info.num_ack_pending === 0) return;
   await jsm.consumers.delete(n.streams.events, 'router');
   await jsm.consumers.add(n.streams.events, {
@@ -176,7 +196,8 @@ const partitionConsumer = (n: Names, p: number) =>
  * is exactly what no turn has handled yet.
  */
 export async function restartPartitionConsumer(jsm: JetStreamManager, n: Names, p: number) {
-  const info = await jsm.consumers.info(n.streams.inbox, `p${p}`);
+  const info = await infoOrMissing(jsm, n.streams.inbox, `p${p}`);
+  if (!info) return void (await jsm.consumers.add(n.streams.inbox, partitionConsumer(n, p)));
   if (info.num_ack_pending === 0) return;
   await jsm.consumers.delete(n.streams.inbox, `p${p}`);
   await jsm.consumers.add(n.streams.inbox, partitionConsumer(n, p));

@@ -18,6 +18,8 @@ import { restartTimersConsumer } from './setup.js';
 
 /** The server's nak delay is kept in memory per message; re-check long timers at least this often. */
 const MAX_WAIT_MS = 3_600_000;
+/** A due timer whose message could not be stored is tried again after this. */
+const FIRE_RETRY_MS = 500;
 
 export class TimerHost {
   private loop?: ConsumerLoop;
@@ -42,6 +44,11 @@ export class TimerHost {
       this.logger,
     );
     await this.loop.start();
+  }
+
+  /** Its consumer loop is running (see KeepRunning). */
+  healthy() {
+    return this.loop?.healthy() ?? false;
   }
 
   async stop() {
@@ -72,13 +79,19 @@ export class TimerHost {
       msg.nak(Math.min(decision.delayMs, this.maxWaitMs));
       return;
     }
-    await this.js.publish(
-      this.names.inboxSubject(timer.to.type, timer.to.id),
-      encode(timer.message),
-      {
-        msgID: `timer:${timer.timerId}`,
-      },
-    );
+    try {
+      await this.js.publish(
+        this.names.inboxSubject(timer.to.type, timer.to.id),
+        encode(timer.message),
+        { msgID: `timer:${timer.timerId}` },
+      );
+    } catch (err) {
+      // The inbox may have no leader for a moment (a cluster node died): try again soon, not
+      // after ack_wait.
+      this.logger.warn({ err, timer: timer.timerId }, 'could not fire a timer; will retry');
+      msg.nak(FIRE_RETRY_MS);
+      return;
+    }
     msg.ack();
   }
 }

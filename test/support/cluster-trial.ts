@@ -1,0 +1,195 @@
+/**
+ * A node of a 3-node NATS cluster SIGKILLed under durable sleeps and a steady stream of tasks,
+ * for test/cluster-faults.slow.spec.ts and bench/cluster.ts. One engine (R3 streams, all three
+ * URLs) and one worker run in this process; each phase picks a node by its role, kills it while
+ * sleeps are due over the next seconds, brings it back (at once or after `downMs`) and waits
+ * for every run. It measures how late each sleep woke after its due time, the longest pause
+ * between task bodies starting, and the counts of FaultCounts.
+ */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { Skein } from 'skein';
+import { startEngine, type Engine } from 'skein/runtime';
+import { names } from '../../runtime/protocol.js';
+import { FaultCounts, longestGap, percentile, type FaultSummary } from './fault-counts.js';
+import { startNatsCluster } from './nats-cluster.js';
+import type { NatsClusterHandle } from './nats-process.js';
+
+export type NodeRole = 'non-leader' | 'meta-leader' | 'timers-leader' | 'journal-leader';
+
+export interface PhaseResult {
+  role: NodeRole;
+  node: number;
+  downMs: number;
+  sleeps: number;
+  /** Lateness of the sleeps (ms after their due time). */
+  latenessP99: number;
+  latenessMax: number;
+  /** Longest gap between task bodies starting, from one second before the kill to the end. */
+  dispatchPauseMs: number;
+  counts: FaultSummary;
+}
+
+export interface ClusterRig {
+  cluster: NatsClusterHandle;
+  engine: Engine;
+  skein: Skein;
+  phase(role: NodeRole, opts?: { downMs?: number; sleeps?: number }): Promise<PhaseResult>;
+  stop(): Promise<void>;
+}
+
+const TICK_MS = 200;
+/** Sleeps are due between these times after the kill. */
+const DUE_FROM_MS = 1_000;
+const DUE_SPREAD_MS = 5_000;
+
+export async function startClusterRig(logger: Logger, namespace = 'cluster'): Promise<ClusterRig> {
+  const cluster = await startNatsCluster(3);
+  const engine = await startEngine({ natsUrl: cluster.urls, namespace, replicas: 3, logger });
+  const skein = Skein.init({ natsUrl: cluster.urls, namespace, logger });
+  let counts = new FaultCounts();
+  let lateness: number[] = [];
+  let bodyStarts: number[] = [];
+  const sleeper = skein.durableTask<{ until: number }>({
+    name: 'sleeper',
+    executionTimeout: '5m',
+    scheduleTimeout: '10m',
+    fn: async (input, ctx) => {
+      const c = counts;
+      c.body(ctx.runId);
+      await ctx.memo(async () => c.durableCall(`${ctx.runId}:before`));
+      await ctx.sleepUntil(new Date(input.until));
+      const late = Date.now() - input.until;
+      await ctx.memo(async () => {
+        c.durableCall(`${ctx.runId}:after`);
+        lateness.push(late);
+      });
+      return 'awake';
+    },
+  });
+  const ticker = skein.task<void>({
+    name: 'tick',
+    executionTimeout: '5m',
+    scheduleTimeout: '10m',
+    fn: async (_input, ctx) => {
+      counts.body(ctx.runId);
+      bodyStarts.push(Date.now());
+      return 'tick';
+    },
+  });
+  const worker = await skein.worker('cluster-worker', {
+    workflows: [sleeper, ticker],
+    slots: 50,
+    durableSlots: 500,
+  });
+  await worker.start();
+
+  async function nodeOf(role: NodeRole): Promise<number> {
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const n = names(namespace);
+      const leaderOf = async (stream: string) =>
+        indexOfName((await jsm.streams.info(stream)).cluster?.leader);
+      const timers = await leaderOf(n.streams.timers);
+      const journal = await leaderOf(n.streams.journal);
+      const meta = metaLeader(cluster);
+      if (role === 'timers-leader') return timers;
+      if (role === 'journal-leader') return journal;
+      if (role === 'meta-leader') return meta;
+      const others = [0, 1, 2].filter((i) => i !== meta);
+      return others.find((i) => i !== timers && i !== journal) ?? others[0];
+    } finally {
+      await nc.close();
+    }
+  }
+
+  return {
+    cluster,
+    engine,
+    skein,
+    async phase(role, opts = {}) {
+      const downMs = opts.downMs ?? 0;
+      const sleeps = opts.sleeps ?? 100;
+      counts = new FaultCounts();
+      lateness = [];
+      bodyStarts = [];
+      const node = await nodeOf(role);
+      const refs: Promise<unknown>[] = [];
+      let ticking = true;
+      const ticks = (async () => {
+        while (ticking) {
+          const ref = await ticker.runNoWait().catch(() => undefined); // a trigger may fail mid-election
+          if (ref) {
+            counts.triggered(ref.runId);
+            refs.push(ref.result().then(() => counts.completed(ref.runId)));
+          }
+          await new Promise((r) => setTimeout(r, TICK_MS));
+        }
+      })();
+      const killAt = Date.now() + 3_000;
+      const sleepRefs = await sleeper.runManyNoWait(
+        Array.from({ length: sleeps }, (_, i) => ({
+          input: { until: killAt + DUE_FROM_MS + Math.floor((i * DUE_SPREAD_MS) / sleeps) },
+        })),
+      );
+      for (const ref of sleepRefs) {
+        counts.triggered(ref.runId);
+        refs.push(ref.result().then(() => counts.completed(ref.runId)));
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
+      await cluster.servers[node].kill('SIGKILL');
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await cluster.servers[node].restart();
+      const lastDue = killAt + DUE_FROM_MS + DUE_SPREAD_MS;
+      await new Promise((r) => setTimeout(r, Math.max(0, lastDue - Date.now()) + 2_000));
+      ticking = false;
+      await ticks;
+      // Every run must finish; a lost one shows as `lost` (the wait is bounded).
+      await Promise.race([Promise.allSettled(refs), new Promise((r) => setTimeout(r, 120_000))]);
+      return {
+        role,
+        node,
+        downMs,
+        sleeps,
+        latenessP99: percentile(lateness, 99),
+        latenessMax: Math.max(0, ...lateness),
+        dispatchPauseMs: longestGap(
+          bodyStarts.filter((t) => t >= killAt - 1_000),
+          killAt - 1_000,
+        ),
+        counts: counts.summary({ extraPerRun: 1 }),
+      };
+    },
+    async stop() {
+      await skein.close();
+      await engine.stop();
+      await cluster.stop();
+    },
+  };
+}
+
+function indexOfName(name: string | undefined): number {
+  const m = /-n(\d+)$/.exec(name ?? '');
+  if (!m) throw new Error(`not a test cluster node: ${name}`);
+  return Number(m[1]) - 1;
+}
+
+/** The meta leader, from the servers' logs: the newest line naming it. */
+function metaLeader(cluster: NatsClusterHandle): number {
+  let best: { at: string; node: number } | undefined;
+  cluster.servers.forEach((server, i) => {
+    for (const line of server.logs().split('\n')) {
+      const self = /Self is new JetStream cluster metadata leader/.test(line);
+      const other = /JetStream cluster new metadata leader: ([^/\s]+)/.exec(line);
+      if (!self && !other) continue;
+      const at = line.slice(0, 40); // "[pid] 2026/12/02 18:52:42.123456 [INF]" sorts by time
+      const node = self ? i : indexOfName(other![1]);
+      const stamp = /\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d+/.exec(at)?.[0] ?? '';
+      if (!best || stamp >= best.at) best = { at: stamp, node };
+    }
+  });
+  if (!best) throw new Error('no meta leader in the servers logs');
+  return best.node;
+}
