@@ -142,7 +142,10 @@ export class EngineChild {
 }
 
 /** Every stream of the namespace, KV buckets included, with its last sequence and message count. */
-export async function streamCounts(jsm: JetStreamManager, namespace: string): Promise<StreamCount[]> {
+export async function streamCounts(
+  jsm: JetStreamManager,
+  namespace: string,
+): Promise<StreamCount[]> {
   const NS = namespace.toUpperCase().replace(/-/g, '_');
   const out: StreamCount[] = [];
   for await (const info of jsm.streams.list()) {
