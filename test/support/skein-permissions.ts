@@ -3,6 +3,7 @@
  * namespace: the test that runs Skein under them keeps the docs honest.
  */
 import type { Permissions } from './nats-credentials.js';
+import { names } from '../../runtime/protocol.js';
 
 const BUCKETS = ['leases', 'registry', 'workers', 'snapshots', 'ratelimits'];
 
@@ -15,7 +16,11 @@ export function enginePermissions(ns: string): Permissions {
     '_INBOX.>',
     ...BUCKETS.map((b) => `$KV.${NS}_${b}.>`),
   ];
-  return { publish: all, subscribe: all };
+  // A consumer's new leader in a cluster is announced here (runtime/consumer-moves.ts).
+  const advisories = Object.values(names(ns).streams).map(
+    (stream) => `$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.${stream}.*`,
+  );
+  return { publish: all, subscribe: [...all, ...advisories] };
 }
 
 /** What any SDK process needs: connect, open the namespace's buckets, ask the engine. */
