@@ -4,14 +4,7 @@
  */
 import { noDecision, type Decision } from '../actor.js';
 import { holds } from './conditions.js';
-import {
-  checkOf,
-  deadlineOf,
-  heldInOrder,
-  placeEvent,
-  racesEvents,
-  type WaitView,
-} from './event-time.js';
+import { checkOf, heldInOrder, judge, type WaitView } from './event-time.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
 import { endWaits, listenFor, queueTask, taskSpec, Turn } from './progress.js';
@@ -216,25 +209,15 @@ export function conditionHeld(
     }
     return turn.done();
   }
-  const condition = view.conditions.find((c) => c.id === m.conditionId);
-  if (!condition || view.met.includes(condition.id)) return noDecision;
-  const check = (horizon: number) => {
-    const id = `checked:${m.id}`;
-    turn.effects.push(checkOf(view, { ...target, id, position: w.position, horizon }));
-    return turn.done();
-  };
-  if (m.type === 'SleepElapsed') {
-    if (condition.kind !== 'sleep') return noDecision;
-    if (racesEvents(view)) return check(Math.max(now, deadlineOf(condition, w.startedAt)));
-    hold(turn, m.taskName, m.conditionId, { durationMs: now - w.startedAt }, now);
+  const verdict = judge(view, m, now);
+  if (verdict === 'ignore') return noDecision;
+  if (verdict !== 'hold') {
+    const check = { ...target, id: `checked:${m.id}`, position: w.position };
+    turn.effects.push(checkOf(view, { ...check, horizon: verdict.checkUpTo }));
     return turn.done();
   }
-  if (condition.kind !== 'event') return noDecision;
-  const at = m.at ?? now;
-  const place = placeEvent(view, condition, at, m.payload);
-  if (place === 'ignore') return noDecision;
-  if (place === 'afterDeadline') return check(Math.max(now, at));
-  hold(turn, m.taskName, m.conditionId, m.payload, now);
+  const data = m.type === 'SleepElapsed' ? { durationMs: now - w.startedAt } : m.payload;
+  hold(turn, m.taskName, m.conditionId, data, now);
   return turn.done();
 }
 

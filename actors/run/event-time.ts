@@ -70,6 +70,39 @@ export function placeEvent(
   return deadline !== undefined && at > deadline ? 'afterDeadline' : 'now';
 }
 
+/** A sleep that elapsed or an event that arrived, for condition `conditionId` of a wait. */
+export interface ConditionNews {
+  type: 'SleepElapsed' | 'EventReceived';
+  conditionId: string;
+  /** An event's stored time. */
+  at?: number;
+  payload?: unknown;
+}
+
+/**
+ * What `news` does to wait `w` at `now`: nothing; the condition holds; or first a check of the
+ * events stored up to `checkUpTo` (a deadline that races events, or an event stamped after a
+ * deadline not judged yet).
+ */
+export function judge(
+  w: WaitView,
+  news: ConditionNews,
+  now: number,
+): 'ignore' | 'hold' | { checkUpTo: number } {
+  const condition = w.conditions.find((c) => c.id === news.conditionId);
+  if (!condition || w.met.includes(condition.id)) return 'ignore';
+  if (news.type === 'SleepElapsed') {
+    if (condition.kind !== 'sleep') return 'ignore';
+    if (racesEvents(w)) return { checkUpTo: Math.max(now, deadlineOf(condition, w.startedAt)) };
+    return 'hold';
+  }
+  if (condition.kind !== 'event') return 'ignore';
+  const at = news.at ?? now;
+  const place = placeEvent(w, condition, at, news.payload);
+  if (place === 'afterDeadline') return { checkUpTo: Math.max(now, at) };
+  return place === 'ignore' ? 'ignore' : 'hold';
+}
+
 /**
  * What held up to a check's `horizon`, in time order (an event before a deadline of the same
  * time): the events it found and the deadlines passed. A found event stamped after a deadline

@@ -5,14 +5,7 @@
  */
 import { noDecision, type Decision } from '../actor.js';
 import type { RunEvent } from './events.js';
-import {
-  checkOf,
-  deadlineOf,
-  heldInOrder,
-  placeEvent,
-  racesEvents,
-  type WaitView,
-} from './event-time.js';
+import { checkOf, heldInOrder, judge, type WaitView } from './event-time.js';
 import type { RunMessage } from './messages.js';
 import { advance, finish, queueReady, startConditions, taskSpec, Turn } from './progress.js';
 import type { TaskSpec } from './spec.js';
@@ -75,22 +68,13 @@ export function taskConditionHeld(
     }
     return moveOn(turn, now);
   }
-  const condition = view.conditions.find((c) => c.id === m.conditionId);
-  if (!condition || view.met.includes(condition.id)) return noDecision;
-  const check = (horizon: number) => {
+  const verdict = judge(view, m, now);
+  if (verdict === 'ignore') return noDecision;
+  if (verdict !== 'hold') {
     const target = { runId: state.runId, taskName: spec.name, generation: state.generation };
-    turn.effects.push(checkOf(view, { ...target, id: `checked:${m.id}`, horizon }));
+    const check = { ...target, id: `checked:${m.id}`, horizon: verdict.checkUpTo };
+    turn.effects.push(checkOf(view, check));
     return turn.done();
-  };
-  if (m.type === 'SleepElapsed') {
-    if (condition.kind !== 'sleep') return noDecision;
-    if (racesEvents(view)) return check(Math.max(now, deadlineOf(condition, view.startedAt)));
-  } else {
-    if (condition.kind !== 'event') return noDecision;
-    const at = m.at ?? now;
-    const place = placeEvent(view, condition, at, m.payload);
-    if (place === 'ignore') return noDecision;
-    if (place === 'afterDeadline') return check(Math.max(now, at));
   }
   hold(turn, spec, m.conditionId, now);
   return moveOn(turn, now);
