@@ -36,7 +36,7 @@ try {
     say(
       `| ${role} (n${r.node + 1}) | ${downMs ? `${downMs / 1000} s` : 'restarted at once'} | ` +
         `${c.completed}/${c.triggered} runs | ${fmt(r.latenessP99)} ms | ${fmt(r.latenessMax)} ms | ` +
-        `${fmt(r.dispatchPauseMs)} ms | ${c.lost} | ${c.overExecuted} | ${c.durableCallsRepeated} |`,
+        `${fmt(r.dispatchPauseMs)} ms | ${c.lost} | ${c.overAllowed} | ${c.durableRepeated} |`,
     );
   }
   say(`load average: ${loadAverage()}`);

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Skein, type RunRef } from 'skein';
 import { startChild, type ChildHandle } from './support/child.js';
-import { expectHeld, FaultLedger, pauseOf } from './support/fault-ledger.js';
+import { expectHeld, FaultLedger, ledgerTasks, pauseOf } from './support/fault-ledger.js';
 import { startNatsServer, type NatsServerHandle } from './support/nats-server.js';
 import { testLogger } from './support/skein-env.js';
 
@@ -34,24 +34,7 @@ describe.each([2, 3])('%i engines, each SIGKILLed in turn under load', (count) =
       engines.push(await startChild('engine-process.ts', [nats.url, namespace, `e${i}`]));
     skein = Skein.init({ natsUrl: nats.url, namespace, logger: testLogger });
     const ledger = new FaultLedger();
-    const work = skein.task({
-      name: 'work',
-      fn: async (n: number, ctx) => {
-        ledger.executed(ctx.runId);
-        await new Promise((r) => setTimeout(r, 50));
-        return n;
-      },
-    });
-    const sleeper = skein.durableTask({
-      name: 'sleeper',
-      fn: async (n: number, ctx) => {
-        await ctx.memo(function charge() {
-          ledger.memoed(ctx.runId);
-          return n;
-        });
-        return (await ctx.sleepFor(2_000)).durationMs;
-      },
-    });
+    const { work, sleeper } = ledgerTasks(skein, ledger, 2_000);
     const probe = skein.task({ name: 'probe', fn: (n: number) => n });
     await (await skein.worker('w', { workflows: [work, sleeper, probe], slots: 20 })).start();
 

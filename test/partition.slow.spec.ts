@@ -21,7 +21,7 @@ import { startEngine, type Engine } from 'skein/runtime';
 import { decodeEntry } from '../runtime/journal.js';
 import { names, PARTITIONS } from '../runtime/protocol.js';
 import { readSubject } from '../runtime/stream-reads.js';
-import { expectHeld, FaultLedger } from './support/fault-ledger.js';
+import { expectHeld, FaultLedger, ledgerTasks } from './support/fault-ledger.js';
 import { startNatsServer, type NatsServerHandle } from './support/nats-server.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { testLogger } from './support/skein-env.js';
@@ -72,24 +72,7 @@ describe('an engine partitioned from NATS', () => {
     closers.push(() => nc.close());
     const jsm = await jetstreamManager(nc);
 
-    const work = skein.task({
-      name: 'work',
-      fn: async (n: number, ctx) => {
-        ledger.executed(ctx.runId);
-        await new Promise((r) => setTimeout(r, 50));
-        return n;
-      },
-    });
-    const sleeper = skein.durableTask({
-      name: 'sleeper',
-      fn: async (n: number, ctx) => {
-        await ctx.memo(function charge() {
-          ledger.memoed(ctx.runId);
-          return n;
-        });
-        return (await ctx.sleepFor(1_000)).durationMs;
-      },
-    });
+    const { work, sleeper } = ledgerTasks(skein, ledger, 1_000);
     await (await skein.worker('w', { workflows: [work, sleeper], slots: 20 })).start();
 
     // In memory, too, no partition is served by both. Not checked while A is cut off: a closed

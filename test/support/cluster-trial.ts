@@ -4,7 +4,7 @@
  * URLs) and one worker run in this process; each phase picks a node by its role, kills it while
  * sleeps are due over the next seconds, brings it back (at once or after `downMs`) and waits
  * for every run. It measures how late each sleep woke after its due time, the longest pause
- * between task bodies starting, and the counts of FaultCounts.
+ * between task bodies starting, and the counts of a FaultLedger.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { Skein } from 'skein';
 import { startEngine, type Engine } from 'skein/runtime';
 import { names } from '../../runtime/protocol.js';
-import { FaultCounts, longestGap, percentile, type FaultSummary } from './fault-counts.js';
+import { FaultLedger, longestGap, percentile, type FaultCounts } from './fault-ledger.js';
 import { startNatsCluster } from './nats-cluster.js';
 import type { NatsClusterHandle } from './nats-process.js';
 
@@ -28,7 +28,7 @@ export interface PhaseResult {
   latenessMax: number;
   /** Longest gap between task bodies starting, from one second before the kill to the end. */
   dispatchPauseMs: number;
-  counts: FaultSummary;
+  counts: FaultCounts;
 }
 
 export interface ClusterRig {
@@ -48,7 +48,7 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
   const cluster = await startNatsCluster(3);
   const engine = await startEngine({ natsUrl: cluster.urls, namespace, replicas: 3, logger });
   const skein = Skein.init({ natsUrl: cluster.urls, namespace, logger });
-  let counts = new FaultCounts();
+  let ledger = new FaultLedger();
   let lateness: number[] = [];
   let bodyStarts: number[] = [];
   const sleeper = skein.durableTask<{ until: number }>({
@@ -56,13 +56,13 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
     executionTimeout: '5m',
     scheduleTimeout: '10m',
     fn: async (input, ctx) => {
-      const c = counts;
-      c.body(ctx.runId);
-      await ctx.memo(async () => c.durableCall(`${ctx.runId}:before`));
+      const l = ledger;
+      l.executed(ctx.runId);
+      await ctx.memo(async () => l.memoed(`${ctx.runId}:before`));
       await ctx.sleepUntil(new Date(input.until));
       const late = Date.now() - input.until;
       await ctx.memo(async () => {
-        c.durableCall(`${ctx.runId}:after`);
+        l.memoed(`${ctx.runId}:after`);
         lateness.push(late);
       });
       return 'awake';
@@ -73,7 +73,7 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
     executionTimeout: '5m',
     scheduleTimeout: '10m',
     fn: async (_input, ctx) => {
-      counts.body(ctx.runId);
+      ledger.executed(ctx.runId);
       bodyStarts.push(Date.now());
       return 'tick';
     },
@@ -112,19 +112,15 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
     async phase(role, opts = {}) {
       const downMs = opts.downMs ?? 0;
       const sleeps = opts.sleeps ?? 100;
-      counts = new FaultCounts();
+      ledger = new FaultLedger();
       lateness = [];
       bodyStarts = [];
       const node = await nodeOf(role);
-      const refs: Promise<unknown>[] = [];
       let ticking = true;
       const ticks = (async () => {
         while (ticking) {
           const ref = await ticker.runNoWait().catch(() => undefined); // a trigger may fail mid-election
-          if (ref) {
-            counts.triggered(ref.runId);
-            refs.push(ref.result().then(() => counts.completed(ref.runId)));
-          }
+          if (ref) ledger.trigger(ref);
           await new Promise((r) => setTimeout(r, TICK_MS));
         }
       })();
@@ -134,10 +130,7 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
           input: { until: killAt + DUE_FROM_MS + Math.floor((i * DUE_SPREAD_MS) / sleeps) },
         })),
       );
-      for (const ref of sleepRefs) {
-        counts.triggered(ref.runId);
-        refs.push(ref.result().then(() => counts.completed(ref.runId)));
-      }
+      ledger.trigger(...sleepRefs);
       await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
       await cluster.servers[node].kill('SIGKILL');
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
@@ -146,8 +139,9 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
       await new Promise((r) => setTimeout(r, Math.max(0, lastDue - Date.now()) + 2_000));
       ticking = false;
       await ticks;
-      // Every run must finish; a lost one shows as `lost` (the wait is bounded).
-      await Promise.race([Promise.allSettled(refs), new Promise((r) => setTimeout(r, 120_000))]);
+      // Every run must finish; a lost one shows as `lost` (the wait is bounded). A body may run
+      // once more than its attempt: a worker's dispatch can be lost with the node it went through.
+      const counts = await ledger.settle(2, 120_000);
       return {
         role,
         node,
@@ -159,7 +153,7 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
           bodyStarts.filter((t) => t >= killAt - 1_000),
           killAt - 1_000,
         ),
-        counts: counts.summary({ extraPerRun: 1 }),
+        counts,
       };
     },
     async stop() {

@@ -7,7 +7,7 @@
  * worker process, as lines `exec <runId>` / `memo <runId>` read back with `readLines`.
  */
 import { expect } from 'vitest';
-import type { RunRef } from 'skein';
+import type { RunRef, Skein } from 'skein';
 
 export interface FaultCounts {
   triggered: number;
@@ -39,12 +39,13 @@ export class FaultLedger {
   executed(runId: string): void {
     this.bodies.set(runId, (this.bodies.get(runId) ?? 0) + 1);
   }
-  memoed(runId: string): void {
-    this.memos.set(runId, (this.memos.get(runId) ?? 0) + 1);
+  /** A memo body ran; `callKey` tells a run's memos apart (default: the run has one). */
+  memoed(callKey: string): void {
+    this.memos.set(callKey, (this.memos.get(callKey) ?? 0) + 1);
   }
   /** A memo body that a killed worker was inside: it never reached the run, so running it again is allowed. */
-  memoInterrupted(runId: string): void {
-    this.unrecordedMemos.set(runId, (this.unrecordedMemos.get(runId) ?? 0) + 1);
+  memoInterrupted(callKey: string): void {
+    this.unrecordedMemos.set(callKey, (this.unrecordedMemos.get(callKey) ?? 0) + 1);
   }
   wrongOutcome(): void {
     this.wrong++;
@@ -82,7 +83,7 @@ export class FaultLedger {
     this.lostRunIds = [...this.refs.keys()].filter((_, i) => !outcomes[i]);
     const counts = [...this.bodies.values()];
     const durableRepeated = [...this.memos].filter(
-      ([runId, n]) => n > 1 + (this.unrecordedMemos.get(runId) ?? 0),
+      ([callKey, n]) => n > 1 + (this.unrecordedMemos.get(callKey) ?? 0),
     ).length;
     return {
       triggered: this.refs.size,
@@ -117,4 +118,49 @@ export async function pauseOf(trigger: () => Promise<RunRef<unknown>[]>): Promis
   const refs = await trigger();
   await Promise.all(refs.map((r) => r.result()));
   return Date.now() - t0;
+}
+
+/**
+ * The tasks most fault tests load the engine with: `work` (a 50 ms body) and `sleeper` (a
+ * memo'd charge, then a durable sleep of `sleepMs`), both reporting to `ledger`.
+ */
+export function ledgerTasks(skein: Skein, ledger: FaultLedger, sleepMs: number) {
+  const work = skein.task({
+    name: 'work',
+    fn: async (n: number, ctx) => {
+      ledger.executed(ctx.runId);
+      await new Promise((r) => setTimeout(r, 50));
+      return n;
+    },
+  });
+  const sleeper = skein.durableTask({
+    name: 'sleeper',
+    fn: async (n: number, ctx) => {
+      await ctx.memo(function charge() {
+        ledger.memoed(ctx.runId);
+        return n;
+      });
+      return (await ctx.sleepFor(sleepMs)).durationMs;
+    },
+  });
+  return { work, sleeper };
+}
+
+/** The p-th percentile (0–100) of `values`, or 0 for none. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** The longest gap between consecutive times (ms), counting from `from` to the first. */
+export function longestGap(times: number[], from?: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let gap = 0;
+  let last = from ?? sorted[0];
+  for (const t of sorted) {
+    if (last !== undefined) gap = Math.max(gap, t - last);
+    last = t;
+  }
+  return gap;
 }
