@@ -2,7 +2,6 @@
  * Messages from other publishers on the bus, each of which once stopped a process or filled
  * its log: none may now. Counts of what was refused show in `/status` and in rate-limited logs.
  */
-import { createServer } from 'node:net';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -17,6 +16,8 @@ import { rejectionCounts } from '../runtime/rejections.js';
 import { aborted, gate, sleep } from './fixtures/gate.js';
 import { startChild } from './support/child.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { getFreePort } from './support/nats-process.js';
+import { forgedTask } from './support/forged-task.js';
 
 let env: SkeinEnv;
 const conns: NatsConnection[] = [];
@@ -50,14 +51,6 @@ function recordingLogger(): { logger: Logger; lines: { msg: string; reason?: str
 }
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('the bus boundary', () => {
   it('a direct request whose refusals exceed max_payload gets a reply, and the engine lives', async () => {
@@ -180,20 +173,7 @@ describe('the bus boundary', () => {
       await worker.start();
       expect(await task.run('ok')).toBe('ok');
 
-      const forged = {
-        key: 'forged:record:0.1',
-        runId: 'forged',
-        workflowName: 'record',
-        taskName: 'record',
-        attempt: 1,
-        maxAttempts: 1,
-        priority: 1,
-        enqueuedAt: Date.now(),
-        scheduleTimeoutMs: 60_000,
-        executionTimeoutMs: 60_000,
-        input: 'forged',
-        additionalMetadata: {},
-      };
+      const forged = forgedTask('forged');
       const nc = await peer();
       const subject = names(namespace).workerDispatch(worker.id);
       nc.publish(subject, encode([forged]));
@@ -228,7 +208,7 @@ describe('the bus boundary', () => {
 
   it('a flood of malformed messages writes a few log lines and shows in /status', async () => {
     const { logger, lines } = recordingLogger();
-    const port = await freePort();
+    const port = await getFreePort();
     const { skein, namespace } = await env.client({ engine: { logger, http: { port } } });
     const task = skein.task({ name: 'inc', fn: (n: number) => n + 1 });
     await (await skein.worker('w', { workflows: [task] })).start();
@@ -278,7 +258,7 @@ describe('the bus boundary', () => {
     await snapshots.put(`run.${ref.runId}`, randomBytes(3, 50));
     // A new engine has nothing cached: it reads the snapshot first.
     await engine.stop();
-    const port = await freePort();
+    const port = await getFreePort();
     await startEngine({ http: { port } });
     expect((await skein.runs.get(ref.runId)).status).toBe('COMPLETED');
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {

@@ -3,7 +3,6 @@
  * subjects (half of them stored by JetStream) while runs go on. Every one is counted, the
  * log gets a handful of lines instead of 200,000, and the runs complete.
  */
-import { createServer } from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { Skein } from 'skein';
@@ -13,6 +12,7 @@ import { encode } from '../runtime/codec.js';
 import { names } from '../runtime/protocol.js';
 import { rejectionCounts } from '../runtime/rejections.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { getFreePort } from './support/nats-process.js';
 
 const FLOOD = 200_000;
 
@@ -23,14 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env.stop();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('a flood of malformed messages', () => {
   it('is counted, logs a few lines, and the runs go on', async () => {
@@ -44,7 +36,7 @@ describe('a flood of malformed messages', () => {
       { level: 'warn' },
       { write: (l: string) => void workerLines.push(l) },
     );
-    const port = await freePort();
+    const port = await getFreePort();
     const { namespace } = await env.client({ engine: { logger: engineLogger, http: { port } } });
     const skein = Skein.init({ natsUrl: env.url, namespace, logger: workerLogger });
     const nc = await connect({ servers: env.url });

@@ -5,7 +5,6 @@
  * worker stay up and keep serving, every run completes, and the refusals are counted.
  * The PRNG is seeded (FUZZ_SEED to choose another); a failure names the seed.
  */
-import { createServer } from 'node:net';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -16,6 +15,7 @@ import { decode, encode } from '../runtime/codec.js';
 import { names, PARTITIONS } from '../runtime/protocol.js';
 import { rejectionCounts } from '../runtime/rejections.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
+import { getFreePort } from './support/nats-process.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 const MAX_PAYLOAD = 128 * 1024;
@@ -82,17 +82,9 @@ function garbage(seed: number) {
   };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe(`bus fuzz (seed ${SEED})`, () => {
   it('garbage on every subject: engine and worker keep serving, every run completes', async () => {
-    const port = await freePort();
+    const port = await getFreePort();
     const engineLogger = pino({ level: 'silent' });
     const { namespace, engine } = await env.client({
       engine: { logger: engineLogger, http: { port } },

@@ -25,6 +25,7 @@ import {
   workerPermissions,
 } from './support/skein-permissions.js';
 import { testLogger } from './support/skein-env.js';
+import { forgedTask } from './support/forged-task.js';
 
 const ns = `lp${randomUUID().slice(0, 6)}`;
 const users: Record<string, Permissions> = {
@@ -173,25 +174,7 @@ async function peer(user: string) {
 }
 
 async function forgedDispatch(nc: NatsConnection, workerId: string, input: string) {
-  nc.publish(
-    names(ns).workerDispatch(workerId),
-    encode([
-      {
-        key: `${input}:record:0.1`,
-        runId: input,
-        workflowName: 'record',
-        taskName: 'record',
-        attempt: 1,
-        maxAttempts: 1,
-        priority: 1,
-        enqueuedAt: Date.now(),
-        scheduleTimeoutMs: 60_000,
-        executionTimeoutMs: 60_000,
-        input,
-        additionalMetadata: {},
-      },
-    ]),
-  );
+  nc.publish(names(ns).workerDispatch(workerId), encode([forgedTask(input)]));
   await nc.flush();
 }
 

@@ -9,18 +9,11 @@ import { deciderSpec } from '../testing/decider-spec.js';
 import { aTask } from './fixtures.js';
 import { runActor, type RunEvent, type RunMessage } from './index.js';
 import type { ConditionExpr, RunSpec } from './spec.js';
+import { aRunTriggered } from './fixtures.js';
 
 const RUN = 'run-t';
 const spec0 = deciderSpec(runActor, RUN);
-const triggered = (spec: RunSpec): RunEvent => ({
-  type: 'RunTriggered',
-  runId: RUN,
-  spec,
-  input: {},
-  additionalMetadata: {},
-  priority: 1,
-  at: 1_000,
-});
+const triggered = (spec: RunSpec): RunEvent => aRunTriggered(RUN, spec);
 const checks = (effects: Effect[]) => effects.filter((fx) => fx.type === 'checkEvents');
 
 describe('a durable wait for an approval or a timeout', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '../testing/decider-spec.js';
 import { runActor, type RunEvent, type RunMessage } from './index.js';
 import type { RunSpec } from './spec.js';
+import { aRunTriggered } from './fixtures.js';
 
 const RUN = 'run-d';
 const spec: RunSpec = {
@@ -19,15 +20,7 @@ const spec: RunSpec = {
   ],
 };
 const KEY = `${RUN}:approve:0.1`;
-const triggered: RunEvent = {
-  type: 'RunTriggered',
-  runId: RUN,
-  spec,
-  input: {},
-  additionalMetadata: {},
-  priority: 1,
-  at: 1_000,
-};
+const triggered = aRunTriggered(RUN, spec);
 const queued: RunEvent = {
   type: 'TaskQueued',
   taskName: 'approve',

@@ -5,6 +5,7 @@ import type { RunEvent } from './events.js';
 import { runActor } from './index.js';
 import type { RunMessage } from './messages.js';
 import type { RunSpec } from './spec.js';
+import { aRunTriggered } from './fixtures.js';
 
 const RUN = 'run-9';
 const NOTIFY = '_INBOX.client.3';
@@ -16,16 +17,7 @@ const runSpec: RunSpec = {
 };
 const key = (attempt: number, generation = 0) => `${RUN}:resize:${generation}.${attempt}`;
 
-const triggered: RunEvent = {
-  type: 'RunTriggered',
-  runId: RUN,
-  spec: runSpec,
-  input: { url: 'a.png' },
-  additionalMetadata: {},
-  priority: 1,
-  notify: NOTIFY,
-  at: 1_000,
-};
+const triggered = aRunTriggered(RUN, runSpec, { input: { url: 'a.png' }, notify: NOTIFY });
 const queued = (attempt: number, at = 1_000, generation = 0): RunEvent => ({
   type: 'TaskQueued',
   taskName: 'resize',
