@@ -19,6 +19,8 @@ const exclude = [
 ];
 
 export default defineConfig({
+  // 'skein' and 'skein/runtime' are the source here (tsconfig.json "paths"), not dist/.
+  resolve: { tsconfigPaths: true },
   test: {
     pool: 'forks',
     maxWorkers: 2,

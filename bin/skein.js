@@ -1,9 +1,18 @@
 #!/usr/bin/env node
-// The `skein` CLI. There is no build step: register tsx's loader, then run the TypeScript
-// entry point (scripts/cli.ts).
+// The `skein` CLI. Installed from npm it runs the built dist/cli.js with plain Node; in a
+// clone of the repository (where scripts/cli.ts exists) it runs the TypeScript source through
+// tsx, which maps 'skein' and 'skein/runtime' to the source by tsconfig.json's "paths".
+import { existsSync } from 'node:fs';
 import process from 'node:process';
-import { register } from 'tsx/esm/api';
+import { fileURLToPath, URL } from 'node:url';
 
-register();
-const { main } = await import('../scripts/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+const source = new URL('../scripts/cli.ts', import.meta.url);
+let cli;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
+  cli = await import(source.href);
+} else {
+  cli = await import('../dist/cli.js');
+}
+process.exitCode = await cli.main(process.argv.slice(2));

@@ -208,8 +208,19 @@ async function demoCommand(args: string[]): Promise<number> {
     process.stdout.write(DEMO_USAGE);
     return 0;
   }
-  const { runDemo } = await import('./demo.js');
-  return runDemo();
+  // The demo and its examples are not in the published package (see rolldown.config.js).
+  const demo = await import('./demo.js').catch((err: unknown) => {
+    const { code, url } = (err ?? {}) as { code?: unknown; url?: unknown };
+    if (code === 'ERR_MODULE_NOT_FOUND' && String(url).endsWith('/demo.js')) return undefined;
+    throw err;
+  });
+  if (!demo) {
+    process.stderr.write(
+      "skein: the demo runs from a clone of the Skein repository ('npm run demo'); the installed package does not include it.\n",
+    );
+    return 1;
+  }
+  return demo.runDemo();
 }
 
 async function eventsCommand(args: string[]): Promise<number> {

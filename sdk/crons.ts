@@ -109,6 +109,7 @@ export async function declareCrons(conn: SdkConnection, declarations: Declaratio
 
 /** `skein.crons`: listing and deleting crons (a task's `createCron` and `onCrons` make them). */
 export class CronsClient {
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(private readonly conn: SdkConnection) {}
 
   /** Crons not deleted, by name. */

@@ -53,6 +53,7 @@ function checkKey(key: unknown): string {
 }
 
 export class EventsClient {
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(private readonly conn: SdkConnection) {}
 
   async push(key: string, payload: unknown, opts: PushOptions = {}): Promise<{ eventId: string }> {

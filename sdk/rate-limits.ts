@@ -25,6 +25,7 @@ const RATE_LIMIT_OPTIONS = optionNames<RateLimitOptions>({
 export class RateLimitsClient {
   private bucket?: Promise<KV>;
 
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(private readonly conn: SdkConnection) {}
 
   /** Creates or changes a rate limit; the scheduler applies it at once (a sliding window). */

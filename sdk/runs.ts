@@ -114,6 +114,7 @@ function toRunInfo(v: RunWire): RunInfo {
 const checkRunId = (runId: unknown): string => checkId('runId', runId);
 
 export class RunsClient {
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(
     private readonly conn: SdkConnection,
     private readonly triggerer: Triggerer,
@@ -174,6 +175,7 @@ export class RunsClient {
 }
 
 export class WorkersClient {
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(private readonly conn: SdkConnection) {}
 
   async list(): Promise<WorkerInfo[]> {

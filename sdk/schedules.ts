@@ -62,6 +62,7 @@ export async function createSchedule(
 }
 
 export class SchedulesClient {
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(private readonly conn: SdkConnection) {}
 
   /** Schedules not deleted, soonest first, those already triggered included. */

@@ -248,6 +248,7 @@ export function checkTriggers(o: { onEvents?: unknown; onCrons?: unknown }, wher
 export class Runnable<I, O> implements TaskLike<O> {
   declare readonly __output?: O;
 
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(
     readonly name: string,
     readonly spec: RunSpec,
@@ -398,6 +399,7 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
   readonly triggers: { onEvents?: string[]; onCrons?: string[] };
   private readonly durable?: TaskFunction['durable'];
 
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(
     readonly options: TaskOptions<I, O> | DurableTaskOptions<I, O>,
     triggerer: Triggerer,

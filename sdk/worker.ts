@@ -83,6 +83,7 @@ export class Worker {
   private c?: Connected;
   private readonly pendingLogs = new Set<Promise<unknown>>();
 
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(
     readonly name: string,
     private readonly opts: WorkerOptions,

@@ -89,6 +89,7 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
   readonly triggers: { onEvents?: string[]; onCrons?: string[] };
   private readonly fns = new Map<string, TaskFunction>();
 
+  /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(
     readonly options: WorkflowOptions<I>,
     triggerer: Triggerer,
