@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { Context, DurableContext, RunRef, Skein, Worker } from './index.js';
+import type { Context, DurableContext, RunRef, Skein, Worker, WorkflowTask } from './index.js';
 
 export async function runManyTypes(skein: Skein, ctx: DurableContext) {
   const double = skein.task<{ n: number }, number>({ name: 'double', fn: (i) => i.n * 2 });
@@ -30,6 +30,28 @@ export async function runManyTypes(skein: Skein, ctx: DurableContext) {
     { a: string }[]
   >();
   return ctx;
+}
+
+export async function workflowOutputTypes(skein: Skein) {
+  type Output = { step1: { value: number }; step2: { text: string } };
+  const wf = skein.workflow<{ n: number }, Output>({ name: 'typed' });
+  const step1 = wf.task({ name: 'step1', fn: (input) => ({ value: input.n }) });
+  wf.durableTask({
+    name: 'step2',
+    parents: [step1],
+    fn: (_input, ctx) => ({ text: String(ctx.parentOutput(step1).value) }),
+  });
+  // run() resolves to the output keyed by task, each task's output typed.
+  expectTypeOf(wf.run({ n: 1 })).resolves.toEqualTypeOf<Output>();
+  expectTypeOf((await wf.run({ n: 1 })).step1.value).toEqualTypeOf<number>();
+  // @ts-expect-error a task the output type has no key for
+  wf.task({ name: 'step3', fn: () => ({ value: 1 }) });
+  // @ts-expect-error a task whose output does not match its key's type
+  wf.task({ name: 'step1', fn: () => ({ value: 'one' }) });
+  // Without an output type, any name and output compile, and the handle keeps its type.
+  const loose = skein.workflow({ name: 'loose' });
+  expectTypeOf(loose.task({ name: 'any', fn: () => 1 })).toEqualTypeOf<WorkflowTask<number>>();
+  expectTypeOf(loose.run({})).resolves.toEqualTypeOf<Record<string, unknown>>();
 }
 
 export function loggerTypes(ctx: Context) {

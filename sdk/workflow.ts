@@ -116,12 +116,20 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
     this.triggers = checkTriggers(options, `workflow '${name}'`);
   }
 
-  task<T>(options: WorkflowTaskOptions<I, T>): WorkflowTask<T> {
+  /**
+   * A task in the DAG. With the workflow's output type given (`skein.workflow<I, O>`), `name`
+   * must be one of O's keys and `fn` must return that key's type, so `run()` resolves to O.
+   */
+  task<N extends keyof O & string, T extends O[N]>(
+    options: WorkflowTaskOptions<I, T> & { name: N },
+  ): WorkflowTask<T> {
     return this.declareTask(options);
   }
 
   /** A durable task in the DAG: its durable calls are recorded and replayed (see DurableContext). */
-  durableTask<T>(options: WorkflowDurableTaskOptions<I, T>): WorkflowTask<T> {
+  durableTask<N extends keyof O & string, T extends O[N]>(
+    options: WorkflowDurableTaskOptions<I, T> & { name: N },
+  ): WorkflowTask<T> {
     const where = `workflow '${this.name}', durable task '${options?.name}'`;
     const handle = this.declareTask(options, durableOf(options?.evictionPolicy, where));
     durableTaskOwners.set(handle, this);
