@@ -1,5 +1,6 @@
 /**
- * The `skein` command (bin/skein.js registers tsx and calls main()).
+ * The `skein` command. bin/skein.js calls main(): this file through tsx in a clone of the
+ * repository, its build (dist/cli.js) in an installed package.
  *
  *   skein engine [--id ID] [--http-port N] [--replicas N]   run an engine until SIGINT/SIGTERM
  *   skein demo                                    the demo (same as npm run demo)
