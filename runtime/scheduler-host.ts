@@ -21,6 +21,7 @@ import {
   initialSchedulerState,
   type SchedulerConfig,
   type SchedulerState,
+  WORKER_HEARTBEAT_MS,
 } from '../actors/scheduler/state.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
@@ -113,8 +114,10 @@ export class SchedulerHost {
 
   async start() {
     const n = this.names;
-    // Entries redelivered to a new leader may be running already: wait for heartbeats to claim them.
-    this.state = initialSchedulerState(this.clock.now(), 2 * 2000 + 1000, this.config);
+    // Entries redelivered to a new leader may be running already: wait two heartbeats (and a
+    // margin) for their workers to claim them.
+    const claimMs = 2 * WORKER_HEARTBEAT_MS + 1000;
+    this.state = initialSchedulerState(this.clock.now(), claimMs, this.config);
     const watch = await this.workers.watch({ key: 'w.>' });
     this.watchStop = () => watch.stop();
     void (async () => {

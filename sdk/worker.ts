@@ -7,6 +7,7 @@ import type { Msg, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { TaskError } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import { DEFAULT_DURABLE_SLOTS, WORKER_HEARTBEAT_MS } from '../actors/scheduler/state.js';
 import { decode, encode } from '../runtime/codec.js';
 import { signedBy } from '../runtime/dispatch-signature.js';
 import { guarded, rejected } from '../runtime/rejections.js';
@@ -58,10 +59,7 @@ const WORKER_OPTIONS = optionNames<WorkerOptions>({
   stopGraceMs: true,
 });
 
-const HEARTBEAT_MS = 2000;
 const RESULT_PUBLISH_ATTEMPTS = 10;
-
-const DEFAULT_DURABLE_SLOTS = 1000;
 
 export class Worker {
   readonly id: string;
@@ -116,7 +114,7 @@ export class Worker {
     }
     this.heartbeat = setInterval(
       () => void this.beat().catch((err: unknown) => this.logger.warn({ err }, 'heartbeat failed')),
-      HEARTBEAT_MS,
+      WORKER_HEARTBEAT_MS,
     );
   }
 
