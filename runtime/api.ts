@@ -27,7 +27,7 @@ import { historyOf, runView, type RunView } from './run-view.js';
 import type { LiveTask } from './scheduler-host.js';
 import { readLastPerSubject, readSubject } from './stream-reads.js';
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(
     readonly kind: 'NotFoundError' | 'ValidationError',
     message: string,

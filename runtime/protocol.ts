@@ -467,7 +467,3 @@ export interface DirectMessage {
 
 /** The engine's answer to a direct message: stored (ok) or refused, with why. */
 export type DirectReply = { ok: true } | { ok: false; invalid?: boolean; error: string };
-
-export interface ApiError {
-  error: { name: string; message: string };
-}

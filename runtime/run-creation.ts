@@ -13,7 +13,7 @@ import { PublishError, type Requester } from './requester.js';
 
 export type TriggerMessage = Extract<RunMessage, { type: 'Trigger' }>;
 
-export function creationEntry(trigger: TriggerMessage, now: number): JournalEntry {
+function creationEntry(trigger: TriggerMessage, now: number): JournalEntry {
   const { events, effects, state } = runActor.decide(runActor.initial(trigger.runId), trigger, now);
   return {
     m: trigger.id,

@@ -12,7 +12,7 @@ export interface Timer {
 }
 
 /** Timers within this much of their due time fire now rather than wait another delivery. */
-export const FIRE_EARLY_MS = 2;
+const FIRE_EARLY_MS = 2;
 
 export type TimerDecision = { type: 'fire' } | { type: 'wait'; delayMs: number };
 
