@@ -7,7 +7,7 @@
  */
 import { runActor, type RunMessage } from '../actors/run/index.js';
 import { encode } from './codec.js';
-import type { JournalEntry } from './journal.js';
+import type { JournalEntry } from './journal-entries.js';
 import type { Names } from './protocol.js';
 import { PublishError, type Requester } from './requester.js';
 

@@ -31,15 +31,20 @@ import { reply } from './replies.js';
 import { DispatchBatcher } from './dispatch-batcher.js';
 import { publishToWorker } from './dispatch-signature.js';
 import { idProblem } from './bounds.js';
-import { decodeEntry, type JournalEntry } from './journal.js';
+import { decodeEntry, type JournalEntry } from './journal-entries.js';
 import { restartSchedulerConsumer } from './setup.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { EventWait } from '../actors/effects.js';
 import type { RunState } from '../actors/run/index.js';
 import { isQueuedOrRunning } from '../actors/run/state.js';
 import type { EventRouter } from './event-router.js';
-import { idFromToken } from './mailbox.js';
-import { heartbeatSchema, rateLimitSchema, taskDoneSchema, type Names } from './protocol.js';
+import {
+  heartbeatSchema,
+  idFromToken,
+  rateLimitSchema,
+  taskDoneSchema,
+  type Names,
+} from './protocol.js';
 import { waitingFor } from '../actors/scheduler/placement.js';
 import { ConflictLog } from './name-conflicts.js';
 
