@@ -14,7 +14,7 @@ import { PublishError, type Requester } from './requester.js';
 /** What stands in for an entry that does not decode: it keeps its place (its sequence), and does nothing. */
 const SKIPPED: JournalEntry = { m: '', at: 0, ev: [], fx: [] };
 
-export interface StoredEntry {
+interface StoredEntry {
   seq: number;
   entry: JournalEntry;
 }

@@ -24,7 +24,7 @@ const MAX_DIRECT_BATCH = 1024;
 const ERROR_CHARS = 500;
 const short = (err: unknown) => String(err).slice(0, ERROR_CHARS);
 
-export interface MailboxRoute {
+interface MailboxRoute {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   host: ActorHost<any, any, any>;
   schema: ZodType;

@@ -67,7 +67,7 @@ export function checkNatsOptions(value: unknown, where: string): void {
 }
 
 /** Credentials as the environment and the CLI give them: secrets in files named by path. */
-export interface NatsSettings {
+interface NatsSettings {
   user?: string;
   pass?: string;
   token?: string;

@@ -34,7 +34,7 @@ export class PublishError extends Error {
   }
 }
 
-export interface PubAck {
+interface PubAck {
   stream: string;
   seq: number;
   duplicate?: boolean;

@@ -4,7 +4,7 @@ import type { Admission } from '../actors/run/state.js';
 import type { JournalEntry } from './journal-entries.js';
 import type { LiveTask } from './scheduler-host.js';
 
-export interface TaskView {
+interface TaskView {
   name: string;
   status: string;
   attempts: number;
@@ -36,7 +36,7 @@ export interface RunView {
   tasks: TaskView[];
 }
 
-export interface HistoryEvent {
+interface HistoryEvent {
   seq: number;
   type: string;
   at: number;
