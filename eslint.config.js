@@ -31,7 +31,8 @@ const actorFence = {
  * Lint fence: sdk/ runs in users' processes and talks to the engine only over the bus. Of
  * runtime/ it may import the wire layer (what both sides of the bus share: the codec, the
  * protocol and its ids, subjects and bounds, connecting, requests, dispatch signatures,
- * permission refusals, rejected messages, run creation, errors, options) and no engine module.
+ * permission refusals, rejected messages, run creation, reading journal entries, errors,
+ * options) and no engine module.
  */
 const WIRE_MODULES = [
   'bounds',
@@ -45,16 +46,17 @@ const WIRE_MODULES = [
   'options',
   'permissions',
   'protocol',
-  'protocol-*',
   'rejections',
   'requester',
   'run-creation',
   'subjects',
 ];
+/** One of them, as an import path ends; a split protocol.ts (protocol-x.ts, protocol/x.ts) counts. */
+const wireModule = `(${WIRE_MODULES.join('|')}|protocol[-/][\\w/-]+)\\.js`;
 const sdkFence = {
   patterns: [
     {
-      group: ['**/runtime/*', ...WIRE_MODULES.map((name) => `!**/runtime/${name}.js`)],
+      regex: `^(\\.\\./)+runtime/(?!${wireModule}$)`,
       message:
         'sdk/ may import only the wire layer of runtime/ (WIRE_MODULES in eslint.config.js), ' +
         'never an engine module: move what the SDK needs into a wire module.',
