@@ -136,10 +136,7 @@ export async function getFreePort(): Promise<number> {
 }
 
 /** One attempt: connect, ask JetStream for account info, close. Throws on failure. */
-async function probeJetStream(
-  url: string,
-  opts: Partial<ConnectionOptions> = {},
-): Promise<void> {
+async function probeJetStream(url: string, opts: Partial<ConnectionOptions> = {}): Promise<void> {
   const nc = await connect({
     ...opts,
     servers: url,
