@@ -42,11 +42,15 @@ export interface ReplayOptions {
 
 /** The run as its history leaves it, folded with the run actor's own evolve. */
 function foldHistory(history: RunEventRecord[], runId: string): RunState {
-  return history.reduce(
-    (state, { type, at, data }) =>
-      runActor.evolve(state, { ...data, type, at: at.getTime() } as RunEvent),
-    runActor.initial(runId),
-  );
+  return history.reduce((state, { seq, type, at, data }) => {
+    try {
+      return runActor.evolve(state, { ...data, type, at: at.getTime() } as RunEvent);
+    } catch (err) {
+      throw new ValidationError(
+        `event ${seq} of the history (${type}) cannot be read: ${(err as Error).message}`,
+      );
+    }
+  }, runActor.initial(runId));
 }
 
 function durableTaskName(declaration: Declaration, given: string | undefined): string {
