@@ -27,6 +27,44 @@ const actorFence = {
   ],
 };
 
+/**
+ * Lint fence: sdk/ runs in users' processes and talks to the engine only over the bus. Of
+ * runtime/ it may import the wire layer (what both sides of the bus share: the codec, the
+ * protocol and its ids, subjects and bounds, connecting, requests, dispatch signatures,
+ * permission refusals, rejected messages, run creation, reading journal entries, errors,
+ * options) and no engine module.
+ */
+const WIRE_MODULES = [
+  'bounds',
+  'codec',
+  'connection',
+  'dispatch-signature',
+  'errors',
+  'ids',
+  'journal-entries',
+  'nats-options',
+  'options',
+  'permissions',
+  'protocol',
+  'rejections',
+  'requester',
+  'run-creation',
+  'subjects',
+];
+/** One of them, as an import path ends; a split protocol.ts (protocol-x.ts, protocol/x.ts) counts. */
+const wireModule = `(${WIRE_MODULES.join('|')}|protocol[-/][\\w/-]+)\\.js`;
+const sdkFence = {
+  patterns: [
+    {
+      regex: `^(\\.\\./)+runtime/(?!${wireModule}$)`,
+      message:
+        'sdk/ may import only the wire layer of runtime/ (WIRE_MODULES in eslint.config.js), ' +
+        'never an engine module: move what the SDK needs into a wire module.',
+    },
+    { group: ['skein/runtime'], message: 'sdk/ must not import the engine (skein/runtime).' },
+  ],
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -67,6 +105,10 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['sdk/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', sdkFence] },
   },
   {
     // The layers go one way (sdk -> runtime -> actors): the engine never depends on the SDK.

@@ -11,7 +11,8 @@ import type { Effect } from '../actors/effects.js';
 import { decode, encode } from './codec.js';
 import { rejected } from './rejections.js';
 import type { EffectRunner } from './effects.js';
-import { AppendConflict, type Journal, type JournalEntry } from './journal.js';
+import { AppendConflict, type Journal } from './journal.js';
+import type { JournalEntry } from './journal-entries.js';
 import type { Clock } from './clock.js';
 
 /** Test hooks: a hook that throws interrupts the turn at that point, as a crash would. */

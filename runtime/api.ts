@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { isTerminal, type RunSummary } from '../actors/run/index.js';
 import { isQueuedOrRunning } from '../actors/run/state.js';
+import { defaultSchedulerConfig } from '../actors/scheduler/state.js';
 import type { RunEvent, RunMessage, RunState } from '../actors/run/index.js';
 import type { RunFinished } from '../actors/effects.js';
 import type { ActorHost } from './actor-host.js';
@@ -16,17 +17,17 @@ import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
 import { idSchema } from './bounds.js';
 import { ValidationError } from './errors.js';
-import { decodeEntry, type Journal, type JournalEntry } from './journal.js';
+import { decodeEntry, type JournalEntry } from './journal-entries.js';
+import type { Journal } from './journal.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
-import { idFromToken } from './mailbox.js';
 import { nameConflicts } from './name-conflicts.js';
-import { heartbeatSchema, type Names, type WorkerRecord } from './protocol.js';
+import { heartbeatSchema, idFromToken, type Names, type WorkerRecord } from './protocol.js';
 import { historyOf, runView, type RunView } from './run-view.js';
 import type { LiveTask } from './scheduler-host.js';
 import { readLastPerSubject, readSubject } from './stream-reads.js';
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(
     readonly kind: 'NotFoundError' | 'ValidationError',
     message: string,
@@ -61,9 +62,6 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
-
-/** A worker counts as lost when its last heartbeat is older than this. */
-const WORKER_LOST_AFTER_MS = 10_000;
 
 export interface ApiDeps {
   nc: NatsConnection;
@@ -279,7 +277,7 @@ export class EngineApi {
       if (parsed.success) records.push(parsed.data);
       else rejected(this.d.logger, 'heartbeat-malformed', parsed.error);
     }
-    const lost = (hb: WorkerRecord) => now - hb.sentAt > WORKER_LOST_AFTER_MS;
+    const lost = (hb: WorkerRecord) => now - hb.sentAt > defaultSchedulerConfig.workerLostAfterMs;
     const conflicts = nameConflicts(records.filter((hb) => !lost(hb)));
     return records.map((hb) => ({
       id: hb.workerId,

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 
-export const MAX_ID_BYTES = 255;
+const MAX_ID_BYTES = 255;
 
 /** Why `value` cannot be used as `what`, or undefined when it can. */
 export function idProblem(what: string, value: unknown): string | undefined {

@@ -6,7 +6,7 @@ import { ConnectionError } from './errors.js';
 import { resolveNatsOptions, toConnectionOptions, type NatsOptions } from './nats-options.js';
 import { DEFAULT_NATS_URL } from './protocol.js';
 
-export function resolveNatsUrl(natsUrl?: string | string[]): string | string[] {
+function resolveNatsUrl(natsUrl?: string | string[]): string | string[] {
   return natsUrl ?? process.env.SKEIN_NATS_URL?.split(',') ?? DEFAULT_NATS_URL;
 }
 

@@ -7,7 +7,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 
-export const SIGNATURE_HEADER = 'Skein-Signature';
+const SIGNATURE_HEADER = 'Skein-Signature';
 
 /** The key given as an option, else the environment's, else none (no signing). */
 export function dispatchKeyOf(option: string | undefined): string | undefined {

@@ -8,7 +8,7 @@ import { concurrencyActor } from '../actors/concurrency/index.js';
 import { cronActor } from '../actors/cron/index.js';
 import { runActor, type RunMessage, type RunState } from '../actors/run/index.js';
 import { scheduleActor } from '../actors/schedule/index.js';
-import type { SchedulerConfig } from '../actors/scheduler/state.js';
+import { defaultSchedulerConfig, type SchedulerConfig } from '../actors/scheduler/state.js';
 import { ActorHost, type TurnHooks } from './actor-host.js';
 import { EngineApi } from './api.js';
 import { systemClock, type Clock } from './clock.js';
@@ -185,12 +185,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     n,
     clock,
     logger,
-    {
-      workerLostAfterMs: 10_000,
-      forgetWorkerAfterMs: 3_600_000,
-      reconcileAfterMs: 5_000,
-      ...opts.scheduler,
-    },
+    { ...defaultSchedulerConfig, ...opts.scheduler },
     // A run created by a client is kept in memory if this engine serves its partition, and the
     // effects of its first turn that are not read from the journal (messages to other actors,
     // timers) are carried out here, as the run's own turn would (the same msgIDs dedupe repeats).

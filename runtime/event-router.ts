@@ -39,7 +39,7 @@ export interface StoredEvent {
 const RETRY_DELAY_MS = 1000;
 
 /** The run an event starts for one subscriber: a UUID made of the event id and the name. */
-export function eventRunId(eventId: string, name: string): string {
+function eventRunId(eventId: string, name: string): string {
   const h = createHash('sha256').update(`event\u0000${eventId}\u0000${name}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -4,72 +4,19 @@
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import type { Effect } from '../actors/effects.js';
-import { decode, encode } from './codec.js';
+import { encode } from './codec.js';
+import { decodeEntry, type JournalEntry } from './journal-entries.js';
 import type { Names } from './protocol.js';
 import { readSubject } from './stream-reads.js';
 import { rejected } from './rejections.js';
 import { PublishError, type Requester } from './requester.js';
 
-/** One actor turn, stored as one message. */
-export interface JournalEntry {
-  /** Id of the message the turn handled. */
-  m: string;
-  at: number;
-  ev: unknown[];
-  fx: Effect[];
-  /** The actor's summary after the turn (see ActorDefinition.summarize). */
-  s?: unknown;
-}
-
-/**
- * An entry read back from the journal stream. Anyone who may publish there can store garbage
- * on an actor's subject: that throws here, and readers skip it (counted, see rejections.ts).
- */
-export function decodeEntry(data: Uint8Array): JournalEntry {
-  const entry = decode<JournalEntry>(data);
-  const typed = (items: unknown) =>
-    Array.isArray(items) &&
-    items.every((i) => typeof i === 'object' && i !== null && typeof i.type === 'string');
-  if (
-    typeof entry !== 'object' ||
-    entry === null ||
-    typeof entry.m !== 'string' ||
-    typeof entry.at !== 'number' ||
-    !typed(entry.ev) ||
-    !typed(entry.fx)
-  )
-    throw new Error('not a journal entry');
-  return entry;
-}
-
 /** What stands in for an entry that does not decode: it keeps its place (its sequence), and does nothing. */
 const SKIPPED: JournalEntry = { m: '', at: 0, ev: [], fx: [] };
 
-export interface StoredEntry {
+interface StoredEntry {
   seq: number;
   entry: JournalEntry;
-}
-
-/**
- * An actor's last entry (its summary says how it stands): undefined when it has none,
- * 'unreadable' when garbage was stored after its last turn.
- */
-export async function lastEntry(
-  jsm: JetStreamManager,
-  names: Names,
-  type: string,
-  id: string,
-): Promise<JournalEntry | 'unreadable' | undefined> {
-  const msg = await jsm.direct.getMessage(names.streams.journal, {
-    last_by_subj: names.journalSubject(type, id),
-  });
-  if (!msg) return undefined;
-  try {
-    return decodeEntry(msg.data);
-  } catch {
-    return 'unreadable';
-  }
 }
 
 export class AppendConflict extends Error {
@@ -106,14 +53,6 @@ export class Journal {
         return { seq: m.seq, entry: SKIPPED };
       }
     });
-  }
-
-  /** The last entry's sequence, or 0 when the actor has none. */
-  async lastSeq(type: string, id: string): Promise<number> {
-    const msg = await this.jsm.direct.getMessage(this.names.streams.journal, {
-      last_by_subj: this.subject(type, id),
-    });
-    return msg?.seq ?? 0;
   }
 
   /** Appends one entry if the actor's last sequence is still `expectedLastSeq`; returns the new one. */

@@ -16,7 +16,7 @@ export interface Part {
 }
 
 /** How often kept parts are checked; a failed restart is retried at this pace. */
-export const KEEP_RUNNING_CHECK_MS = 1_000;
+const KEEP_RUNNING_CHECK_MS = 1_000;
 /** A restart asked for this soon after a part (re)started is its own echo and is ignored. */
 const SETTLE_MS = 2_000;
 

@@ -10,7 +10,7 @@ import { NoRespondersError, RequestError } from '@nats-io/nats-core';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Names } from './protocol.js';
 
-export type Presence = 'alive' | 'gone' | 'unknown';
+type Presence = 'alive' | 'gone' | 'unknown';
 
 /** How long a probe waits for an answer before it says 'unknown'. */
 const PROBE_TIMEOUT_MS = 1000;

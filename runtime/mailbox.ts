@@ -14,7 +14,7 @@ import { checkedId } from './bounds.js';
 import { decode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
-import type { DirectMessage, DirectReply, Names } from './protocol.js';
+import { idFromToken, type DirectMessage, type DirectReply, type Names } from './protocol.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
 
@@ -24,11 +24,7 @@ const MAX_DIRECT_BATCH = 1024;
 const ERROR_CHARS = 500;
 const short = (err: unknown) => String(err).slice(0, ERROR_CHARS);
 
-export function idFromToken(token: string): string {
-  return token.startsWith('x-') ? Buffer.from(token.slice(2), 'hex').toString() : token;
-}
-
-export interface MailboxRoute {
+interface MailboxRoute {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   host: ActorHost<any, any, any>;
   schema: ZodType;

@@ -37,7 +37,7 @@ export interface NatsOptions {
   tls?: NatsTlsOptions;
 }
 
-export const NATS_OPTIONS = optionNames<NatsOptions>({
+const NATS_OPTIONS = optionNames<NatsOptions>({
   user: true,
   pass: true,
   token: true,
@@ -67,7 +67,7 @@ export function checkNatsOptions(value: unknown, where: string): void {
 }
 
 /** Credentials as the environment and the CLI give them: secrets in files named by path. */
-export interface NatsSettings {
+interface NatsSettings {
   user?: string;
   pass?: string;
   token?: string;
@@ -97,7 +97,7 @@ export function natsOptionsFrom(s: NatsSettings, what: string): NatsOptions {
 }
 
 /** The SKEIN_NATS_* variables of `env`. */
-export function natsOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): NatsOptions {
+function natsOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): NatsOptions {
   return natsOptionsFrom(
     {
       user: env.SKEIN_NATS_USER,

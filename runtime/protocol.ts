@@ -39,6 +39,11 @@ export function subjectToken(id: string): string {
   return /^[A-Za-z0-9_:-]+$/.test(id) ? id : `x-${Buffer.from(id).toString('hex')}`;
 }
 
+/** The id a subject token stands for (undoes subjectToken). */
+export function idFromToken(token: string): string {
+  return token.startsWith('x-') ? Buffer.from(token.slice(2), 'hex').toString() : token;
+}
+
 export function names(ns: string) {
   const NS = ns.toUpperCase().replace(/-/g, '_');
   return {
@@ -467,7 +472,3 @@ export interface DirectMessage {
 
 /** The engine's answer to a direct message: stored (ok) or refused, with why. */
 export type DirectReply = { ok: true } | { ok: false; invalid?: boolean; error: string };
-
-export interface ApiError {
-  error: { name: string; message: string };
-}

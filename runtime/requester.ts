@@ -13,13 +13,13 @@ import {
 } from '@nats-io/nats-core';
 import { refusedError, watchRefusals } from './permissions.js';
 
-export class RequestTimeoutError extends Error {
+class RequestTimeoutError extends Error {
   constructor(subject: string) {
     super(`request to ${subject} timed out`);
   }
 }
 
-export class NoRespondersError extends Error {
+class NoRespondersError extends Error {
   constructor(subject: string) {
     super(`no responders on ${subject}`);
   }
@@ -34,7 +34,7 @@ export class PublishError extends Error {
   }
 }
 
-export interface PubAck {
+interface PubAck {
   stream: string;
   seq: number;
   duplicate?: boolean;

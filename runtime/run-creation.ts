@@ -7,13 +7,13 @@
  */
 import { runActor, type RunMessage } from '../actors/run/index.js';
 import { encode } from './codec.js';
-import type { JournalEntry } from './journal.js';
+import type { JournalEntry } from './journal-entries.js';
 import type { Names } from './protocol.js';
 import { PublishError, type Requester } from './requester.js';
 
 export type TriggerMessage = Extract<RunMessage, { type: 'Trigger' }>;
 
-export function creationEntry(trigger: TriggerMessage, now: number): JournalEntry {
+function creationEntry(trigger: TriggerMessage, now: number): JournalEntry {
   const { events, effects, state } = runActor.decide(runActor.initial(trigger.runId), trigger, now);
   return {
     m: trigger.id,

@@ -1,10 +1,10 @@
 /** What `skein.runs.get` shows: a run's state from its journal, with the scheduler's live view on top. */
 import type { RunState } from '../actors/run/index.js';
 import type { Admission } from '../actors/run/state.js';
-import type { JournalEntry } from './journal.js';
+import type { JournalEntry } from './journal-entries.js';
 import type { LiveTask } from './scheduler-host.js';
 
-export interface TaskView {
+interface TaskView {
   name: string;
   status: string;
   attempts: number;
@@ -36,7 +36,7 @@ export interface RunView {
   tasks: TaskView[];
 }
 
-export interface HistoryEvent {
+interface HistoryEvent {
   seq: number;
   type: string;
   at: number;

@@ -21,6 +21,7 @@ import {
   initialSchedulerState,
   type SchedulerConfig,
   type SchedulerState,
+  WORKER_HEARTBEAT_MS,
 } from '../actors/scheduler/state.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
@@ -30,15 +31,20 @@ import { reply } from './replies.js';
 import { DispatchBatcher } from './dispatch-batcher.js';
 import { publishToWorker } from './dispatch-signature.js';
 import { idProblem } from './bounds.js';
-import { decodeEntry, type JournalEntry } from './journal.js';
+import { decodeEntry, type JournalEntry } from './journal-entries.js';
 import { restartSchedulerConsumer } from './setup.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { EventWait } from '../actors/effects.js';
 import type { RunState } from '../actors/run/index.js';
 import { isQueuedOrRunning } from '../actors/run/state.js';
 import type { EventRouter } from './event-router.js';
-import { idFromToken } from './mailbox.js';
-import { heartbeatSchema, rateLimitSchema, taskDoneSchema, type Names } from './protocol.js';
+import {
+  heartbeatSchema,
+  idFromToken,
+  rateLimitSchema,
+  taskDoneSchema,
+  type Names,
+} from './protocol.js';
 import { waitingFor } from '../actors/scheduler/placement.js';
 import { ConflictLog } from './name-conflicts.js';
 
@@ -113,8 +119,10 @@ export class SchedulerHost {
 
   async start() {
     const n = this.names;
-    // Entries redelivered to a new leader may be running already: wait for heartbeats to claim them.
-    this.state = initialSchedulerState(this.clock.now(), 2 * 2000 + 1000, this.config);
+    // Entries redelivered to a new leader may be running already: wait two heartbeats (and a
+    // margin) for their workers to claim them.
+    const claimMs = 2 * WORKER_HEARTBEAT_MS + 1000;
+    this.state = initialSchedulerState(this.clock.now(), claimMs, this.config);
     const watch = await this.workers.watch({ key: 'w.>' });
     this.watchStop = () => watch.stop();
     void (async () => {

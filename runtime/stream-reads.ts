@@ -1,7 +1,7 @@
 /** Reading stored messages back: one subject in order, or the last message of each subject. */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 
-export interface RawStored {
+interface RawStored {
   seq: number;
   subject: string;
   data: Uint8Array;
@@ -54,7 +54,7 @@ export async function readLastPerSubject(
 }
 
 /** A stored message with its JetStream timestamp (ms). */
-export interface TimedStored extends RawStored {
+interface TimedStored extends RawStored {
   at: number;
 }
 

@@ -158,14 +158,11 @@ export class Skein {
   }
 
   async worker(name: string, opts: WorkerOptions): Promise<Worker> {
-    const worker = new Worker(name, opts, this.conn, this.logger);
-    const start = worker.start.bind(worker);
-    worker.start = async () => {
-      await start();
+    const worker: Worker = new Worker(name, opts, this.conn, this.logger, async () => {
       this.started.add(worker);
       // Declared crons exist once the worker that serves them has started.
       await declareCrons(this.conn, opts.workflows);
-    };
+    });
     return worker;
   }
 

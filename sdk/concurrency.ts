@@ -14,7 +14,7 @@ const EXPRESSION_OPTIONS = optionNames<ConcurrencyExpression>({
   limitStrategy: true,
 });
 
-export type ConcurrencyOption = number | ConcurrencyExpression | ConcurrencyExpression[];
+type ConcurrencyOption = number | ConcurrencyExpression | ConcurrencyExpression[];
 
 export function concurrencyOf(
   value: ConcurrencyOption | undefined,

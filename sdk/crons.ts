@@ -32,7 +32,7 @@ export interface CronInfo extends CronRef {
 }
 
 /** A cron's id: one per task or workflow and cron name, so defining it again replaces it. */
-export const cronIdOf = (target: string, name: string, declarative: boolean) =>
+const cronIdOf = (target: string, name: string, declarative: boolean) =>
   derivedId('cron', declarative ? 'declared' : 'created', target, name);
 
 /** Throws ValidationError naming what is wrong with the expression or timezone. */

@@ -25,7 +25,7 @@ export interface DurableChildren {
   ): Promise<(O | Error)[]>;
 }
 
-export interface CurrentRun {
+interface CurrentRun {
   runId: string;
   /** The run's metadata: runs it starts inherit it. */
   additionalMetadata?: Record<string, string>;

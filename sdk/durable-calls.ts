@@ -13,7 +13,7 @@ import type { Replayer } from './replayer.js';
 import { makeRunRef, outcome, type RunRef } from './run-ref.js';
 import { keyedRunId } from './trigger.js';
 
-export interface NewCall {
+interface NewCall {
   position: number;
   kind: DurableCallKind;
   callKey: string;

@@ -12,7 +12,7 @@ import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
 
-export const RATE_LIMIT_PERIODS: Record<RateLimitDuration, number> = {
+const RATE_LIMIT_PERIODS: Record<RateLimitDuration, number> = {
   second: 1000,
   minute: 60_000,
   hour: 3_600_000,

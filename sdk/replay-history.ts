@@ -3,12 +3,14 @@
  * recorded history (from `skein.runs.history(runId)`) and reports whether the code still takes
  * the recorded path. Check a code change against production runs before deploying it.
  */
-import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import { runActor, type RunEvent, type RunState } from '../actors/run/index.js';
+import { queueKey, type QueuedTask } from '../actors/scheduler/queued-task.js';
 import { currentRun } from './current-run.js';
 import { DurableCalls, type DurableIo } from './durable-calls.js';
 import { DurableContextImpl } from './durable-context-impl.js';
+import { historyScope } from './durable-worker.js';
 import { NonDeterminismError, SkeinError, ValidationError } from './errors.js';
-import { Replayer, type RecordedCall } from './replayer.js';
+import { Replayer } from './replayer.js';
 import type { RunEventRecord } from './runs.js';
 import type { Declaration } from './worker.js';
 import { workflowOfDurableTask, type WorkflowTask } from './workflow.js';
@@ -38,15 +40,17 @@ export interface ReplayOptions {
   timeoutMs?: number;
 }
 
-type Data = Record<string, unknown>;
-
-/** The events of the run's latest generation (a `runs.replay` starts a new one). */
-function latestGeneration(history: RunEventRecord[]) {
-  let from = 0;
-  history.forEach((e, i) => {
-    if (e.type === 'RunReplayed') from = i + 1;
-  });
-  return history.slice(from);
+/** The run as its history leaves it, folded with the run actor's own evolve. */
+function foldHistory(history: RunEventRecord[], runId: string): RunState {
+  return history.reduce((state, { seq, type, at, data }) => {
+    try {
+      return runActor.evolve(state, { ...data, type, at: at.getTime() } as RunEvent);
+    } catch (err) {
+      throw new ValidationError(
+        `event ${seq} of the history (${type}) cannot be read: ${(err as Error).message}`,
+      );
+    }
+  }, runActor.initial(runId));
 }
 
 function durableTaskName(declaration: Declaration, given: string | undefined): string {
@@ -92,40 +96,28 @@ export async function replayHistory(
   const { declaration, taskName } = replayTarget(given, opts.taskName);
   const triggered = history.find((e) => e.type === 'RunTriggered');
   if (!triggered) throw new ValidationError('the history has no RunTriggered event');
-  const events = latestGeneration(history);
-  const calls: RecordedCall[] = [];
-  for (const e of events) {
-    const d = e.data as Data;
-    if (e.type !== 'DurableCallRecorded' || d.taskName !== taskName) continue;
-    calls[d.position as number] = {
-      kind: d.kind as RecordedCall['kind'],
-      callKey: d.callKey as string,
-      result: d.result,
-    };
-  }
-  const run = triggered.data as Data;
+  const run = foldHistory(history, triggered.data.runId as string);
+  // A replay of the run (RunReplayed) started its tasks afresh: these are the latest generation's.
+  const calls = run.tasks[taskName]?.calls ?? [];
   const spec = declaration.spec.tasks.find((t) => t.name === taskName)!;
   const parentOutputs = Object.fromEntries(
-    events
-      .filter(
-        (e) =>
-          e.type === 'TaskSucceeded' && (spec.parents ?? []).includes(e.data.taskName as string),
-      )
-      .map((e) => [e.data.taskName as string, e.data.output]),
+    (spec.parents ?? [])
+      .filter((p) => run.tasks[p]?.status === 'COMPLETED')
+      .map((p) => [p, run.tasks[p].output]),
   );
   const task: QueuedTask = {
-    key: `${run.runId as string}:${taskName}:0.1`,
-    runId: run.runId as string,
+    key: queueKey(run.runId, taskName, 0, 1),
+    runId: run.runId,
     workflowName: declaration.spec.name,
     taskName,
     attempt: 1,
     maxAttempts: spec.retries + 1,
-    priority: (run.priority as number) ?? 1,
-    enqueuedAt: triggered.at.getTime(),
+    priority: run.priority,
+    enqueuedAt: run.createdAt,
     scheduleTimeoutMs: spec.scheduleTimeoutMs,
     executionTimeoutMs: spec.executionTimeoutMs,
     input: run.input,
-    additionalMetadata: (run.additionalMetadata as Record<string, string>) ?? {},
+    additionalMetadata: run.additionalMetadata,
     parentOutputs,
     durable: true,
   };
@@ -134,7 +126,7 @@ export async function replayHistory(
     record: async () => undefined,
     wait: async () => undefined,
   };
-  const durableCalls = new DurableCalls(replayer, offline, `${task.runId}:${taskName}:0`, taskName);
+  const durableCalls = new DurableCalls(replayer, offline, historyScope(task.key), taskName);
   const ctx = new DurableContextImpl<unknown>(
     task,
     {

@@ -12,13 +12,13 @@ export interface RecordedCall {
   result: unknown;
 }
 
-export type ReplayStep =
+type ReplayStep =
   { recorded: true; position: number; result: unknown } | { recorded: false; position: number };
 
 const describe = (kind: string, callKey: string) => `${kind}(${callKey})`;
 
 /** Thrown, offline, at the first call the history has not recorded. */
-export class EndOfHistory extends Error {
+class EndOfHistory extends Error {
   constructor(position: number) {
     super(`the history ends before durable call ${position}`);
   }

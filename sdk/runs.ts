@@ -1,6 +1,6 @@
 /** `skein.runs` and `skein.workers`: reading runs and workers through the engine's API. */
 import { isTerminal, type RunSummary } from '../actors/run/index.js';
-import { lastEntry } from '../runtime/journal.js';
+import { lastEntry } from '../runtime/journal-entries.js';
 import type { SdkConnection } from './connection.js';
 import type { RunStatus } from './enums.js';
 import { NotFoundError, ValidationError } from './errors.js';

@@ -39,7 +39,7 @@ export interface BulkRunItem<I> {
   options?: RunOpts;
 }
 
-export interface PreparedTrigger {
+interface PreparedTrigger {
   runId: string;
   keyed: boolean;
   message: TriggerMessage;
@@ -62,7 +62,7 @@ export interface TriggerDefaults {
 }
 
 /** The run of the current task, if any (set by the worker around task code). */
-export type ParentLookup = () =>
+type ParentLookup = () =>
   { runId: string; additionalMetadata?: Record<string, string> } | undefined;
 
 /** What a child run inherits of its parent's metadata: all but Skein's own `skein__` keys. */

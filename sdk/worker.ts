@@ -7,6 +7,7 @@ import type { Msg, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import type { TaskError } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
+import { DEFAULT_DURABLE_SLOTS, WORKER_HEARTBEAT_MS } from '../actors/scheduler/state.js';
 import { decode, encode } from '../runtime/codec.js';
 import { signedBy } from '../runtime/dispatch-signature.js';
 import { guarded, rejected } from '../runtime/rejections.js';
@@ -15,7 +16,6 @@ import type { WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
 import { ContextImpl, type ContextHost, type LogLine } from './context-impl.js';
 import { currentRun } from './current-run.js';
-import { errorText } from '../actors/run/messages.js';
 import { Deadline } from './deadline.js';
 import { DurableCalls } from './durable-calls.js';
 import {
@@ -27,14 +27,14 @@ import {
   type Execution,
 } from './durable-worker.js';
 import { DurableContextImpl } from './durable-context-impl.js';
-import { NonDeterminismError, NonRetryableError, ValidationError } from './errors.js';
+import { ValidationError } from './errors.js';
 import { checkId } from './ids.js';
 import { Replayer } from './replayer.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
 import { SuspendedTasks } from './suspended-tasks.js';
-import { assertSize, toJson } from './json.js';
-import { maxOutputBytes } from './trigger.js';
-import { validateInput, type TaskFunction } from './task.js';
+import { toJson } from './json.js';
+import type { TaskFunction } from './task.js';
+import { assertOutputFits, Fatal, parsedOrFatal, toTaskError } from './task-outcome.js';
 import { functionFor, servedBy, type Declaration, type Served } from './served.js';
 import { refusal, refusedError } from '../runtime/permissions.js';
 
@@ -58,10 +58,7 @@ const WORKER_OPTIONS = optionNames<WorkerOptions>({
   stopGraceMs: true,
 });
 
-const HEARTBEAT_MS = 2000;
 const RESULT_PUBLISH_ATTEMPTS = 10;
-
-const DEFAULT_DURABLE_SLOTS = 1000;
 
 export class Worker {
   readonly id: string;
@@ -89,6 +86,8 @@ export class Worker {
     private readonly opts: WorkerOptions,
     private readonly conn: SdkConnection,
     private readonly logger: Logger,
+    /** Called once the worker is taking work (the client tracks it, and declares its crons). */
+    private readonly onStarted: () => Promise<void> = async () => undefined,
   ) {
     checkId('worker name', name);
     checkOptions(opts, WORKER_OPTIONS, `worker '${name}'`);
@@ -117,8 +116,9 @@ export class Worker {
     }
     this.heartbeat = setInterval(
       () => void this.beat().catch((err: unknown) => this.logger.warn({ err }, 'heartbeat failed')),
-      HEARTBEAT_MS,
+      WORKER_HEARTBEAT_MS,
     );
+    await this.onStarted();
   }
 
   private async register() {
@@ -281,23 +281,111 @@ export class Worker {
    * Runs the task and stores its result. True when the scheduler may free the slot at once (the
    * result is stored, or the dispatch was stale); false when the task was handed back instead.
    */
-  private async execute(execution: Execution, { fn, inputValidator, durable }: TaskFunction) {
-    const { controller } = execution;
-    const task = execution.task;
-    let startedAt = Date.now();
-    const deadline = new Deadline(task.executionTimeoutMs, task.taskName, (err) =>
-      controller.abort(err),
-    );
-    deadline.start();
-    const cancelled = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
-        once: true,
-      });
+  private async execute(execution: Execution, fn: TaskFunction): Promise<boolean> {
+    const attempt = newAttempt(execution);
+    let outcome: Outcome;
+    try {
+      const calls = await this.prepare(attempt, fn);
+      if (calls === 'hand back') return false;
+      // A dispatch of an attempt the run has moved past: nothing to run, the slot is free.
+      if (calls === 'stale') return true;
+      outcome = await this.run(attempt, fn, calls);
+    } finally {
+      this.settle(attempt);
+    }
+    return this.report(attempt, outcome);
+  }
+
+  /** A durable task's recorded calls, read from its run, to replay (none for other tasks). */
+  private async prepare(
+    attempt: Attempt,
+    { durable }: TaskFunction,
+  ): Promise<DurableCalls | undefined | 'hand back' | 'stale'> {
+    if (!durable) return undefined;
+    const { execution, deadline } = attempt;
+    const { task } = execution;
+    const history = await readDurableHistory(this.conn, task, this.logger);
+    if (!history) return 'hand back';
+    if (history === 'stale') return 'stale';
+    const io = durableIo(this.durableHost, execution, deadline, durable, () => {
+      attempt.startedAt = Date.now();
     });
-    // It may reject after the task's code is done (a cancel while its result is stored):
-    // not an unhandled rejection, which would stop the worker's process.
-    cancelled.catch(() => undefined);
-    const host: ContextHost = {
+    return new DurableCalls(
+      new Replayer(history, task.taskName),
+      io,
+      historyScope(task.key),
+      task.taskName,
+    );
+  }
+
+  /** Runs the task's code, within its deadline and until cancelled, to its output or its error. */
+  private async run(
+    attempt: Attempt,
+    { fn, inputValidator }: TaskFunction,
+    calls: DurableCalls | undefined,
+  ): Promise<Outcome> {
+    const { execution, deadline, cancelled } = attempt;
+    const { controller, task } = execution;
+    try {
+      const host = this.contextHost(attempt);
+      const ctx = calls
+        ? new DurableContextImpl<unknown>(task, host, controller.signal, calls)
+        : new ContextImpl<unknown>(task, host, controller.signal);
+      if (task.unparsedInput && inputValidator)
+        task.input = await parsedOrFatal(inputValidator, task);
+      if (task.placementError) throw new Fatal(new ValidationError(task.placementError));
+      const { runId, additionalMetadata } = task;
+      const work = currentRun.run({ runId, additionalMetadata, durable: calls }, () =>
+        Promise.resolve().then(() => fn(task.input, ctx)),
+      );
+      const output = toJson(
+        await Promise.race([work, deadline.expired, cancelled]),
+        `output of task '${task.taskName}'`,
+      );
+      assertOutputFits(output, task.taskName, this.c!.maxPayload);
+      // Code that caught a NonDeterminismError still took another path: the attempt fails.
+      if (calls?.diverged) throw calls.diverged;
+      return { output };
+    } catch (err) {
+      // The stack of the code's own error is kept (a cancel or timeout has none worth keeping).
+      return { error: toTaskError(err, err !== controller.signal.reason) };
+    }
+  }
+
+  /** The code is done: its slot is free; the task run stays held until its result is stored. */
+  private settle({ execution, deadline }: Attempt) {
+    deadline.pause();
+    if (execution.phase === 'active') this.count(execution, -1);
+    // Code that returned without awaiting its wait: the resumed task replays instead.
+    if (execution.phase === 'suspended') this.suspended.drop(execution.task, 'its code returned');
+    execution.phase = 'done';
+  }
+
+  /** Stores the attempt's result in its run; false when there is none to store. */
+  private async report({ execution, startedAt }: Attempt, outcome: Outcome): Promise<boolean> {
+    await Promise.all(this.pendingLogs);
+    // Handed back by stop() or dropped while waiting: no result, so the attempt is not spent;
+    // the scheduler or the wait's end queues it again.
+    const reason: unknown = execution.controller.signal.reason;
+    if (reason instanceof HandedBack || reason instanceof Evicted) return false;
+    const { key, runId, taskName } = execution.task;
+    await this.sendToRun(runId, {
+      type: 'TaskResult',
+      id: `result:${key}`,
+      key,
+      taskName,
+      workerId: this.id,
+      startedAt,
+      finishedAt: Date.now(),
+      ...outcome,
+    });
+    return true;
+  }
+
+  /** What the task's context asks of this worker: logs, more time, cancelling its run. */
+  private contextHost({ execution, deadline }: Attempt): ContextHost {
+    const { controller, task } = execution;
+    return {
       workerId: this.id,
       storeLog: (line) => this.storeLog(task.runId, line),
       refreshTimeout: async (byMs) => {
@@ -319,69 +407,6 @@ export class Worker {
         controller.abort(new Error('cancelled by ctx.cancel()'));
       },
     };
-    let output: unknown;
-    let error: TaskError | undefined;
-    let calls: DurableCalls | undefined;
-    try {
-      if (durable) {
-        const history = await readDurableHistory(this.conn, task, this.logger);
-        if (!history) return false;
-        // A dispatch of an attempt the run has moved past: nothing to run, the slot is free.
-        if (history === 'stale') return true;
-        const io = durableIo(this.durableHost, execution, deadline, durable, () => {
-          startedAt = Date.now();
-        });
-        calls = new DurableCalls(
-          new Replayer(history, task.taskName),
-          io,
-          historyScope(task.key),
-          task.taskName,
-        );
-      }
-      const ctx = calls
-        ? new DurableContextImpl<unknown>(task, host, controller.signal, calls)
-        : new ContextImpl<unknown>(task, host, controller.signal);
-      if (task.unparsedInput && inputValidator)
-        task.input = await parsedOrFatal(inputValidator, task);
-      if (task.placementError) throw new Fatal(new ValidationError(task.placementError));
-      const { runId, additionalMetadata } = task;
-      const work = currentRun.run({ runId, additionalMetadata, durable: calls }, () =>
-        Promise.resolve().then(() => fn(task.input, ctx)),
-      );
-      output = toJson(
-        await Promise.race([work, deadline.expired, cancelled]),
-        `output of task '${task.taskName}'`,
-      );
-      assertOutputFits(output, task.taskName, this.c!.maxPayload);
-      // Code that caught a NonDeterminismError still took another path: the attempt fails.
-      if (calls?.diverged) throw calls.diverged;
-    } catch (err) {
-      // The stack of the code's own error is kept (a cancel or timeout has none worth keeping).
-      error = toTaskError(err, err !== controller.signal.reason);
-    } finally {
-      deadline.pause();
-      // The slot is free once the code is done; the task run stays held until its result is stored.
-      if (execution.phase === 'active') this.count(execution, -1);
-      // Code that returned without awaiting its wait: the resumed task replays instead.
-      if (execution.phase === 'suspended') this.suspended.drop(task, 'its code returned');
-      execution.phase = 'done';
-    }
-    await Promise.all(this.pendingLogs);
-    // Handed back by stop() or dropped while waiting: no result, so the attempt is not spent;
-    // the scheduler or the wait's end queues it again.
-    const reason: unknown = controller.signal.reason;
-    if (reason instanceof HandedBack || reason instanceof Evicted) return false;
-    await this.sendToRun(task.runId, {
-      type: 'TaskResult',
-      id: `result:${execution.task.key}`,
-      key: execution.task.key,
-      taskName: task.taskName,
-      workerId: this.id,
-      startedAt,
-      finishedAt: Date.now(),
-      ...(error ? { error } : { output }),
-    });
-    return true;
   }
 
   /** What durable executions need of this worker to record calls, suspend and resume. */
@@ -427,45 +452,39 @@ export class Worker {
   }
 }
 
+/** One attempt at a task run on this worker. */
+interface Attempt {
+  execution: Execution;
+  deadline: Deadline;
+  /** Rejects with the signal's reason once the attempt is aborted (cancel, timeout, hand back). */
+  cancelled: Promise<never>;
+  /** When its code started, or resumed after a durable wait. */
+  startedAt: number;
+}
+
+type Outcome = { output: unknown } | { error: TaskError };
+
+/** Starts the attempt's deadline, which aborts it when it passes. */
+function newAttempt(execution: Execution): Attempt {
+  const { controller, task } = execution;
+  const deadline = new Deadline(task.executionTimeoutMs, task.taskName, (err) =>
+    controller.abort(err),
+  );
+  deadline.start();
+  const cancelled = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {
+      once: true,
+    });
+  });
+  // It may reject after the task's code is done (a cancel while its result is stored):
+  // not an unhandled rejection, which would stop the worker's process.
+  cancelled.catch(() => undefined);
+  return { execution, deadline, cancelled, startedAt: Date.now() };
+}
+
 /** Messages from task code carry its output: measure it so batches stay under max_payload. */
 function encodedSize(message: object): number {
   return encode(message).length;
-}
-
-/** Input from a trigger by name meets the task's inputValidator here; bad input fails the run at once. */
-async function parsedOrFatal(
-  validator: NonNullable<TaskFunction['inputValidator']>,
-  task: QueuedTask,
-) {
-  try {
-    return await validateInput(validator, task.input, task.workflowName);
-  } catch (err) {
-    throw new Fatal(err as Error, true);
-  }
-}
-
-/** An output the run's journal could not store fails the attempt for good, saying why. */
-function assertOutputFits(output: unknown, taskName: string, maxPayload: number) {
-  try {
-    assertSize(
-      encode(output).length,
-      maxOutputBytes(maxPayload),
-      `output of task '${taskName}'`,
-      'outputs are stored three times in one message',
-    );
-  } catch (err) {
-    throw new Fatal(err as Error);
-  }
-}
-
-/** An error the worker made that fails the attempt for good; `invalidInput`: the run's input failed its validator. */
-class Fatal extends Error {
-  constructor(
-    readonly error: Error,
-    readonly invalidInput = false,
-  ) {
-    super(error.message);
-  }
 }
 
 /** Why a task's signal aborts when its worker stops before the task finished. */
@@ -475,49 +494,6 @@ class HandedBack extends Error {
   }
 }
 
-const MAX_STACK_CHARS = 4000;
-
-/** The error's stack, headed by its class and message as the run records them. */
-function stackOf(err: Error, recorded: TaskError): string | undefined {
-  if (!err.stack) return undefined;
-  const header = `${err.name}: ${err.message}`;
-  const stack = err.stack.startsWith(header)
-    ? errorText(recorded) + err.stack.slice(header.length)
-    : err.stack;
-  return stack.slice(0, MAX_STACK_CHARS);
-}
-
-/** `err.name`, or the subclass's own name when it left `name` as 'Error'. */
-function classOf(err: Error): string {
-  if (err.name && err.name !== 'Error') return err.name;
-  const ctor = (err as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof ctor === 'string' && ctor.length > 0 ? ctor : 'Error';
-}
-
 export function registryKey(name: string) {
   return `t.${Buffer.from(name).toString('hex')}`;
-}
-
-/** What a failed attempt records: the error's class and message, and where the code threw it. */
-function toTaskError(err: unknown, withStack = true): TaskError {
-  if (err instanceof Fatal)
-    return {
-      ...toTaskError(err.error, false),
-      nonRetryable: true,
-      ...(err.invalidInput && { invalidInput: true }),
-    };
-  if (err instanceof Error) {
-    const error: TaskError = {
-      name: classOf(err),
-      message: err.message,
-      nonRetryable:
-        err instanceof NonRetryableError || err instanceof NonDeterminismError || undefined,
-    };
-    const stack = withStack ? stackOf(err, error) : undefined;
-    return stack ? { ...error, stack } : error;
-  }
-  return {
-    name: 'Error',
-    message: typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err)),
-  };
 }

@@ -18,7 +18,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Skein, type RunRef } from 'skein';
 import { startEngine, type Engine } from 'skein/runtime';
-import { decodeEntry } from '../runtime/journal.js';
+import { decodeEntry } from '../runtime/journal-entries.js';
 import { names, PARTITIONS } from '../runtime/protocol.js';
 import { readSubject } from '../runtime/stream-reads.js';
 import { expectHeld, FaultLedger, ledgerTasks } from './support/fault-ledger.js';

@@ -33,3 +33,14 @@ describe('recorded histories replay against the current code', () => {
     });
   }
 });
+
+describe('a history this SDK cannot read', () => {
+  it('is refused, naming the event', async () => {
+    const history = load('expense-escalated.json');
+    const name = (history[0].data.spec as { name: string }).name;
+    const unknown = { seq: history.length + 1, type: 'RunTeleported', at: new Date(), data: {} };
+    await expect(replayHistory(byName.get(name)!, [...history, unknown])).rejects.toThrow(
+      new RegExp(`event ${unknown.seq} of the history \\(RunTeleported\\)`),
+    );
+  });
+});

@@ -96,5 +96,3 @@ export type RunEvent =
   | { type: 'AdmissionReleased'; taskName?: string; at: number }
   /** A child run started by a durable call ended, maybe before its parent waited for it. */
   | { type: 'ChildFinished'; childRunId: string; result: RunFinished; at: number };
-
-export type RunEventType = RunEvent['type'];

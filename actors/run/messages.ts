@@ -119,5 +119,3 @@ export type RunMessage =
       position: number;
       result: RunFinished;
     };
-
-export type RunMessageType = RunMessage['type'];

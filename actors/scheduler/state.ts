@@ -108,6 +108,9 @@ export const priorityIndex = (priority: number) =>
 
 export const DEFAULT_DURABLE_SLOTS = 1000;
 
+/** How often a worker writes its record (its heartbeat) to the workers bucket. */
+export const WORKER_HEARTBEAT_MS = 2000;
+
 /** Free slots of a worker, for durable tasks or for the others. */
 export function freeSlots(w: WorkerSlots, now: number, durable = false) {
   if (w.status !== 'ACTIVE' || now < w.pausedUntil) return 0;

@@ -36,7 +36,7 @@ export class CredentialsDir {
 
 const list = (xs: string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
 
-export function permissionsConfig(p: Permissions): string {
+function permissionsConfig(p: Permissions): string {
   return `permissions: { publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} } }`;
 }
 

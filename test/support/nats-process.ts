@@ -55,10 +55,10 @@ export const LOG_LINES = 400;
 // ---------------------------------------------------------------------------------------------
 // process bookkeeping
 
-export const live = new Set<ChildProcess>();
+const live = new Set<ChildProcess>();
 /** Store dirs whose stop() has not run yet. */
-export const tempDirs = new Set<string>();
-export let exitHookInstalled = false;
+const tempDirs = new Set<string>();
+let exitHookInstalled = false;
 
 /** Synchronous last resort: SIGKILL every live server, then remove leftover store dirs. */
 export function installExitHook(): void {
@@ -94,7 +94,7 @@ export function trackTempDir(dir: string): void {
  * removes its store dir. Exits on its own as soon as the server is gone. Covers the cases
  * where the 'exit' hook never runs (SIGKILL/SIGTERM of the test worker).
  */
-export function spawnWatchdog(serverPid: number, storeDir: string): void {
+function spawnWatchdog(serverPid: number, storeDir: string): void {
   const script =
     'while kill -0 "$1" 2>/dev/null; do ' +
     'if ! kill -0 "$2" 2>/dev/null; then kill -9 "$1" 2>/dev/null; sleep 1; rm -rf "$3"; exit 0; fi; ' +
@@ -136,10 +136,7 @@ export async function getFreePort(): Promise<number> {
 }
 
 /** One attempt: connect, ask JetStream for account info, close. Throws on failure. */
-export async function probeJetStream(
-  url: string,
-  opts: Partial<ConnectionOptions> = {},
-): Promise<void> {
+async function probeJetStream(url: string, opts: Partial<ConnectionOptions> = {}): Promise<void> {
   const nc = await connect({
     ...opts,
     servers: url,
@@ -155,7 +152,7 @@ export async function probeJetStream(
   }
 }
 
-export function isExecutable(path: string): boolean {
+function isExecutable(path: string): boolean {
   try {
     accessSync(path, fsConstants.X_OK);
     return true;

@@ -50,8 +50,3 @@ export async function startNatsServer(
   if (forceDocker || dockerAvailable()) return startDocker(opts);
   throw missingServerError();
 }
-
-/** True when some way of running a NATS server exists (binary or Docker). */
-export function natsServerAvailable(): boolean {
-  return findNatsServerBinary() !== undefined || dockerAvailable();
-}
