@@ -28,12 +28,8 @@ interface Loaded<S> {
   /** Effects recorded per handled message id (the most recent ones). */
   handled: Map<string, Effect[]>;
   sinceSnapshot: number;
-  /**
-   * Taken from an entry someone else wrote (see prime), not read from the journal: later
-   * entries may exist. An append would notice (its expected sequence is stale), a decision to
-   * do nothing would not, so that one is checked against the journal.
-   */
-  primed?: boolean;
+  /** Assumed empty (see createsActor), not read from the journal. */
+  assumed?: boolean;
 }
 
 interface Snapshot {
@@ -99,7 +95,7 @@ export class ActorHost<S, M extends { id: string }, E> {
     for (const event of entry.ev) state = this.def.evolve(state, event as E);
     const handled = new Map<string, Effect[]>();
     rememberHandled(handled, entry.m, entry.fx);
-    this.remember(actorId, { state, lastSeq: seq, handled, sinceSnapshot: 1, primed: true });
+    this.remember(actorId, { state, lastSeq: seq, handled, sinceSnapshot: 1 });
   }
 
   /** The actor's current state and journal position, read fresh from the journal. */
@@ -110,7 +106,7 @@ export class ActorHost<S, M extends { id: string }, E> {
   private async turn(actorId: string, message: M): Promise<void> {
     try {
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-        if (await this.tryTurn(actorId, message)) return;
+        if (await this.tryTurn(actorId, message, attempt === 0)) return;
         this.cache.delete(actorId);
       }
       throw new Error(
@@ -122,11 +118,16 @@ export class ActorHost<S, M extends { id: string }, E> {
     }
   }
 
-  /** One attempt at a turn; false when another writer got there first and the turn must be decided again. */
-  private async tryTurn(actorId: string, message: M): Promise<boolean> {
+  /**
+   * One attempt at a turn; false when another writer got there first and the turn must be
+   * decided again. `mayAssume`: a message that creates its actor may find it empty without
+   * reading the journal (not once that guess proved wrong).
+   */
+  private async tryTurn(actorId: string, message: M, mayAssume: boolean): Promise<boolean> {
     const { hooks } = this.opts;
     const source = `${this.def.type}.${actorId}:${message.id}`;
-    const loaded = this.cache.get(actorId) ?? (await this.loadForMessage(actorId, message));
+    const cached = this.cache.get(actorId);
+    const loaded = cached ?? (await this.loadForMessage(actorId, message, mayAssume));
     const recorded = loaded.handled.get(message.id);
     if (recorded) {
       await this.opts.effects.run(recorded, source);
@@ -136,10 +137,16 @@ export class ActorHost<S, M extends { id: string }, E> {
     const decision = this.def.decide(loaded.state, message, now);
     const { events, effects } = decision;
     if (events.length === 0 && effects.length === 0) {
-      if (loaded.primed) {
-        this.cache.delete(actorId); // decide again on what the journal holds
+      // A state kept in memory (or taken from another's entry, or assumed empty) may be behind
+      // the journal: another engine may have served the actor meanwhile (a partition moved
+      // while this one was cut off). An append would notice (its expected sequence is stale);
+      // a decision to do nothing would drop the message, a durable sleep's wake-up say. So
+      // that one is checked against the journal, and decided again on it when behind.
+      if (
+        (cached || loaded.assumed) &&
+        (await this.opts.journal.lastSeq(this.def.type, actorId)) !== loaded.lastSeq
+      )
         return false;
-      }
       this.remember(actorId, loaded);
       return true;
     }
@@ -186,13 +193,14 @@ export class ActorHost<S, M extends { id: string }, E> {
     if (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
   }
 
-  private loadForMessage(actorId: string, message: M): Promise<Loaded<S>> {
-    if (this.opts.createsActor?.(message)) {
+  private loadForMessage(actorId: string, message: M, mayAssume: boolean): Promise<Loaded<S>> {
+    if (mayAssume && this.opts.createsActor?.(message)) {
       return Promise.resolve({
         state: this.def.initial(actorId),
         lastSeq: 0,
         handled: new Map(),
         sinceSnapshot: 0,
+        assumed: true,
       });
     }
     return this.load(actorId);

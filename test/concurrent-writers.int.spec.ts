@@ -112,3 +112,19 @@ describe('a host primed with an entry that is no longer the last', () => {
     expect(types).toEqual(['Created', 'Armed', 'Opened']);
   });
 });
+
+describe('a host that kept an actor in memory while another host served it', () => {
+  // A partition moved away and back (an engine cut off from NATS, then rejoining): the wake-up
+  // of a durable sleep the other engine started must not be dropped on the old memory.
+  it('decides on what the journal holds when its memory would do nothing', async () => {
+    const a = await host('a');
+    const b = await host('b');
+    await a.gates.handle('g2', { id: 'create', type: 'Create' });
+    await b.gates.handle('g2', { id: 'arm', type: 'Arm' });
+    await a.gates.handle('g2', { id: 'open', type: 'Open' });
+    const types = (await a.journal.read('gate', 'g2')).flatMap((e) =>
+      (e.entry.ev as GateEv[]).map((ev) => ev.type),
+    );
+    expect(types).toEqual(['Created', 'Armed', 'Opened']);
+  });
+});

@@ -32,6 +32,8 @@ export class FaultLedger {
   private wrong = 0;
   /** The runs the last `settle` found without a result. */
   lostRunIds: string[] = [];
+  /** The memo call keys (by default run ids) the last `settle` found run again after being recorded. */
+  repeatedMemoKeys: string[] = [];
 
   trigger(...refs: RunRef<unknown>[]): void {
     for (const ref of refs) this.refs.set(ref.runId, ref);
@@ -82,16 +84,16 @@ export class FaultLedger {
     const completed = outcomes.filter(Boolean).length;
     this.lostRunIds = [...this.refs.keys()].filter((_, i) => !outcomes[i]);
     const counts = [...this.bodies.values()];
-    const durableRepeated = [...this.memos].filter(
-      ([callKey, n]) => n > 1 + (this.unrecordedMemos.get(callKey) ?? 0),
-    ).length;
+    this.repeatedMemoKeys = [...this.memos]
+      .filter(([callKey, n]) => n > 1 + (this.unrecordedMemos.get(callKey) ?? 0))
+      .map(([callKey]) => callKey);
     return {
       triggered: this.refs.size,
       completed,
       lost: this.refs.size - completed,
       overAllowed: counts.filter((n) => n > allowed).length,
       repeated: counts.filter((n) => n > 1).length,
-      durableRepeated,
+      durableRepeated: this.repeatedMemoKeys.length,
       wrongOutcomes: this.wrong,
     };
   }
