@@ -154,7 +154,8 @@ export class Skein {
 
   /** A handle on an existing run. */
   runRef<O = unknown>(runId: string): RunRef<O> {
-    return this.triggerer.ref<O>(runId);
+    // Any id may come here: its cancel checks, as runs.cancel does, that the run exists.
+    return this.triggerer.ref<O>(runId, undefined, () => this.runs.cancel(runId));
   }
 
   async worker(name: string, opts: WorkerOptions): Promise<Worker> {

@@ -172,11 +172,12 @@ export class Triggerer {
   ref<O>(
     runId: string,
     watching?: () => Promise<import('../actors/effects.js').RunFinished>,
+    cancel: () => Promise<void> = () => this.cancel(runId, 'cancelled by user'),
   ): RunRef<O> {
     return makeRunRef<O>(
       runId,
       async () => (watching ?? (await this.waiter.watch(runId, false)))(),
-      () => this.cancel(runId, 'cancelled by user'),
+      cancel,
     );
   }
 

@@ -1,4 +1,4 @@
-/** `skein.runs.cancel` of a run that does not exist, and of one that has ended. */
+/** `skein.runs.cancel` and `skein.runRef(id).cancel()` of a run that does not exist, and of one that has ended. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError } from 'skein';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
@@ -18,6 +18,13 @@ describe('skein.runs.cancel', () => {
     await expect(cancel).rejects.toBeInstanceOf(NotFoundError);
     await expect(cancel).rejects.toThrow(/no-such-run/);
     await expect(skein.runs.get('no-such-run')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('rejects the cancel of a handle on an unknown run id, as runs.cancel does', async () => {
+    const { skein } = await env.client();
+    const cancel = skein.runRef('no-such-run').cancel();
+    await expect(cancel).rejects.toBeInstanceOf(NotFoundError);
+    await expect(cancel).rejects.toThrow(/no-such-run/);
   });
 
   it('resolves without changing a run that has ended', async () => {
