@@ -96,7 +96,7 @@ export interface SchedulerTurn extends SchedulerDecision {
 }
 
 /**
- * Runs one message through the scheduler like runtime/scheduler-host.ts `apply` does,
+ * Runs one message through the scheduler like runtime/scheduler-host.ts `receive` does,
  * updating `state` in place. `beforePump` sees the state between the two halves.
  */
 export function schedulerTurn(
