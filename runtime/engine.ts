@@ -39,6 +39,7 @@ import {
   concurrencyMessageSchema,
   validateNamespace,
 } from './protocol.js';
+import { JournalTail } from './journal-tail.js';
 import { SchedulerHost } from './scheduler-host.js';
 import {
   ensureBuckets,
@@ -152,7 +153,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     snapshotEvery: 100,
     createsActor: (m: RunMessage) => m.type === 'Trigger',
     hooks: opts.hooks,
-    onAppended: (seq, entry) => scheduler.noteAppended(seq, entry),
+    onAppended: (seq, entry) => tail.noteAppended(seq, entry),
   });
   const actorOptions = { journal, effects, clock, logger, snapshots: buckets.snapshots };
   const crons = new ActorHost(cronActor, { ...actorOptions, snapshotEvery: 100 });
@@ -177,19 +178,29 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     logger,
   );
   const events = new EventRouter(js, jsm, requester, n, logger, registry, runStarter);
-  const scheduler = new SchedulerHost(
+  const scheduler = new SchedulerHost({
     nc,
     js,
-    jsm,
-    buckets.workers,
-    n,
+    workers: buckets.workers,
+    names: n,
     clock,
     logger,
-    { ...defaultSchedulerConfig, ...opts.scheduler },
+    config: { ...defaultSchedulerConfig, ...opts.scheduler },
+    release: (key) => tail.release(key),
+    rateLimits: buckets.rateLimits,
+    dispatchKey: dispatchKeyOf(opts.dispatchKey),
+  });
+  const tail = new JournalTail({
+    js,
+    jsm,
+    names: n,
+    logger,
+    tasks: scheduler,
+    waits: events,
     // A run created by a client is kept in memory if this engine serves its partition, and the
     // effects of its first turn that are not read from the journal (messages to other actors,
     // timers) are carried out here, as the run's own turn would (the same msgIDs dedupe repeats).
-    (runId, seq, entry) => {
+    onRunCreated: (runId, seq, entry) => {
       if (mailbox.partitions.includes(partitionOf('run', runId))) runs.prime(runId, seq, entry);
       // NATS may be restarting: retry while leading; a new leader gets the unacked entry.
       return effects.runUntilStored(
@@ -199,11 +210,8 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
         logger,
       );
     },
-    events,
-    async (runId): Promise<RunState> => (await runs.read(runId)).state,
-    buckets.rateLimits,
-    dispatchKeyOf(opts.dispatchKey),
-  );
+    readRun: async (runId): Promise<RunState> => (await runs.read(runId)).state,
+  });
   const timers = new TimerHost(js, jsm, n, clock, logger, opts.timerRecheckMs);
   const api = new EngineApi({
     nc,
@@ -220,7 +228,23 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
 
   // Part names are the names of their consumers (see watchConsumerMoves).
   const keeper = new KeepRunning(logger);
-  const leaderParts = { router: events, scheduler, timers };
+  const leaderParts = {
+    router: events,
+    // The scheduler's state is rebuilt from what the tail reads: it starts first, and a restart
+    // of the tail's consumer (named `scheduler`) restarts both.
+    scheduler: {
+      start: async () => {
+        await scheduler.start();
+        await tail.start();
+      },
+      stop: async () => {
+        await scheduler.stop();
+        await tail.stop();
+      },
+      healthy: () => tail.healthy(),
+    },
+    timers,
+  };
   const leases = new Leases(
     buckets.leases,
     id,

@@ -3,7 +3,7 @@
  * matches its key gets a run, and waiting runs hear of it. The run's id is derived from the
  * event id and the target's name, so an event routed twice (redelivered, or pushed again
  * with the same id) starts each run once. Waits come from
- * run journal entries (`awaitEvent` / `endWait` effects, read by the scheduler host); events
+ * run journal entries (`awaitEvent` / `endWait` effects, read by the journal tail); events
  * from the events stream. A new wait also reads the events of its key stored since it began
  * (or its `since`), so an event pushed before the router knew of the wait, or while no leader
  * ran, is not missed; the run counts each condition once, whatever reaches it twice. An

@@ -55,6 +55,14 @@ export class Journal {
     });
   }
 
+  /** The last entry's sequence, or 0 when the actor has none. */
+  async lastSeq(type: string, id: string): Promise<number> {
+    const msg = await this.jsm.direct.getMessage(this.names.streams.journal, {
+      last_by_subj: this.subject(type, id),
+    });
+    return msg?.seq ?? 0;
+  }
+
   /** Appends one entry if the actor's last sequence is still `expectedLastSeq`; returns the new one. */
   async append(
     type: string,

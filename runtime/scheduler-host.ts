@@ -1,11 +1,11 @@
 /**
- * Hosts the scheduler on the leader engine. It reads the run journal: an entry's `enqueue`
- * effects queue task runs, its `abortTask` effects drop them, its outcome events end them.
- * An entry that queued a task stays unacknowledged until that task run is over, so a new
- * leader rebuilds the queue from the redelivered entries, and assignments from heartbeats.
- * Workers' heartbeats come from their records in the workers bucket.
+ * Hosts the scheduler on the leader engine. The journal tail (journal-tail.ts) hands it the
+ * task runs entries queue, end and abort, and acknowledges an entry once the scheduler is done
+ * with its task runs; a new leader rebuilds the queue from the redelivered entries, and
+ * assignments from heartbeats. Workers' heartbeats come from their records in the workers
+ * bucket; a worker's word that it finished or refused a task run comes as a core message.
  */
-import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
@@ -25,19 +25,10 @@ import {
 } from '../actors/scheduler/state.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
-import { ConsumerLoop } from './consumer-loop.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
 import { DispatchBatcher } from './dispatch-batcher.js';
 import { publishToWorker } from './dispatch-signature.js';
-import { idProblem } from './bounds.js';
-import { decodeEntry, type JournalEntry } from './journal-entries.js';
-import { restartSchedulerConsumer } from './setup.js';
-import type { QueuedTask } from '../actors/scheduler/queued-task.js';
-import type { EventWait } from '../actors/effects.js';
-import type { RunState } from '../actors/run/index.js';
-import { isQueuedOrRunning } from '../actors/run/state.js';
-import type { EventRouter } from './event-router.js';
 import {
   heartbeatSchema,
   idFromToken,
@@ -47,13 +38,9 @@ import {
 } from './protocol.js';
 import { waitingFor } from '../actors/scheduler/placement.js';
 import { ConflictLog } from './name-conflicts.js';
+import type { TaskRunsReader } from './journal-tail.js';
 
 const TICK_MS = 500;
-/** Entries kept for the scheduler to read without decoding; past this it decodes. */
-const MAX_NOTED = 20_000;
-/** Events that end an attempt: its queue entry is done with. */
-/** Events after which a task run attempt no longer needs a worker slot. */
-const ENDS_ATTEMPT = new Set(['TaskSucceeded', 'TaskFailed', 'TaskSuspended']);
 
 export interface LiveTask {
   key: string;
@@ -64,12 +51,24 @@ export interface LiveTask {
   waitingFor?: string;
 }
 
-export class SchedulerHost {
+export interface SchedulerHostOptions {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  workers: KV;
+  names: Names;
+  clock: Clock;
+  logger: Logger;
+  config?: SchedulerConfig;
+  /** The scheduler is done with a task run's journal entry (see JournalTail.release). */
+  release: (key: string) => void;
+  /** Rate limits upserted by clients (`skein.rateLimits.upsert`). */
+  rateLimits?: KV;
+  /** Signs what goes to workers when set (see dispatch-signature.ts). */
+  dispatchKey?: string;
+}
+
+export class SchedulerHost implements TaskRunsReader {
   private state: SchedulerState;
-  /** Journal entries holding queued task runs, by stream sequence, with the keys still open. */
-  private readonly held = new Map<number, { msg: JsMsg; keys: Set<string> }>();
-  private readonly heldSeqOf = new Map<string, number>();
-  private loop?: ConsumerLoop;
   private subs: Subscription[] = [];
   private watchStop?: () => void;
   private tick?: NodeJS.Timeout;
@@ -79,64 +78,46 @@ export class SchedulerHost {
   private rateLimitsWatchStop?: () => void;
   private readonly dispatcher: DispatchBatcher;
   private readonly conflicts: ConflictLog;
-  /** Entries appended by this engine, by sequence, until the scheduler reads them. */
-  private readonly appended = new Map<number, JournalEntry>();
-  private lastSeen = 0;
-  /** Entries up to this sequence were delivered to an earlier leader: treat them as redelivered. */
-  private recoverUpTo = 0;
+  private readonly nc: NatsConnection;
+  private readonly js: JetStreamClient;
+  private readonly names: Names;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly config: SchedulerConfig;
 
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
-    private readonly workers: KV,
-    private readonly names: Names,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly config: SchedulerConfig = defaultSchedulerConfig,
-    /**
-     * Told of runs created by clients (their first entry), so the engine can keep them in memory
-     * and carry out the creating turn's effects; resolves once those are stored.
-     */
-    private readonly onRunCreated?: (
-      runId: string,
-      seq: number,
-      entry: JournalEntry,
-    ) => Promise<void> | undefined,
-    /** Where event waits read from the journal go. */
-    private readonly events?: EventRouter,
-    /** A run's current state, to check entries a dead leader left unacknowledged. */
-    private readonly readRun?: (runId: string) => Promise<RunState>,
-    /** Rate limits upserted by clients (`skein.rateLimits.upsert`). */
-    private readonly rateLimits?: KV,
-    /** Signs what goes to workers when set (see dispatch-signature.ts). */
-    private readonly dispatchKey?: string,
-  ) {
-    this.state = initialSchedulerState(clock.now(), 0, config);
-    this.dispatcher = new DispatchBatcher(nc, names, dispatchKey);
-    this.conflicts = new ConflictLog(logger, config.workerLostAfterMs);
+  constructor(private readonly opts: SchedulerHostOptions) {
+    this.nc = opts.nc;
+    this.js = opts.js;
+    this.names = opts.names;
+    this.clock = opts.clock;
+    this.logger = opts.logger;
+    this.config = opts.config ?? defaultSchedulerConfig;
+    this.state = initialSchedulerState(this.clock.now(), 0, this.config);
+    this.dispatcher = new DispatchBatcher(this.nc, this.names, opts.dispatchKey);
+    this.conflicts = new ConflictLog(this.logger, this.config.workerLostAfterMs);
   }
 
+  /** Start before the journal tail: the tail's first entries rebuild this state. */
   async start() {
     const n = this.names;
     // Entries redelivered to a new leader may be running already: wait two heartbeats (and a
     // margin) for their workers to claim them.
     const claimMs = 2 * WORKER_HEARTBEAT_MS + 1000;
     this.state = initialSchedulerState(this.clock.now(), claimMs, this.config);
-    const watch = await this.workers.watch({ key: 'w.>' });
+    const watch = await this.opts.workers.watch({ key: 'w.>' });
     this.watchStop = () => watch.stop();
     void (async () => {
       for await (const entry of watch) this.onWorkerEntry(entry);
     })();
-    if (this.rateLimits) {
-      const limits = await this.rateLimits.watch({ key: 'r.>' });
+    if (this.opts.rateLimits) {
+      const limits = await this.opts.rateLimits.watch({ key: 'r.>' });
       this.rateLimitsWatchStop = () => limits.stop();
       void (async () => {
         for await (const entry of limits) {
           if (entry.operation !== 'PUT') continue;
           this.safely(
             () =>
-              this.apply({
+              this.receive({
                 type: 'RateLimitDefined',
                 ...rateLimitSchema.parse(decode(entry.value)),
               }),
@@ -150,12 +131,12 @@ export class SchedulerHost {
       // arrives through the journal, maybe behind a backlog of new runs.
       this.nc.subscribe(n.schedulerFinished, {
         callback: guarded(this.logger, 'scheduler-malformed', (msg) =>
-          this.apply({ type: 'TaskFinished', ...taskDoneSchema.parse(decode(msg.data)) }),
+          this.receive({ type: 'TaskFinished', ...taskDoneSchema.parse(decode(msg.data)) }),
         ),
       }),
       this.nc.subscribe(n.schedulerRejected, {
         callback: guarded(this.logger, 'scheduler-malformed', (msg) =>
-          this.apply({ type: 'DispatchRejected', ...taskDoneSchema.parse(decode(msg.data)) }),
+          this.receive({ type: 'DispatchRejected', ...taskDoneSchema.parse(decode(msg.data)) }),
         ),
       }),
       this.nc.subscribe(n.leaderApi('sched.lookup'), {
@@ -166,22 +147,7 @@ export class SchedulerHost {
         }),
       }),
     );
-    this.recoverUpTo = await restartSchedulerConsumer(this.jsm, n);
-    this.loop = new ConsumerLoop(
-      this.js,
-      n.streams.journal,
-      'scheduler',
-      (m) => this.onJournalEntry(m),
-      this.logger,
-      5000,
-    );
-    await this.loop.start();
-    this.tick = setInterval(() => this.safely(() => this.apply({ type: 'Tick' })), TICK_MS);
-  }
-
-  /** Its consumer loop is running (see KeepRunning). */
-  healthy() {
-    return this.loop?.healthy() ?? false;
+    this.tick = setInterval(() => this.safely(() => this.receive({ type: 'Tick' })), TICK_MS);
   }
 
   async stop() {
@@ -194,11 +160,6 @@ export class SchedulerHost {
     this.watchStop?.();
     for (const sub of this.subs) sub.unsubscribe();
     this.subs = [];
-    await this.loop?.stop();
-    this.loop = undefined;
-    this.held.clear();
-    this.heldSeqOf.clear();
-    this.appended.clear();
   }
 
   /** Queued and running task runs of one run, as the scheduler sees them now. */
@@ -232,152 +193,36 @@ export class SchedulerHost {
     if (entry.operation !== 'PUT') {
       const workerId = idFromToken(entry.key.slice(2));
       this.conflicts.left(workerId);
-      this.safely(() => this.apply({ type: 'WorkerLeft', workerId }));
+      this.safely(() => this.receive({ type: 'WorkerLeft', workerId }));
       return;
     }
     this.safely(() => {
       const heartbeat = heartbeatSchema.parse(decode(entry.value));
       this.conflicts.seen(heartbeat, this.clock.now());
-      this.apply({ type: 'Heartbeat', heartbeat });
+      this.receive({ type: 'Heartbeat', heartbeat });
     }, 'heartbeat-malformed');
   }
 
-  /** An entry this engine just appended, so reading it back from the journal needs no decoding. */
-  noteAppended(seq: number, entry: JournalEntry) {
-    // The consumer may have delivered it already (its ack raced the append's): then it is read.
-    if (this.loop && seq > this.lastSeen && this.appended.size < MAX_NOTED)
-      this.appended.set(seq, entry);
-  }
-
-  /** Takes the noted entry for `seq`, forgetting older ones the consumer has passed. */
-  private takeNoted(seq: number): JournalEntry | undefined {
-    this.lastSeen = Math.max(this.lastSeen, seq);
-    for (const noted of this.appended.keys()) {
-      if (noted >= seq) break;
-      this.appended.delete(noted);
-    }
-    const entry = this.appended.get(seq);
-    this.appended.delete(seq);
-    return entry;
-  }
-
-  private onJournalEntry(msg: JsMsg): void | Promise<void> {
-    const known = this.held.get(msg.seq);
-    if (known) {
-      known.msg = msg; // redelivered after ack_wait while its task runs: keep the newest handle
-      return;
-    }
-    let entry = this.takeNoted(msg.seq);
-    let creating: Promise<void> | undefined;
-    try {
-      if (!entry) {
-        entry = decodeEntry(msg.data);
-        checkSchedulerEffects(entry.fx);
-        creating = this.noteCreation(msg.seq, entry);
-      }
-    } catch (err) {
-      rejected(this.logger, 'journal-malformed', err);
-      msg.ack();
-      return;
-    }
-    for (const event of entry.ev as { type: string; key?: string }[]) {
-      if (event.key && ENDS_ATTEMPT.has(event.type))
-        this.apply({ type: 'TaskDone', key: event.key });
-    }
-    for (const effect of entry.fx) {
-      if (effect.type === 'abortTask' && effect.heldBy) {
-        const { workerId, runId, taskName } = effect.heldBy;
-        const cancel = { key: effect.key, reason: effect.reason, runId, taskName };
-        publishToWorker(
-          this.nc,
-          this.dispatchKey,
-          this.names.workerCancel(workerId),
-          encode(cancel),
-        );
-      } else if (effect.type === 'abortTask') {
-        this.apply({ type: 'Abort', key: effect.key, reason: effect.reason });
-      }
-      if (effect.type === 'endWait') {
-        this.events?.remove(effect.key);
-        this.releaseHeld(effect.key);
-      }
-    }
-    const queued = entry.fx.flatMap((effect) => (effect.type === 'enqueue' ? [effect.task] : []));
-    const waits = entry.fx.flatMap((effect) => (effect.type === 'awaitEvent' ? [effect.wait] : []));
-    if (queued.length === 0 && waits.length === 0) {
-      // A creation's messages (a concurrency group's ask, say) are its only trace: keep the
-      // entry until they are stored, so that a new leader carries them out if this one cannot.
-      if (!creating) return msg.ack();
-      return creating.then(
-        () => msg.ack(),
-        () => undefined,
-      );
-    }
-    if (!this.isRedelivery(msg)) return this.hold(msg, queued, waits);
-    return this.stillQueued(msg, queued).then((live) =>
-      live.length === 0 && waits.length === 0 ? msg.ack() : this.hold(msg, live, waits),
-    );
-  }
-
-  private noteCreation(seq: number, entry: JournalEntry): Promise<void> | undefined {
-    const first = entry.ev[0] as { type?: string; runId?: unknown } | undefined;
-    if (first?.type === 'RunTriggered' && typeof first.runId === 'string')
-      return this.onRunCreated?.(first.runId, seq, entry);
-  }
-
-  /** Keeps the entry unacknowledged while its queued tasks run and its event waits last. */
-  private hold(msg: JsMsg, queued: QueuedTask[], waits: EventWait[]) {
-    const keys = [...queued.map((task) => task.key), ...waits.map((wait) => wait.key)];
-    this.held.set(msg.seq, { msg, keys: new Set(keys) });
-    for (const key of keys) this.heldSeqOf.set(key, msg.seq);
-    for (const task of queued)
-      this.apply({ type: 'Enqueue', task, redelivered: this.isRedelivery(msg) });
-    for (const wait of waits) this.events?.add(wait);
-  }
-
-  private isRedelivery(msg: JsMsg) {
-    return msg.info.redelivered || msg.seq <= this.recoverUpTo;
-  }
-
-  /**
-   * The task runs of a redelivered entry that are still queued or running: the old leader may
-   * have lost the ack of an entry whose task runs ended (or were suspended) since.
-   */
-  private async stillQueued(msg: JsMsg, queued: QueuedTask[]): Promise<QueuedTask[]> {
-    if (queued.length === 0) return queued;
-    try {
-      const last = await this.jsm.direct.getMessage(this.names.streams.journal, {
-        last_by_subj: msg.subject,
-      });
-      if (!last || last.seq <= msg.seq) return queued;
-      const status = (decodeEntry(last.data).s as { status?: string } | undefined)?.status;
-      if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') return [];
-      if (!this.readRun) return queued;
-      const run = await this.readRun(queued[0].runId);
-      return queued.filter((task) => isQueuedOrRunning(run, task.taskName, task.key));
-    } catch {
-      return queued;
-    }
-  }
-
-  /** A queued task run is over: once its journal entry holds no open one, acknowledge it. */
-  private releaseHeld(key: string) {
-    const seq = this.heldSeqOf.get(key);
-    if (seq === undefined) return;
-    this.heldSeqOf.delete(key);
-    const held = this.held.get(seq);
-    if (!held) return;
-    held.keys.delete(key);
-    if (held.keys.size === 0) {
-      held.msg.ack();
-      this.held.delete(seq);
-    }
-  }
-
-  private apply(message: SchedulerMessage) {
+  /** A message for the scheduler: runs it, then pumps once the burst it came in is over. */
+  receive(message: SchedulerMessage) {
     const now = this.clock.now();
     this.carryOut(decideScheduler(this.state, message, now));
     this.pumpSoon();
+  }
+
+  cancelHeld(
+    heldBy: { workerId: string; runId: string; taskName: string },
+    key: string,
+    reason: string,
+  ) {
+    const { workerId, runId, taskName } = heldBy;
+    const cancel = { key, reason, runId, taskName };
+    publishToWorker(
+      this.nc,
+      this.opts.dispatchKey,
+      this.names.workerCancel(workerId),
+      encode(cancel),
+    );
   }
 
   /** One pump after a burst of messages: each pump walks every waiting entry. */
@@ -420,12 +265,12 @@ export class SchedulerHost {
         this.dispatcher.add(effect.workerId, effect.task);
         return;
       case 'ack':
-        this.releaseHeld(effect.key);
+        this.opts.release(effect.key);
         return;
       case 'abortOnWorker':
         publishToWorker(
           this.nc,
-          this.dispatchKey,
+          this.opts.dispatchKey,
           n.workerCancel(effect.workerId),
           encode({ key: effect.key, reason: effect.reason }),
         );
@@ -440,24 +285,5 @@ export class SchedulerHost {
           );
         return;
     }
-  }
-}
-
-/** What the scheduler reads of a decoded entry's effects must be there (garbage may be stored). */
-function checkSchedulerEffects(fx: JournalEntry['fx']) {
-  const text = (v: unknown) => typeof v === 'string' && v.length > 0;
-  for (const effect of fx) {
-    const ok =
-      effect.type === 'enqueue'
-        ? text(effect.task?.key) && text(effect.task.runId) && text(effect.task.taskName)
-        : effect.type === 'abortTask'
-          ? text(effect.key) &&
-            (!effect.heldBy || idProblem('worker id', effect.heldBy.workerId) === undefined)
-          : effect.type === 'awaitEvent'
-            ? text(effect.wait?.key) && idProblem('event key', effect.wait.eventKey) === undefined
-            : effect.type === 'endWait'
-              ? text(effect.key)
-              : true;
-    if (!ok) throw new Error(`a malformed '${effect.type}' effect`);
   }
 }

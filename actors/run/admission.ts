@@ -2,15 +2,15 @@
  * Concurrency limits, from the run's side: before a run (or a task run) with `concurrency`
  * starts, it asks each of its concurrency groups for a slot, one after another (always in
  * declaration order, so two holders never wait for each other); when it ends it gives them
- * back. A group per key is its own actor (actors/concurrency).
+ * back (turn.ts `releaseEnded`, at the end of every turn). A group per key is its own actor
+ * (actors/concurrency).
  */
 import { celKey } from './cel-key.js';
-import { noDecision, type Decision } from '../actor.js';
-import type { GroupRef, RunEvent } from './events.js';
-import type { RunMessage } from './messages.js';
-import { cancelUnfinished, queueReady, queueTask, taskSpec, Turn } from './progress.js';
+import type { GroupRef } from './events.js';
+import { cancelUnfinished, queueTask } from './progress.js';
 import type { ConcurrencySpec, TaskSpec } from './spec.js';
-import { isTerminal, type Admission, type RunState } from './state.js';
+import type { Admission, RunState } from './state.js';
+import type { Turn } from './turn.js';
 
 /** The key of a concurrency expression for this run; throws, saying why, when it names none. */
 export function concurrencyKey(
@@ -50,7 +50,8 @@ function hash53(text: string, seed: number): string {
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
 }
 
-function acquire(turn: Turn, admission: Admission) {
+/** Asks the next group of `admission` for a slot. */
+export function acquire(turn: Turn, admission: Admission) {
   const group = admission.groups[admission.granted];
   turn.effects.push({
     type: 'send',
@@ -66,13 +67,12 @@ function acquire(turn: Turn, admission: Admission) {
   });
 }
 
-/** A run that just started (or was replayed): ask for its slots, or queue its first tasks. */
+/** A run with concurrency limits that just started (or was replayed): ask for its slots. */
 export function admitRun(turn: Turn, now: number) {
   const s = turn.state;
-  if (!s.spec.concurrency?.length) return queueReady(turn, now);
   let groups: GroupRef[];
   try {
-    groups = groupsOf(s.spec.concurrency, s.spec.name, s);
+    groups = groupsOf(s.spec.concurrency!, s.spec.name, s);
   } catch (err) {
     // No slot can be asked for: one task goes to a worker to fail the run, saying why.
     const first = s.spec.tasks.find((t) => !t.role && !t.parents?.length);
@@ -115,54 +115,4 @@ export function admitTask(turn: Turn, spec: TaskSpec, now: number) {
 function failUnkeyed(turn: Turn, spec: TaskSpec, name: string, err: unknown, now: number) {
   const message = `concurrency expression of '${name}' failed on this run's input: ${(err as Error).message}`;
   queueTask(turn, spec, 1, now, undefined, message);
-}
-
-export function onGranted(
-  state: RunState,
-  m: Extract<RunMessage, { type: 'ConcurrencyGranted' }>,
-  now: number,
-): Decision<RunEvent, RunState> {
-  if (!state.exists || isTerminal(state.status)) return noDecision;
-  const task = Object.values(state.tasks).find((t) => t.admission?.holder === m.holder);
-  const admission = task ? task.admission : state.admission;
-  if (admission?.holder !== m.holder) return noDecision;
-  if (admission.groups[admission.granted]?.groupId !== m.groupId) return noDecision;
-  const turn = new Turn(state, now);
-  turn.record({ type: 'AdmissionGranted', taskName: task?.name, groupId: m.groupId, at: now });
-  const updated = task ? turn.state.tasks[task.name].admission! : turn.state.admission!;
-  if (updated.granted < updated.groups.length) acquire(turn, updated);
-  else if (task) queueTask(turn, taskSpec(state, task.name)!, 1, now);
-  else queueReady(turn, now);
-  return turn.done();
-}
-
-function release(turn: Turn, admission: Admission, taskName: string | undefined, now: number) {
-  turn.record({ type: 'AdmissionReleased', taskName, at: now });
-  // Groups that granted a slot, and the one it may be waiting in.
-  const asked = admission.groups.slice(0, Math.min(admission.granted + 1, admission.groups.length));
-  for (const group of asked) {
-    turn.effects.push({
-      type: 'send',
-      to: { type: 'concurrency', id: group.groupId },
-      message: {
-        type: 'Release',
-        id: `release:${group.groupId}:${admission.holder}`,
-        holder: admission.holder,
-      },
-    });
-  }
-}
-
-/**
- * Gives back the slots of whatever ended in this turn: the run, or some of its task runs.
- * `runEnding`: the run's last event comes next, so everything gives its slots back now.
- */
-export function releaseEnded(turn: Turn, now: number, runEnding = false) {
-  const s = turn.state;
-  const runEnded = runEnding || isTerminal(s.status);
-  for (const task of Object.values(s.tasks)) {
-    if (task.admission && !task.admission.released && (isTerminal(task.status) || runEnded))
-      release(turn, task.admission, task.name, now);
-  }
-  if (s.admission && !s.admission.released && runEnded) release(turn, s.admission, undefined, now);
 }

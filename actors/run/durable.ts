@@ -7,7 +7,8 @@ import { holds } from './conditions.js';
 import { checkOf, heldInOrder, judge, type WaitView } from './event-time.js';
 import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
-import { endWaits, listenFor, queueTask, taskSpec, Turn } from './progress.js';
+import { endWaits, listenFor, queueTask, taskSpec } from './progress.js';
+import { Turn } from './turn.js';
 import type { ConditionExpr } from './spec.js';
 import {
   isTerminal,

@@ -1,41 +1,22 @@
 /**
- * How a run moves on within one turn: queueing tasks as their parents and conditions allow,
- * and ending the run (after onFailure / onSuccess). `decide.ts` calls these per message.
+ * How a run moves on within one turn: queueing a task, listening for what it waits on, and
+ * ending the run (after onFailure / onSuccess) or cancelling it. Which tasks are ready to go
+ * is readiness.ts; the handlers in decide.ts call both.
  */
-import type { Decision } from '../actor.js';
-import type { Effect, RunFinished } from '../effects.js';
+import type { RunFinished } from '../effects.js';
 import { queueKey, type QueuedTask } from '../scheduler/queued-task.js';
-import { admitTask, releaseEnded } from './admission.js';
-import { eventsOf, holds, sleepsOf } from './conditions.js';
+import { eventsOf, sleepsOf } from './conditions.js';
 import { placementOf } from './placement.js';
 import type { RunEvent } from './events.js';
 import type { ConditionExpr, TaskSpec } from './spec.js';
-import { evolveRun, isDone, isTerminal, type RunState, type TaskRunState } from './state.js';
-
-/** Collects events while applying them, so later decisions in one turn see earlier ones. */
-export class Turn {
-  events: RunEvent[] = [];
-  effects: Effect[] = [];
-  constructor(
-    public state: RunState,
-    readonly now: number,
-  ) {}
-  record(event: RunEvent) {
-    this.events.push(event);
-    this.state = evolveRun(this.state, event);
-  }
-  done(): Decision<RunEvent, RunState> {
-    // Whatever ended in this turn gives its concurrency slots back.
-    releaseEnded(this, this.now);
-    return { events: this.events, effects: this.effects, state: this.state };
-  }
-}
+import { isDone, isTerminal, type RunState, type TaskRunState } from './state.js';
+import { releaseEnded, type Turn } from './turn.js';
 
 export const taskSpec = (state: RunState, name: string): TaskSpec | undefined =>
   state.spec.tasks.find((t) => t.name === name);
 
 /** Tasks that run after the others and stay out of the run's output. */
-const isRole = (spec: TaskSpec | undefined) => spec?.role !== undefined;
+export const isRole = (spec: TaskSpec | undefined) => spec?.role !== undefined;
 
 const roleTask = (state: RunState, role: TaskSpec['role']) =>
   state.spec.tasks.find((t) => t.role === role);
@@ -101,26 +82,6 @@ export function queueTask(
   turn.effects.push({ type: 'enqueue', task });
 }
 
-/** Moves on every pending task whose parents are all done (succeeded or skipped). */
-export function queueReady(turn: Turn, now: number) {
-  for (const spec of turn.state.spec.tasks) {
-    if (isRole(spec) || turn.state.tasks[spec.name]?.status !== 'PENDING') continue;
-    const parents = (spec.parents ?? []).map((p) => turn.state.tasks[p]);
-    if (!parents.every((p) => p && isDone(p.status))) continue;
-    if (parents.length > 0 && parents.every((p) => p.status === 'SKIPPED')) {
-      turn.record({
-        type: 'TaskSkipped',
-        taskName: spec.name,
-        reason: 'its parents were skipped',
-        at: now,
-      });
-      continue;
-    }
-    advance(turn, spec, now);
-    if (isTerminal(turn.state.status)) return;
-  }
-}
-
 const waitKey = (s: RunState, taskName: string, conditionId: string) =>
   `wait:${s.runId}:${taskName}:${s.generation}:${conditionId}`;
 
@@ -184,46 +145,6 @@ export const startConditions = (spec: TaskSpec): Conditions => [
   spec.skipIf,
   spec.cancelIf,
 ];
-
-/** A ready or waiting task: cancel the run, skip it, queue it, or wait, as its conditions say. */
-export function advance(turn: Turn, spec: TaskSpec, now: number) {
-  const wasWaiting = turn.state.tasks[spec.name]?.status === 'WAITING';
-  decideTask(turn, spec, now);
-  if (wasWaiting && turn.state.tasks[spec.name]?.status !== 'WAITING')
-    endWaits(turn, spec.name, startConditions(spec));
-}
-
-function decideTask(turn: Turn, spec: TaskSpec, now: number) {
-  const s = turn.state;
-  const task = s.tasks[spec.name];
-  const met = task.met ?? [];
-  if (holds(spec.cancelIf, s, met)) {
-    cancelRunFor(turn, spec.name, 'cancelled by condition', now);
-    return;
-  }
-  if (holds(spec.skipIf, s, met)) {
-    turn.record({ type: 'TaskSkipped', taskName: spec.name, reason: 'skipIf held', at: now });
-    return;
-  }
-  if (holds(spec.waitFor, s, met) !== false) {
-    admitTask(turn, spec, now);
-    return;
-  }
-  const conditions = startConditions(spec);
-  if (sleepsOf(...conditions).length === 0 && eventsOf(...conditions).length === 0) {
-    // Only parent conditions, and they are final: waitFor can never hold.
-    turn.record({
-      type: 'TaskSkipped',
-      taskName: spec.name,
-      reason: 'waitFor cannot hold',
-      at: now,
-    });
-    return;
-  }
-  if (task.status === 'WAITING') return;
-  turn.record({ type: 'TaskWaiting', taskName: spec.name, at: now });
-  listenFor(turn, spec.name, startConditions(spec), now, 'sleep');
-}
 
 /**
  * Ends the run once its tasks allow it, running onFailure / onSuccess first when declared.

@@ -7,7 +7,9 @@ import { noDecision, type Decision } from '../actor.js';
 import type { RunEvent } from './events.js';
 import { checkOf, heldInOrder, judge, type WaitView } from './event-time.js';
 import type { RunMessage } from './messages.js';
-import { advance, finish, queueReady, startConditions, taskSpec, Turn } from './progress.js';
+import { finish, startConditions, taskSpec } from './progress.js';
+import { advance, queueReady } from './readiness.js';
+import { Turn } from './turn.js';
 import type { TaskSpec } from './spec.js';
 import { isTerminal, type RunState } from './state.js';
 

@@ -1,4 +1,7 @@
-/** The scheduler's decisions: which queued task run goes to which worker slot, and when. */
+/**
+ * The scheduler's decisions: which queued task run goes to which worker slot, and when. Both
+ * decide functions only read the state; their events change it in place (README.md).
+ */
 import { assertNever } from '../actor.js';
 import type { SchedulerEvent } from './events.js';
 import type { SchedulerEffect, SchedulerMessage } from './messages.js';
@@ -258,6 +261,7 @@ function onHeartbeat(
   }
 }
 
+/** What one message changes; dispatching waits for the pump (`decideDispatches`). */
 export function decideScheduler(
   state: SchedulerState,
   msg: SchedulerMessage,

@@ -1,6 +1,6 @@
 /** The scheduler and durable tasks: durable slots apart from slots, and where a resumed task goes. */
 import { describe, it } from 'vitest';
-import { schedulerSpec } from '../testing/decider-spec.js';
+import { schedulerSpec } from '../testing/scheduler-spec.js';
 import { dispatch, enqueue, heartbeat } from './fixtures.js';
 
 const spec = schedulerSpec();

@@ -1,5 +1,5 @@
 /** Builders for the scheduler's tests: tasks, messages and effects with sensible defaults. */
-import type { SchedulerTurn } from '../testing/decider-spec.js';
+import type { SchedulerTurn } from '../testing/scheduler-spec.js';
 import type { Heartbeat, SchedulerEffect, SchedulerMessage } from './messages.js';
 import type { QueuedTask } from './queued-task.js';
 

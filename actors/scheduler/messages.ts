@@ -35,7 +35,7 @@ export type SchedulerMessage =
 /** What the scheduler asks its host to do. */
 export type SchedulerEffect =
   | { type: 'dispatch'; workerId: string; task: QueuedTask }
-  /** The entry's task run is finished with: remove it from the queue stream. */
+  /** The scheduler is done with this task run: its journal entry may be acknowledged. */
   | { type: 'ack'; key: string }
   | { type: 'abortOnWorker'; workerId: string; key: string; reason: string }
   | {

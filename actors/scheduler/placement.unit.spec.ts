@@ -1,6 +1,6 @@
 /** The scheduler and flow control: rate limits, worker labels and sticky workers. */
 import { describe, expect, it } from 'vitest';
-import { at, schedulerSpec, schedulerTurn } from '../testing/decider-spec.js';
+import { at, schedulerSpec, schedulerTurn } from '../testing/scheduler-spec.js';
 import type { QueuedTask } from './queued-task.js';
 import { waitingFor } from './placement.js';
 import { GRANT_MARGIN_MS, initialSchedulerState } from './state.js';

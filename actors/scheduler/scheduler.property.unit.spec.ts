@@ -3,7 +3,7 @@
  * checked after every step. Seeded, so a failure names the seed that reproduces it.
  */
 import { describe, expect, it } from 'vitest';
-import { schedulerTurn, type SchedulerTurn } from '../testing/decider-spec.js';
+import { schedulerTurn, type SchedulerTurn } from '../testing/scheduler-spec.js';
 import { mulberry32 } from '../testing/random.js';
 import type { SchedulerMessage } from './messages.js';
 import { labelScore } from './placement.js';

@@ -1,6 +1,6 @@
 /** The scheduler: which queued task run goes to which worker slot, and what happens when things go wrong. */
 import { describe, expect, it } from 'vitest';
-import { at, schedulerSpec } from '../testing/decider-spec.js';
+import { at, schedulerSpec } from '../testing/scheduler-spec.js';
 import { REFUSAL_PAUSE_MS } from './decide.js';
 import { waitingFor } from './placement.js';
 import type { SchedulerMessage } from './messages.js';

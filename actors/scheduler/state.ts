@@ -1,8 +1,10 @@
 /**
  * The scheduler's state: queued task runs and worker slots. It lives in memory only; the
- * queue stream keeps every entry until its task run is done, so a new scheduler rebuilds
- * the queue from redelivered entries and the assignments from worker heartbeats.
- * For speed, `evolveScheduler` updates this state in place; `decideScheduler` only reads it.
+ * journal keeps every entry unacknowledged until its task run is done, so a new scheduler
+ * rebuilds the queue from redelivered entries and the assignments from worker heartbeats.
+ * The scheduler is a mutable state machine, not a decider (README.md: it is the hot path, and
+ * its state, never journaled, is never replayed): `evolveScheduler` updates this state in
+ * place; `decideScheduler` and `decideDispatches` only read it.
  */
 import { assertNever } from '../actor.js';
 import type { QueuedTask } from './queued-task.js';
@@ -186,6 +188,7 @@ function requeueInOrder(
   queue.head = 0;
 }
 
+/** Applies `event` to `state` in place (the one place that changes it), and returns it. */
 export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): SchedulerState {
   switch (event.type) {
     case 'EntryQueued': {
