@@ -13,6 +13,8 @@ import { rejected } from './rejections.js';
 import type { EffectRunner } from './effects.js';
 import { AppendConflict, type Journal, type JournalEntry } from './journal.js';
 import type { Clock } from './clock.js';
+import { turnSource } from './ids.js';
+import { snapshotKey } from './subjects.js';
 
 /** Test hooks: a hook that throws interrupts the turn at that point, as a crash would. */
 export interface TurnHooks {
@@ -124,7 +126,7 @@ export class ActorHost<S, M extends { id: string }, E> {
   /** One attempt at a turn; false when another writer got there first and the turn must be decided again. */
   private async tryTurn(actorId: string, message: M): Promise<boolean> {
     const { hooks } = this.opts;
-    const source = `${this.def.type}.${actorId}:${message.id}`;
+    const source = turnSource(this.def.type, actorId, message.id);
     const loaded = this.cache.get(actorId) ?? (await this.loadForMessage(actorId, message));
     const recorded = loaded.handled.get(message.id);
     if (recorded) {
@@ -197,14 +199,6 @@ export class ActorHost<S, M extends { id: string }, E> {
     return this.load(actorId);
   }
 
-  /** KV keys allow fewer characters than subjects (no ':'): other ids are hex-encoded. */
-  private snapshotKey(actorId: string) {
-    const token = /^[A-Za-z0-9_-]+$/.test(actorId)
-      ? actorId
-      : `x-${Buffer.from(actorId).toString('hex')}`;
-    return `${this.def.type}.${token}`;
-  }
-
   private async load(actorId: string): Promise<Loaded<S>> {
     const loaded: Loaded<S> = {
       state: this.def.initial(actorId),
@@ -213,7 +207,7 @@ export class ActorHost<S, M extends { id: string }, E> {
       sinceSnapshot: 0,
     };
     if (this.opts.snapshots && this.opts.snapshotEvery) {
-      const snap = await this.opts.snapshots.get(this.snapshotKey(actorId));
+      const snap = await this.opts.snapshots.get(snapshotKey(this.def.type, actorId));
       const s = snap && snap.operation === 'PUT' ? this.snapshotOf(snap.value) : undefined;
       if (s) {
         loaded.state = s.state as S;
@@ -256,9 +250,11 @@ export class ActorHost<S, M extends { id: string }, E> {
       handled: [...loaded.handled],
     };
     // A lost snapshot only makes the next load read more of the journal.
-    this.opts.snapshots.put(this.snapshotKey(actorId), encode(snapshot)).catch((err: unknown) => {
-      this.opts.logger.warn({ err, actorId }, 'snapshot failed');
-    });
+    this.opts.snapshots
+      .put(snapshotKey(this.def.type, actorId), encode(snapshot))
+      .catch((err: unknown) => {
+        this.opts.logger.warn({ err, actorId }, 'snapshot failed');
+      });
   }
 }
 

@@ -19,12 +19,12 @@ import { ValidationError } from './errors.js';
 import { decodeEntry, type Journal, type JournalEntry } from './journal.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
-import { idFromToken } from './mailbox.js';
 import { nameConflicts } from './name-conflicts.js';
 import { heartbeatSchema, type Names, type WorkerRecord } from './protocol.js';
 import { historyOf, runView, type RunView } from './run-view.js';
 import type { LiveTask } from './scheduler-host.js';
 import { readLastPerSubject, readSubject } from './stream-reads.js';
+import { idOfJournalSubject } from './subjects.js';
 
 export class ApiError extends Error {
   constructor(
@@ -240,7 +240,7 @@ export class EngineApi {
     const last = await readLastPerSubject(js, jsm, names.streams.journal, names.journalAll('run'));
     const matches: { runId: string; s: RunSummary }[] = [];
     for (const m of last) {
-      const runId = idFromToken(m.subject.split('.').slice(3).join('.'));
+      const runId = idOfJournalSubject(m.subject);
       const entry = this.entryOrSkip(m.data);
       // Garbage stored after a run's last turn: its summary is read from the run itself.
       const s = entry ? (entry.s as RunSummary | undefined) : await this.summaryOf(runId);

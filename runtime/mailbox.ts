@@ -17,16 +17,13 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { DirectMessage, DirectReply, Names } from './protocol.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
+import { actorOfInboxSubject } from './subjects.js';
 
 /** Messages in one direct request (the SDK sends at most 256); a longer batch is refused whole. */
 const MAX_DIRECT_BATCH = 1024;
 /** An error text sent back in a reply is cut to this (a zod error on a big message is big). */
 const ERROR_CHARS = 500;
 const short = (err: unknown) => String(err).slice(0, ERROR_CHARS);
-
-export function idFromToken(token: string): string {
-  return token.startsWith('x-') ? Buffer.from(token.slice(2), 'hex').toString() : token;
-}
 
 export interface MailboxRoute {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -132,10 +129,7 @@ export class Mailbox {
   }
 
   private async deliver(msg: JsMsg) {
-    // <ns>.in.<partition>.<type>.<id>
-    const tokens = msg.subject.split('.');
-    const type = tokens[3];
-    const actorId = idFromToken(tokens.slice(4).join('.'));
+    const { type, id: actorId } = actorOfInboxSubject(msg.subject);
     const route = routeOf(this.routes, type);
     let message: unknown;
     try {

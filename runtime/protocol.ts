@@ -4,87 +4,23 @@
  * is shared between them.
  */
 import { z } from 'zod';
-import { checkedId, idSchema } from './bounds.js';
+import { idSchema } from './bounds.js';
 import type { RunMessage } from '../actors/run/messages.js';
 import type { CronMessage } from '../actors/cron/messages.js';
 import type { ScheduleMessage } from '../actors/schedule/messages.js';
 import type { ConcurrencyMessage } from '../actors/concurrency/messages.js';
 import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
 
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-export const DEFAULT_NAMESPACE = 'skein';
-export const PARTITIONS = 8;
-
-export function validateNamespace(ns: string): string {
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(ns)) {
-    throw new Error(`namespace '${ns}' is invalid: use 1-32 letters, digits, '_' or '-'`);
-  }
-  return ns;
-}
-
-/** A stable hash of an actor's address, so every process agrees on its partition. */
-export function partitionOf(type: string, id: string, partitions = PARTITIONS): number {
-  let h = 2166136261;
-  const s = `${type}/${id}`;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 16777619);
-  }
-  return (h >>> 0) % partitions;
-}
-
-/** Subject tokens may not contain these; ids that do are hex-encoded. Ids are bounded first. */
-export function subjectToken(id: string): string {
-  checkedId('id', id);
-  return /^[A-Za-z0-9_:-]+$/.test(id) ? id : `x-${Buffer.from(id).toString('hex')}`;
-}
-
-export function names(ns: string) {
-  const NS = ns.toUpperCase().replace(/-/g, '_');
-  return {
-    ns,
-    streams: {
-      journal: `${NS}_JOURNAL`,
-      inbox: `${NS}_INBOX`,
-      timers: `${NS}_TIMERS`,
-      logs: `${NS}_LOGS`,
-      events: `${NS}_EVENTS`,
-    },
-    buckets: {
-      leases: `${NS}_leases`,
-      registry: `${NS}_registry`,
-      workers: `${NS}_workers`,
-      snapshots: `${NS}_snapshots`,
-      rateLimits: `${NS}_ratelimits`,
-    },
-    journalSubject: (type: string, id: string) => `${ns}.j.${type}.${subjectToken(id)}`,
-    journalAll: (type: string) => `${ns}.j.${type}.>`,
-    inboxSubject: (type: string, id: string, partitions = PARTITIONS) =>
-      `${ns}.in.${partitionOf(type, id, partitions)}.${type}.${subjectToken(id)}`,
-    inboxPartition: (p: number) => `${ns}.in.${p}.>`,
-    /** Core subject where the engine serving a partition takes messages directly (see runtime/direct.ts). */
-    directSubject: (type: string, id: string, partitions = PARTITIONS) =>
-      `${ns}.dm.${partitionOf(type, id, partitions)}`,
-    directPartition: (p: number) => `${ns}.dm.${p}`,
-    timerSubject: `${ns}.t`,
-    logSubject: (runId: string) => `${ns}.log.${subjectToken(runId)}`,
-    eventSubject: (key: string) => `${ns}.ev.${subjectToken(key)}`,
-    runFinished: (runId: string) => `${ns}.done.${subjectToken(runId)}`,
-    /** Where one client hears about the end of the runs it triggered. */
-    clientNotify: (clientId: string) => `${ns}.notify.${clientId}`,
-    schedulerRejected: `${ns}.sched.rejected`,
-    schedulerFinished: `${ns}.sched.finished`,
-    api: (op: string) => `${ns}.api.${op}`,
-    leaderApi: (op: string) => `${ns}.leader.${op}`,
-    /** Where one engine instance answers while it lives (runtime/liveness.ts). */
-    enginePresence: (instance: string) => `${ns}.engine.${instance}`,
-    workerKey: (workerId: string) => `w.${subjectToken(workerId)}`,
-    rateLimitKey: (key: string) => `r.${Buffer.from(key).toString('hex')}`,
-    workerDispatch: (workerId: string) => `${ns}.w.${subjectToken(workerId)}.dispatch`,
-    workerCancel: (workerId: string) => `${ns}.w.${subjectToken(workerId)}.cancel`,
-  };
-}
-export type Names = ReturnType<typeof names>;
+export {
+  DEFAULT_NAMESPACE,
+  DEFAULT_NATS_URL,
+  PARTITIONS,
+  names,
+  partitionOf,
+  subjectToken,
+  validateNamespace,
+  type Names,
+} from './subjects.js';
 
 // ---- Schemas of messages that enter the engine from outside ----
 

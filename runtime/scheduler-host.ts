@@ -37,10 +37,10 @@ import type { EventWait } from '../actors/effects.js';
 import type { RunState } from '../actors/run/index.js';
 import { isQueuedOrRunning } from '../actors/run/state.js';
 import type { EventRouter } from './event-router.js';
-import { idFromToken } from './mailbox.js';
 import { heartbeatSchema, rateLimitSchema, taskDoneSchema, type Names } from './protocol.js';
 import { waitingFor } from '../actors/scheduler/placement.js';
 import { ConflictLog } from './name-conflicts.js';
+import { workerOfKey } from './subjects.js';
 
 const TICK_MS = 500;
 /** Entries kept for the scheduler to read without decoding; past this it decodes. */
@@ -222,7 +222,7 @@ export class SchedulerHost {
 
   private onWorkerEntry(entry: KvWatchEntry) {
     if (entry.operation !== 'PUT') {
-      const workerId = idFromToken(entry.key.slice(2));
+      const workerId = workerOfKey(entry.key);
       this.conflicts.left(workerId);
       this.safely(() => this.apply({ type: 'WorkerLeft', workerId }));
       return;

@@ -1,6 +1,6 @@
 /** Reading the summaries actors store with each journal entry (crons and schedules list from them). */
 import { decodeEntry } from '../runtime/journal.js';
-import { idFromToken } from '../runtime/mailbox.js';
+import { idOfJournalSubject } from '../runtime/subjects.js';
 import { refusal } from '../runtime/permissions.js';
 import type { SdkConnection } from './connection.js';
 
@@ -38,7 +38,7 @@ async function readSummaries<S>(conn: SdkConnection, type: string) {
       subjects.slice(i, i + READS_AT_ONCE).map(async (subject) => {
         const last = await jsm.direct.getMessage(n.streams.journal, { last_by_subj: subject });
         const s = last ? summaryIn<S>(last.data) : undefined;
-        return s ? [{ id: idFromToken(subject.split('.').slice(3).join('.')), s }] : [];
+        return s ? [{ id: idOfJournalSubject(subject), s }] : [];
       }),
     );
     out.push(...batch.flat());

@@ -12,6 +12,7 @@ import { Replayer, type RecordedCall } from './replayer.js';
 import type { RunEventRecord } from './runs.js';
 import type { Declaration } from './worker.js';
 import { workflowOfDurableTask, type WorkflowTask } from './workflow.js';
+import { attemptScope, queueKey } from '../runtime/ids.js';
 
 export interface ReplayReport {
   taskName: string;
@@ -114,7 +115,7 @@ export async function replayHistory(
       .map((e) => [e.data.taskName as string, e.data.output]),
   );
   const task: QueuedTask = {
-    key: `${run.runId as string}:${taskName}:0.1`,
+    key: queueKey(run.runId as string, taskName, 0, 1),
     runId: run.runId as string,
     workflowName: declaration.spec.name,
     taskName,
@@ -134,7 +135,7 @@ export async function replayHistory(
     record: async () => undefined,
     wait: async () => undefined,
   };
-  const durableCalls = new DurableCalls(replayer, offline, `${task.runId}:${taskName}:0`, taskName);
+  const durableCalls = new DurableCalls(replayer, offline, attemptScope(task.key), taskName);
   const ctx = new DurableContextImpl<unknown>(
     task,
     {

@@ -21,7 +21,6 @@ import { DurableCalls } from './durable-calls.js';
 import {
   durableIo,
   Evicted,
-  historyScope,
   readDurableHistory,
   type DurableHost,
   type Execution,
@@ -37,6 +36,8 @@ import { maxOutputBytes } from './trigger.js';
 import { validateInput, type TaskFunction } from './task.js';
 import { functionFor, servedBy, type Declaration, type Served } from './served.js';
 import { refusal, refusedError } from '../runtime/permissions.js';
+import { attemptScope, cancelId, taskResultId, timeoutRefreshId } from '../runtime/ids.js';
+import { registryKey } from '../runtime/subjects.js';
 
 export type { Declaration } from './served.js';
 
@@ -303,7 +304,7 @@ export class Worker {
         deadline.extend(byMs);
         await this.sendToRun(task.runId, {
           type: 'TimeoutRefreshed',
-          id: `refresh:${execution.task.key}:${randomUUID()}`,
+          id: timeoutRefreshId(execution.task.key),
           key: execution.task.key,
           taskName: task.taskName,
           byMs,
@@ -312,7 +313,7 @@ export class Worker {
       cancelRun: async () => {
         await this.sendToRun(task.runId, {
           type: 'Cancel',
-          id: `cancel:${task.runId}:${randomUUID()}`,
+          id: cancelId(task.runId),
           reason: 'cancelled by ctx.cancel()',
         });
         controller.abort(new Error('cancelled by ctx.cancel()'));
@@ -333,7 +334,7 @@ export class Worker {
         calls = new DurableCalls(
           new Replayer(history, task.taskName),
           io,
-          historyScope(task.key),
+          attemptScope(task.key),
           task.taskName,
         );
       }
@@ -372,7 +373,7 @@ export class Worker {
     if (reason instanceof HandedBack || reason instanceof Evicted) return false;
     await this.sendToRun(task.runId, {
       type: 'TaskResult',
-      id: `result:${execution.task.key}`,
+      id: taskResultId(execution.task.key),
       key: execution.task.key,
       taskName: task.taskName,
       workerId: this.id,
@@ -491,10 +492,6 @@ function classOf(err: Error): string {
   if (err.name && err.name !== 'Error') return err.name;
   const ctor = (err as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof ctor === 'string' && ctor.length > 0 ? ctor : 'Error';
-}
-
-export function registryKey(name: string) {
-  return `t.${Buffer.from(name).toString('hex')}`;
 }
 
 /** What a failed attempt records: the error's class and message, and where the code threw it. */

@@ -24,6 +24,7 @@ import {
 } from './progress.js';
 import { retryDelayMs } from './spec.js';
 import { isTerminal, type RunState } from './state.js';
+import { retryId } from '../ids.js';
 
 /** The task named by a message about attempt `key`, if that attempt is still the live one. */
 function liveTask(state: RunState, key: string, taskName: string) {
@@ -101,10 +102,10 @@ export function decideRun(
       });
       turn.effects.push({
         type: 'startTimer',
-        timerId: `retry:${nextKey}`,
+        timerId: retryId(nextKey),
         dueAt: now + delay,
         to: { type: 'run', id: state.runId },
-        message: { type: 'RetryDue', id: `retry:${nextKey}`, key: nextKey, taskName },
+        message: { type: 'RetryDue', id: retryId(nextKey), key: nextKey, taskName },
       });
       return turn.done();
     }

@@ -16,6 +16,7 @@ import {
   type TaskRunState,
   isQueuedOrRunning,
 } from './state.js';
+import { eventsCheckId } from '../ids.js';
 
 type DurableCall = Extract<RunMessage, { type: 'DurableCall' }>;
 type DurableWait = Extract<RunMessage, { type: 'DurableWait' }>;
@@ -212,7 +213,7 @@ export function conditionHeld(
   const verdict = judge(view, m, now);
   if (verdict === 'ignore') return noDecision;
   if (verdict !== 'hold') {
-    const check = { ...target, id: `checked:${m.id}`, position: w.position };
+    const check = { ...target, id: eventsCheckId(m.id), position: w.position };
     turn.effects.push(checkOf(view, { ...check, horizon: verdict.checkUpTo }));
     return turn.done();
   }

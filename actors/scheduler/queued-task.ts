@@ -78,14 +78,4 @@ export const taskIdentity = (workflowName: string, taskName: string) =>
 export const heldId = (task: Pick<QueuedTask, 'runId' | 'taskName'>) =>
   `${task.runId}/${task.taskName}`;
 
-/** `<runId>:<task>:<generation>.<attempt>`, plus `~<n>` for a durable task's n-th resumption. */
-export function queueKey(
-  runId: string,
-  taskName: string,
-  generation: number,
-  attempt: number,
-  resume = 0,
-) {
-  const key = `${runId}:${taskName}:${generation}.${attempt}`;
-  return resume > 0 ? `${key}~${resume}` : key;
-}
+export { queueKey } from '../ids.js';
