@@ -23,17 +23,7 @@ import type { RunStarter } from './run-starter.js';
 import { restartRouterConsumer } from './setup.js';
 import { readSince } from './stream-reads.js';
 import { eventReceivedId, eventRunId } from './ids.js';
-
-/** An event as sdk/events.ts stores it. */
-export interface StoredEvent {
-  eventId: string;
-  key: string;
-  payload: unknown;
-  additionalMetadata?: Record<string, string>;
-  priority?: number;
-  scope?: string;
-  at: number;
-}
+import type { StoredEvent } from './protocol.js';
 
 /** A failed routing comes back after this (runs it created already are not created again). */
 const RETRY_DELAY_MS = 1000;

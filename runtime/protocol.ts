@@ -8,8 +8,10 @@ import { idSchema } from './bounds.js';
 import type { RunMessage } from '../actors/run/messages.js';
 import type { CronMessage } from '../actors/cron/messages.js';
 import type { ScheduleMessage } from '../actors/schedule/messages.js';
-import type { ConcurrencyMessage } from '../actors/concurrency/messages.js';
+import { CONCURRENCY_STRATEGIES, type ConcurrencyMessage } from '../actors/concurrency/messages.js';
+import { LABEL_COMPARATORS } from '../actors/scheduler/queued-task.js';
 import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
+import type { Heartbeat } from '../actors/scheduler/messages.js';
 
 export {
   DEFAULT_NAMESPACE,
@@ -21,6 +23,18 @@ export {
   validateNamespace,
   type Names,
 } from './subjects.js';
+
+/** An event as `skein.events.push` stores it in the events stream (anyone may publish there: check it). */
+export interface StoredEvent {
+  eventId: string;
+  key: string;
+  payload: unknown;
+  additionalMetadata: Record<string, string>;
+  priority?: number;
+  scope?: string;
+  /** The pusher's clock, for the record: event conditions go by the stream's own timestamp. */
+  at: number;
+}
 
 // ---- Schemas of messages that enter the engine from outside ----
 
@@ -55,7 +69,7 @@ const conditionSchema = z.discriminatedUnion('kind', [
 ]);
 const conditionExprSchema = z.array(z.array(conditionSchema));
 
-const strategySchema = z.enum(['GROUP_ROUND_ROBIN', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST']);
+const strategySchema = z.enum(CONCURRENCY_STRATEGIES);
 const concurrencySpecSchema = z.object({
   expression: z.string().min(1),
   maxRuns: z.number().int().min(1),
@@ -65,16 +79,7 @@ const labelWishSchema = z.object({
   value: z.union([z.string(), z.number()]),
   required: z.boolean().optional(),
   weight: z.number().min(0).optional(),
-  comparator: z
-    .enum([
-      'EQUAL',
-      'NOT_EQUAL',
-      'GREATER_THAN',
-      'GREATER_THAN_OR_EQUAL',
-      'LESS_THAN',
-      'LESS_THAN_OR_EQUAL',
-    ])
-    .optional(),
+  comparator: z.enum(LABEL_COMPARATORS).optional(),
 });
 const desiredLabelsSchema = z.record(z.string(), labelWishSchema);
 const units = z.number().int().positive();
@@ -117,7 +122,7 @@ export const taskSpecSchema = z.object({
   concurrency: z.array(concurrencySpecSchema).optional(),
   rateLimits: z.array(rateLimitSpecSchema).optional(),
   desiredWorkerLabels: desiredLabelsSchema.optional(),
-});
+}) satisfies z.ZodType<TaskSpec>;
 
 export const runSpecSchema = z.object({
   name: z.string().min(1),
@@ -125,7 +130,7 @@ export const runSpecSchema = z.object({
   tasks: z.array(taskSpecSchema).min(1),
   concurrency: z.array(concurrencySpecSchema).optional(),
   sticky: stickySchema.optional(),
-});
+}) satisfies z.ZodType<RunSpec>;
 
 const durableCallBase = {
   id: z.string().min(1),
@@ -268,7 +273,7 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     conditionId: z.string(),
     generation: z.number().int().min(0),
   }),
-]);
+]) satisfies z.ZodType<RunMessage>;
 
 /** Compiles only while every run message type has a schema above. */
 type RunMessagesWithoutSchema = Exclude<
@@ -294,7 +299,7 @@ export const heartbeatSchema = z.object({
   stopping: z.boolean(),
   sentAt: z.number(),
   labels: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-});
+}) satisfies z.ZodType<Heartbeat>;
 export type WorkerRecord = z.infer<typeof heartbeatSchema>;
 
 /**
@@ -353,7 +358,7 @@ export const cronMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('CronDue'), id: z.string().min(1), dueAt: z.number() }),
   z.object({ type: z.literal('DeleteCron'), id: z.string().min(1) }),
-]);
+]) satisfies z.ZodType<CronMessage>;
 
 export const scheduleMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -363,7 +368,7 @@ export const scheduleMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('ScheduleDue'), id: z.string().min(1) }),
   z.object({ type: z.literal('DeleteSchedule'), id: z.string().min(1) }),
-]);
+]) satisfies z.ZodType<ScheduleMessage>;
 
 /** Compile only while every cron and schedule message type has a schema above. */
 export const everyCronMessageHasASchema: [
@@ -387,7 +392,7 @@ export const concurrencyMessageSchema = z.discriminatedUnion('type', [
     strategy: strategySchema,
   }),
   z.object({ type: z.literal('Release'), id: z.string().min(1), holder: z.string().min(1) }),
-]);
+]) satisfies z.ZodType<ConcurrencyMessage>;
 export const everyConcurrencyMessageHasASchema: [
   Exclude<ConcurrencyMessage['type'], z.infer<typeof concurrencyMessageSchema>['type']>,
 ] extends [never]
