@@ -22,7 +22,7 @@ export interface TaskView {
 export interface RunView {
   id: string;
   name: string;
-  status: string;
+  status: RunState['status'];
   input: unknown;
   output: unknown;
   error: string | null;
@@ -62,7 +62,7 @@ function admissionWait(a: Admission | undefined): string | undefined {
 
 export function runView(state: RunState, live: LiveTask[]): RunView {
   const runWait = admissionWait(state.admission);
-  let status: string = state.status;
+  let status: RunView['status'] = state.status;
   // onFailure / onSuccess show once they were queued.
   const shownTasks = Object.values(state.tasks).filter(
     (t) => t.status !== 'PENDING' || !state.spec.tasks.find((s) => s.name === t.name)?.role,

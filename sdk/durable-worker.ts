@@ -58,7 +58,7 @@ export async function readDurableHistory(
 ): Promise<RecordedCall[] | 'stale' | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const history = await conn.api<{ calls: RecordedCall[]; live: boolean }>('durable.history', {
+      const history = await conn.api('durable.history', {
         runId: task.runId,
         taskName: task.taskName,
         key: task.key,
