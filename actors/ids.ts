@@ -51,6 +51,10 @@ function hash53(text: string, seed: number): string {
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
 }
 
+/** A durable wait's condition id: unique per position, so the waits of two positions never mix. */
+export const durableConditionId = (position: number, conditionId: string) =>
+  `d${position}.${conditionId}`;
+
 // ---- Run ids ----
 
 export const cronRunId = (cronId: string, tickAt: number) => `cron-${cronId}-${tickAt}`;

@@ -31,6 +31,10 @@ describe('concurrency groups and holders', () => {
     );
   });
 
+  it('name a durable wait condition by its position', () => {
+    expect(ids.durableConditionId(3, 'c0')).toBe('d3.c0');
+  });
+
   it('name a run holder and a task holder', () => {
     expect(ids.runHolder('r1', 2)).toBe('r1#2');
     expect(ids.taskHolder('r1', 2, 'charge')).toBe('r1#2/charge');

@@ -20,6 +20,15 @@ export const keyedRunId = (name: string, key: string) => derivedId(name, key);
 /** The run an event starts for one subscriber. */
 export const eventRunId = (eventId: string, name: string) => derivedId('event', eventId, name);
 
+/**
+ * A memo's call key: the function's name and a hash of its arguments' JSON. Replay matches
+ * recorded calls by it, so a history recorded before an upgrade must still match.
+ */
+export function memoCallKey(fnName: string, argsJson: string): string {
+  const h = createHash('sha256').update(argsJson).digest('hex').slice(0, 12);
+  return `${fnName || 'anonymous'}:${h}`;
+}
+
 // ---- Message ids (a random part makes each request its own message) ----
 
 export const triggerId = (runId: string) => `trigger:${runId}`;

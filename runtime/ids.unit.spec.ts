@@ -29,6 +29,15 @@ describe('derived run ids', () => {
   });
 });
 
+describe('memo call keys', () => {
+  it('are the function name and a hash of the arguments, as recorded before', () => {
+    expect(ids.memoCallKey('charge', JSON.stringify([1, 'a', { b: true }]))).toBe(
+      'charge:08164ecd2da6',
+    );
+    expect(ids.memoCallKey('', '[]')).toBe('anonymous:4f53cda18c2b');
+  });
+});
+
 describe('message ids', () => {
   it.each([
     [ids.triggerId('r1'), 'trigger:r1'],

@@ -17,6 +17,7 @@ import {
   isQueuedOrRunning,
 } from './state.js';
 import { eventsCheckId } from '../ids.js';
+import { durableConditionId } from '../ids.js';
 
 type DurableCall = Extract<RunMessage, { type: 'DurableCall' }>;
 type DurableWait = Extract<RunMessage, { type: 'DurableWait' }>;
@@ -66,7 +67,11 @@ export function recordCall(state: RunState, m: DurableCall, now: number) {
 /** Condition ids are unique per position, so timers and event waits of two waits never mix. */
 function positioned(conditions: ConditionExpr | undefined, position: number) {
   return conditions?.map((group) =>
-    group.map((c) => ({ ...c, id: `d${position}.${c.id}`, readableDataKey: c.readableDataKey })),
+    group.map((c) => ({
+      ...c,
+      id: durableConditionId(position, c.id),
+      readableDataKey: c.readableDataKey,
+    })),
   );
 }
 
