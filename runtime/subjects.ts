@@ -84,7 +84,7 @@ export function names(ns: string) {
     inboxSubject: (type: string, id: string, partitions = PARTITIONS) =>
       `${ns}.in.${partitionOf(type, id, partitions)}.${type}.${subjectToken(id)}`,
     inboxPartition: (p: number) => `${ns}.in.${p}.>`,
-    /** Core subject where the engine serving a partition takes messages directly (see runtime/direct.ts). */
+    /** Core subject where the engine serving a partition takes messages directly (see runtime/mailbox.ts). */
     directSubject: (type: string, id: string, partitions = PARTITIONS) =>
       `${ns}.dm.${partitionOf(type, id, partitions)}`,
     directPartition: (p: number) => `${ns}.dm.${p}`,
