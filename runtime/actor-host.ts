@@ -14,6 +14,8 @@ import type { EffectRunner } from './effects.js';
 import { AppendConflict, type Journal } from './journal.js';
 import type { JournalEntry } from './journal-entries.js';
 import type { Clock } from './clock.js';
+import { turnSource } from './ids.js';
+import { snapshotKey } from './subjects.js';
 
 /** Test hooks: a hook that throws interrupts the turn at that point, as a crash would. */
 export interface TurnHooks {
@@ -125,7 +127,7 @@ export class ActorHost<S, M extends { id: string }, E> {
    */
   private async tryTurn(actorId: string, message: M, mayAssume: boolean): Promise<boolean> {
     const { hooks } = this.opts;
-    const source = `${this.def.type}.${actorId}:${message.id}`;
+    const source = turnSource(this.def.type, actorId, message.id);
     const cached = this.cache.get(actorId);
     const loaded = cached ?? (await this.loadForMessage(actorId, message, mayAssume));
     const recorded = loaded.handled.get(message.id);
@@ -206,14 +208,6 @@ export class ActorHost<S, M extends { id: string }, E> {
     return this.load(actorId);
   }
 
-  /** KV keys allow fewer characters than subjects (no ':'): other ids are hex-encoded. */
-  private snapshotKey(actorId: string) {
-    const token = /^[A-Za-z0-9_-]+$/.test(actorId)
-      ? actorId
-      : `x-${Buffer.from(actorId).toString('hex')}`;
-    return `${this.def.type}.${token}`;
-  }
-
   private async load(actorId: string): Promise<Loaded<S>> {
     const loaded: Loaded<S> = {
       state: this.def.initial(actorId),
@@ -222,7 +216,7 @@ export class ActorHost<S, M extends { id: string }, E> {
       sinceSnapshot: 0,
     };
     if (this.opts.snapshots && this.opts.snapshotEvery) {
-      const snap = await this.opts.snapshots.get(this.snapshotKey(actorId));
+      const snap = await this.opts.snapshots.get(snapshotKey(this.def.type, actorId));
       const s = snap && snap.operation === 'PUT' ? this.snapshotOf(snap.value) : undefined;
       if (s) {
         loaded.state = s.state as S;
@@ -265,9 +259,11 @@ export class ActorHost<S, M extends { id: string }, E> {
       handled: [...loaded.handled],
     };
     // A lost snapshot only makes the next load read more of the journal.
-    this.opts.snapshots.put(this.snapshotKey(actorId), encode(snapshot)).catch((err: unknown) => {
-      this.opts.logger.warn({ err, actorId }, 'snapshot failed');
-    });
+    this.opts.snapshots
+      .put(snapshotKey(this.def.type, actorId), encode(snapshot))
+      .catch((err: unknown) => {
+        this.opts.logger.warn({ err, actorId }, 'snapshot failed');
+      });
   }
 }
 

@@ -15,17 +15,27 @@ import type { RunFinished } from '../actors/effects.js';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
-import { idSchema } from './bounds.js';
 import { ValidationError } from './errors.js';
 import { decodeEntry, type JournalEntry } from './journal-entries.js';
 import type { Journal } from './journal.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
 import { nameConflicts } from './name-conflicts.js';
-import { heartbeatSchema, idFromToken, type Names, type WorkerRecord } from './protocol.js';
-import { historyOf, runView, type RunView } from './run-view.js';
-import type { LiveTask } from './scheduler-host.js';
+import { heartbeatSchema, type Names, type WorkerRecord } from './protocol.js';
+import { historyOf, runView } from './run-view.js';
 import { readLastPerSubject, readSubject } from './stream-reads.js';
+import { idOfJournalSubject } from './subjects.js';
+import {
+  apiRequests,
+  type ApiOp,
+  type ApiParsed,
+  type ApiResponse,
+  type HistoryEvent,
+  type LiveTask,
+  type LogLine,
+  type RunView,
+  type WorkerView,
+} from './protocol-api.js';
 
 class ApiError extends Error {
   constructor(
@@ -35,23 +45,6 @@ class ApiError extends Error {
     super(message);
   }
 }
-
-const runId = idSchema('runId');
-const runIdRequest = z.object({ runId });
-const durableHistoryRequest = z.object({
-  runId,
-  taskName: idSchema('taskName'),
-  key: z.string().min(1),
-});
-const runIdsRequest = z.object({ runIds: z.array(runId).max(1000) });
-const listRequest = z.object({
-  name: idSchema('name').optional(),
-  status: z.enum(['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED']).optional(),
-  since: z.number().optional(),
-  until: z.number().optional(),
-  additionalMetadata: z.record(z.string(), z.string()).optional(),
-  limit: z.number().int().min(1).max(1000).optional(),
-});
 
 const ENDED_READS_AT_ONCE = 32;
 
@@ -92,16 +85,18 @@ export class EngineApi {
   constructor(private readonly d: ApiDeps) {}
 
   start() {
-    const ops: Record<string, (req: unknown) => Promise<unknown>> = {
-      'runs.get': (req) => this.getRun(runIdRequest.parse(req).runId),
-      'runs.list': (req) => this.listRuns(listRequest.parse(req ?? {})),
-      'runs.history': (req) => this.history(runIdRequest.parse(req).runId),
-      'runs.logs': (req) => this.logs(runIdRequest.parse(req).runId),
-      'runs.ended': (req) => this.ended(runIdsRequest.parse(req).runIds),
+    const ops: { [Op in ApiOp]: (req: ApiParsed<Op>) => Promise<ApiResponse<Op>> } = {
+      'runs.get': (req) => this.getRun(req.runId),
+      'runs.list': (req) => this.listRuns(req),
+      'runs.history': (req) => this.history(req.runId),
+      'runs.logs': (req) => this.logs(req.runId),
+      'runs.ended': (req) => this.ended(req.runIds),
       'workers.list': () => this.listWorkers(),
-      'durable.history': (req) => this.durableHistory(durableHistoryRequest.parse(req)),
+      'durable.history': (req) => this.durableHistory(req),
     };
-    for (const [op, handler] of Object.entries(ops)) {
+    for (const op of Object.keys(ops) as ApiOp[]) {
+      const serve = ops[op] as (req: unknown) => Promise<unknown>;
+      const handler = (req: unknown) => serve(apiRequests[op].parse(req));
       this.subs.push(
         this.d.nc.subscribe(this.d.names.api(op), {
           queue: 'skein-engine',
@@ -204,7 +199,7 @@ export class EngineApi {
     return out;
   }
 
-  private async history(runId: string) {
+  private async history(runId: string): Promise<HistoryEvent[]> {
     const entries = await this.d.journal.read('run', runId);
     // Entries that did not decode come back empty: a subject holding only those is no run.
     if (!entries.some((e) => e.entry.ev.length > 0))
@@ -213,19 +208,19 @@ export class EngineApi {
   }
 
   /** A durable task's recorded calls, for a worker about to replay attempt `key` (unless the run moved past it). */
-  private async durableHistory(q: z.infer<typeof durableHistoryRequest>) {
+  private async durableHistory(q: ApiParsed<'durable.history'>) {
     const { state } = await this.d.runs.read(q.runId);
     const task = state.tasks[q.taskName];
     if (!task) throw new ApiError('NotFoundError', `run '${q.runId}' has no task '${q.taskName}'`);
     return { calls: task.calls ?? [], live: isQueuedOrRunning(state, q.taskName, q.key) };
   }
 
-  private async logs(runId: string) {
+  private async logs(runId: string): Promise<LogLine[]> {
     const { jsm, names } = this.d;
     const stored = await readSubject(jsm, names.streams.logs, names.logSubject(runId));
     return stored.flatMap((m) => {
       try {
-        return [decode(m.data)];
+        return [decode<LogLine>(m.data)];
       } catch (err) {
         rejected(this.d.logger, 'log-malformed', err);
         return [];
@@ -233,12 +228,12 @@ export class EngineApi {
     });
   }
 
-  private async listRuns(q: z.infer<typeof listRequest>): Promise<RunView[]> {
+  private async listRuns(q: ApiParsed<'runs.list'>): Promise<RunView[]> {
     const { js, jsm, names } = this.d;
     const last = await readLastPerSubject(js, jsm, names.streams.journal, names.journalAll('run'));
     const matches: { runId: string; s: RunSummary }[] = [];
     for (const m of last) {
-      const runId = idFromToken(m.subject.split('.').slice(3).join('.'));
+      const runId = idOfJournalSubject(m.subject);
       const entry = this.entryOrSkip(m.data);
       // Garbage stored after a run's last turn: its summary is read from the run itself.
       const s = entry ? (entry.s as RunSummary | undefined) : await this.summaryOf(runId);
@@ -266,7 +261,7 @@ export class EngineApi {
     return out;
   }
 
-  private async listWorkers() {
+  private async listWorkers(): Promise<WorkerView[]> {
     const now = this.d.clock.now();
     const records = [];
     for await (const key of await this.d.workers.keys('w.>')) {
@@ -279,7 +274,7 @@ export class EngineApi {
     }
     const lost = (hb: WorkerRecord) => now - hb.sentAt > defaultSchedulerConfig.workerLostAfterMs;
     const conflicts = nameConflicts(records.filter((hb) => !lost(hb)));
-    return records.map((hb) => ({
+    return records.map((hb): WorkerView => ({
       id: hb.workerId,
       name: hb.name,
       status: lost(hb) ? 'LOST' : hb.stopping ? 'STOPPING' : 'ACTIVE',

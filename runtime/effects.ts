@@ -9,6 +9,7 @@ import type { Names } from './protocol.js';
 import type { EventChecker } from './event-check.js';
 import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
+import { effectMsgId, timerStoredMsgId } from './ids.js';
 
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 5_000;
@@ -29,7 +30,7 @@ export class EffectRunner {
   run(effects: Effect[], source: string): Promise<void> | undefined {
     let pending: Promise<void>[] | undefined;
     effects.forEach((effect, i) => {
-      const p = this.one(effect, `${source}#${i}`);
+      const p = this.one(effect, effectMsgId(source, i));
       if (p) (pending ??= []).push(p);
     });
     return pending && Promise.all(pending).then(() => undefined);
@@ -79,7 +80,7 @@ export class EffectRunner {
           message: effect.message,
         };
         return this.requester
-          .publish(n.timerSubject, encode(timer), { msgID: `t:${effect.timerId}` })
+          .publish(n.timerSubject, encode(timer), { msgID: timerStoredMsgId(effect.timerId) })
           .then(() => undefined);
       }
       case 'runFinished': {

@@ -12,7 +12,7 @@ import type { EventCheck, FoundEvent } from '../actors/effects.js';
 import { eventMatches } from '../actors/run/conditions.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
-import type { StoredEvent } from './event-router.js';
+import type { StoredEvent } from './protocol.js';
 import type { Names } from './protocol.js';
 import type { Requester } from './requester.js';
 import { readSince } from './stream-reads.js';

@@ -9,7 +9,6 @@
  * ran, is not missed; the run counts each condition once, whatever reaches it twice. An
  * event's time is its JetStream timestamp.
  */
-import { createHash } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { EventWait } from '../actors/effects.js';
@@ -23,26 +22,11 @@ import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
 import { restartRouterConsumer } from './setup.js';
 import { readSince } from './stream-reads.js';
-
-/** An event as sdk/events.ts stores it. */
-export interface StoredEvent {
-  eventId: string;
-  key: string;
-  payload: unknown;
-  additionalMetadata?: Record<string, string>;
-  priority?: number;
-  scope?: string;
-  at: number;
-}
+import { eventReceivedId, eventRunId } from './ids.js';
+import type { StoredEvent } from './protocol.js';
 
 /** A failed routing comes back after this (runs it created already are not created again). */
 const RETRY_DELAY_MS = 1000;
-
-/** The run an event starts for one subscriber: a UUID made of the event id and the name. */
-function eventRunId(eventId: string, name: string): string {
-  const h = createHash('sha256').update(`event\u0000${eventId}\u0000${name}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
 
 const matchesScope = (wait: EventWait, event: StoredEvent) =>
   wait.scope === undefined || wait.scope === event.scope;
@@ -173,7 +157,7 @@ export class EventRouter {
   private async tell(wait: EventWait, event: StoredEvent, at: number) {
     const message = {
       type: 'EventReceived',
-      id: `event:${event.eventId}:${wait.key}`,
+      id: eventReceivedId(event.eventId, wait.key),
       taskName: wait.taskName,
       conditionId: wait.conditionId,
       generation: wait.generation,

@@ -6,7 +6,8 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Effect } from '../actors/effects.js';
 import { decode } from './codec.js';
-import { idFromToken, type Names } from './protocol.js';
+import type { Names } from './protocol.js';
+import { idOfJournalSubject } from './subjects.js';
 
 /** One actor turn, stored as one message. */
 export interface JournalEntry {
@@ -84,8 +85,7 @@ export async function lastEntries(
     const batch = await Promise.all(
       subjects.slice(i, i + READS_AT_ONCE).map(async (subject) => {
         const msg = await jsm.direct.getMessage(names.streams.journal, { last_by_subj: subject });
-        const id = idFromToken(subject.split('.').slice(3).join('.'));
-        return msg ? [{ id, entry: decodeOrUnreadable(msg.data) }] : [];
+        return msg ? [{ id: idOfJournalSubject(subject), entry: decodeOrUnreadable(msg.data) }] : [];
       }),
     );
     out.push(...batch.flat());

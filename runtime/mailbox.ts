@@ -14,9 +14,10 @@ import { checkedId } from './bounds.js';
 import { decode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { idFromToken, type DirectMessage, type DirectReply, type Names } from './protocol.js';
+import { type DirectMessage, type DirectReply, type Names } from './protocol.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
+import { actorOfInboxSubject } from './subjects.js';
 
 /** Messages in one direct request (the SDK sends at most 256); a longer batch is refused whole. */
 const MAX_DIRECT_BATCH = 1024;
@@ -24,7 +25,7 @@ const MAX_DIRECT_BATCH = 1024;
 const ERROR_CHARS = 500;
 const short = (err: unknown) => String(err).slice(0, ERROR_CHARS);
 
-interface MailboxRoute {
+export interface MailboxRoute {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   host: ActorHost<any, any, any>;
   schema: ZodType;
@@ -128,10 +129,7 @@ export class Mailbox {
   }
 
   private async deliver(msg: JsMsg) {
-    // <ns>.in.<partition>.<type>.<id>
-    const tokens = msg.subject.split('.');
-    const type = tokens[3];
-    const actorId = idFromToken(tokens.slice(4).join('.'));
+    const { type, id: actorId } = actorOfInboxSubject(msg.subject);
     const route = routeOf(this.routes, type);
     let message: unknown;
     try {

@@ -11,6 +11,7 @@ import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
 import { createRun } from './run-creation.js';
 import { runPlacementOf } from '../actors/run/placement.js';
+import { triggerId } from './ids.js';
 
 export class RunStarter {
   constructor(
@@ -26,7 +27,7 @@ export class RunStarter {
       this.names,
       {
         type: 'Trigger',
-        id: `trigger:${run.runId}`,
+        id: triggerId(run.runId),
         runId: run.runId,
         spec: reg?.spec ?? run.spec,
         input: run.input,

@@ -2,46 +2,7 @@
 import type { RunState } from '../actors/run/index.js';
 import type { Admission } from '../actors/run/state.js';
 import type { JournalEntry } from './journal-entries.js';
-import type { LiveTask } from './scheduler-host.js';
-
-interface TaskView {
-  name: string;
-  status: string;
-  attempts: number;
-  workerId: string | null;
-  output: unknown;
-  /** `'<Class>: <message>'` of its last failure. */
-  error: string | null;
-  errorClass: string | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  /** Why a queued task waits, when the engine knows: a concurrency slot, a rate limit, a worker with some labels, a free slot… */
-  waitingFor?: string;
-}
-
-export interface RunView {
-  id: string;
-  name: string;
-  status: string;
-  input: unknown;
-  output: unknown;
-  error: string | null;
-  /** The class of the failure that failed the run. */
-  errorClass: string | null;
-  additionalMetadata: Record<string, string>;
-  parentRunId: string | null;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  tasks: TaskView[];
-}
-
-interface HistoryEvent {
-  seq: number;
-  type: string;
-  at: number;
-  data: Record<string, unknown>;
-}
+import type { HistoryEvent, LiveTask, RunView, TaskView } from './protocol-api.js';
 
 function runError(state: RunState): string | null {
   if (state.status === 'FAILED') {
@@ -62,7 +23,7 @@ function admissionWait(a: Admission | undefined): string | undefined {
 
 export function runView(state: RunState, live: LiveTask[]): RunView {
   const runWait = admissionWait(state.admission);
-  let status: string = state.status;
+  let status: RunView['status'] = state.status;
   // onFailure / onSuccess show once they were queued.
   const shownTasks = Object.values(state.tasks).filter(
     (t) => t.status !== 'PENDING' || !state.spec.tasks.find((s) => s.name === t.name)?.role,

@@ -29,27 +29,14 @@ import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
 import { DispatchBatcher } from './dispatch-batcher.js';
 import { publishToWorker } from './dispatch-signature.js';
-import {
-  heartbeatSchema,
-  idFromToken,
-  rateLimitSchema,
-  taskDoneSchema,
-  type Names,
-} from './protocol.js';
+import { heartbeatSchema, rateLimitSchema, taskDoneSchema, type Names } from './protocol.js';
 import { waitingFor } from '../actors/scheduler/placement.js';
 import { ConflictLog } from './name-conflicts.js';
 import type { TaskRunsReader } from './journal-tail.js';
+import { workerOfKey } from './subjects.js';
+import type { LiveTask } from './protocol-api.js';
 
 const TICK_MS = 500;
-
-export interface LiveTask {
-  key: string;
-  taskName: string;
-  workerId?: string;
-  dispatchedAt?: number;
-  /** Why it is still queued (see actors/scheduler/placement.ts). */
-  waitingFor?: string;
-}
 
 export interface SchedulerHostOptions {
   nc: NatsConnection;
@@ -191,7 +178,7 @@ export class SchedulerHost implements TaskRunsReader {
 
   private onWorkerEntry(entry: KvWatchEntry) {
     if (entry.operation !== 'PUT') {
-      const workerId = idFromToken(entry.key.slice(2));
+      const workerId = workerOfKey(entry.key);
       this.conflicts.left(workerId);
       this.safely(() => this.receive({ type: 'WorkerLeft', workerId }));
       return;

@@ -15,6 +15,7 @@ import { ConsumerLoop } from './consumer-loop.js';
 import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
 import { restartTimersConsumer } from './setup.js';
+import { timerFiredMsgId } from './ids.js';
 
 /** The server's nak delay is kept in memory per message; re-check long timers at least this often. */
 const MAX_WAIT_MS = 3_600_000;
@@ -83,7 +84,7 @@ export class TimerHost {
       await this.js.publish(
         this.names.inboxSubject(timer.to.type, timer.to.id),
         encode(timer.message),
-        { msgID: `timer:${timer.timerId}` },
+        { msgID: timerFiredMsgId(timer.timerId) },
       );
     } catch (err) {
       // The inbox may have no leader for a moment (a cluster node died): try again soon, not

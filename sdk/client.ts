@@ -25,7 +25,8 @@ import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
 import { currentRun, type ChildLink } from './current-run.js';
 import { dispatchKeyOf } from '../runtime/dispatch-signature.js';
-import { registryKey, Worker, type WorkerOptions } from './worker.js';
+import { Worker, type WorkerOptions } from './worker.js';
+import { registryKey } from '../runtime/subjects.js';
 
 export interface SkeinOptions {
   /** Default: env SKEIN_NATS_URL, else nats://127.0.0.1:4222. */

@@ -5,8 +5,7 @@ import type { ConcurrencyExpression } from './enums.js';
 import { assertCel } from './cel.js';
 import { ValidationError } from './errors.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
-
-const STRATEGIES = ['GROUP_ROUND_ROBIN', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST'] as const;
+import { CONCURRENCY_STRATEGIES } from '../actors/concurrency/messages.js';
 
 const EXPRESSION_OPTIONS = optionNames<ConcurrencyExpression>({
   expression: true,
@@ -39,8 +38,10 @@ export function concurrencyOf(
       throw new ValidationError(`${at}.expression must be a CEL expression`);
     assertCel(c.expression, at);
     const strategy = c.limitStrategy ?? 'GROUP_ROUND_ROBIN';
-    if (!STRATEGIES.includes(strategy))
-      throw new ValidationError(`${at}.limitStrategy must be one of ${STRATEGIES.join(', ')}`);
+    if (!CONCURRENCY_STRATEGIES.includes(strategy))
+      throw new ValidationError(
+        `${at}.limitStrategy must be one of ${CONCURRENCY_STRATEGIES.join(', ')}`,
+      );
     return { expression: c.expression, maxRuns: c.maxRuns, strategy };
   });
 }

@@ -10,6 +10,7 @@ import { Deliverer } from './deliver.js';
 import { decode, encode } from '../runtime/codec.js';
 import type { Names } from '../runtime/protocol.js';
 import { ConnectionError, NotFoundError, SkeinError, ValidationError } from './errors.js';
+import type { ApiOp, ApiReply, ApiRequest, ApiResponse } from '../runtime/protocol-api.js';
 
 export interface Connected {
   nc: NatsConnection;
@@ -78,7 +79,7 @@ export class SdkConnection {
   }
 
   /** Calls the engine's query API; its errors come back as the SDK's typed errors. */
-  async api<T>(op: string, request: unknown): Promise<T> {
+  async api<Op extends ApiOp>(op: Op, request: ApiRequest<Op>): Promise<ApiResponse<Op>> {
     const { nc } = await this.ready();
     let reply;
     try {
@@ -91,7 +92,7 @@ export class SdkConnection {
         )
       );
     }
-    let body: { ok?: T; error?: { name: string; message: string } };
+    let body: ApiReply<Op>;
     try {
       body = decode(reply.data);
     } catch (err) {
@@ -102,7 +103,7 @@ export class SdkConnection {
       if (body.error.name === 'ValidationError') throw new ValidationError(body.error.message);
       throw new SkeinError(body.error.message);
     }
-    return body.ok as T;
+    return body.ok as ApiResponse<Op>;
   }
 
   async close() {

@@ -3,13 +3,9 @@ import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { Context, TaskLike, TaskLogger } from './context.js';
 import { toMs, type Duration } from './duration.js';
 import { SkeinError } from './errors.js';
+import type { LogLine } from '../runtime/protocol-api.js';
 
-export interface LogLine {
-  at: number;
-  level: string;
-  taskName: string;
-  message: string;
-}
+export type { LogLine };
 
 /** What a context needs from the worker that runs it. */
 export interface ContextHost {

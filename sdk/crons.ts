@@ -1,5 +1,4 @@
 /** `skein.crons`, `task.createCron(...)` and declared `onCrons`: runs started on a cron schedule. */
-import { randomUUID } from 'node:crypto';
 import type { CronDefinition, CronMessage } from '../actors/cron/index.js';
 import { cronProblem, DEFAULT_TIMEZONE } from '../actors/cron/index.js';
 import type { CronSummary } from '../actors/cron/index.js';
@@ -11,6 +10,7 @@ import { checkId, derivedId } from './ids.js';
 import { lastSummary, listSummaries } from './actor-summaries.js';
 import type { Declaration } from './worker.js';
 import { runPlacementOf } from '../actors/run/placement.js';
+import { defineCronId, deleteId } from '../runtime/ids.js';
 
 export interface CronRef {
   id: string;
@@ -46,7 +46,7 @@ const date = (ms: number | undefined) => (ms === undefined ? null : new Date(ms)
 /** Creates the cron, or replaces the one of the same name and target; durable when it resolves. */
 async function defineCron(conn: SdkConnection, id: string, cron: CronDefinition): Promise<CronRef> {
   const c = await conn.ready();
-  const message: CronMessage = { type: 'DefineCron', id: `define:${randomUUID()}`, cron };
+  const message: CronMessage = { type: 'DefineCron', id: defineCronId(), cron };
   await c.deliverer.deliver('cron', id, message, encode(message).length);
   return { id, name: cron.name, expression: cron.expression };
 }
@@ -88,7 +88,7 @@ export async function declareCrons(conn: SdkConnection, declarations: Declaratio
   const c = await conn.ready();
   await Promise.all([
     ...stale.map(({ id }) =>
-      c.deliverer.deliver('cron', id, { type: 'DeleteCron', id: `delete:${randomUUID()}` }, 100),
+      c.deliverer.deliver('cron', id, { type: 'DeleteCron', id: deleteId() }, 100),
     ),
     ...declarations.flatMap((d) =>
       (d.triggers.onCrons ?? []).map((expression) =>
@@ -139,7 +139,7 @@ export class CronsClient {
     const s = await lastSummary<CronSummary>(this.conn, 'cron', id);
     if (!s || s.deleted) throw new NotFoundError(`no cron with id '${id}'`);
     const c = await this.conn.ready();
-    const message: CronMessage = { type: 'DeleteCron', id: `delete:${randomUUID()}` };
+    const message: CronMessage = { type: 'DeleteCron', id: deleteId() };
     await c.deliverer.deliver('cron', id, message, 100);
   }
 }

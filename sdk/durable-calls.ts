@@ -11,7 +11,7 @@ import { SkeinError } from './errors.js';
 import { toJson } from './json.js';
 import type { Replayer } from './replayer.js';
 import { makeRunRef, outcome, type RunRef } from './run-ref.js';
-import { keyedRunId } from './trigger.js';
+import { keyedRunId } from '../runtime/ids.js';
 
 interface NewCall {
   position: number;

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { ConditionExpr } from '../actors/run/spec.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { conditionExpr, OrGroup, ParentCondition, type Conditions } from './conditions.js';
@@ -8,6 +8,7 @@ import type { DurableContext } from './durable-context.js';
 import { toMs, type Duration } from './duration.js';
 import { ValidationError } from './errors.js';
 import { toJson } from './json.js';
+import { memoCallKey } from '../runtime/ids.js';
 
 /** What a durable waitFor returns each condition's data under, unless told otherwise. */
 function withDataKeys(expr: ConditionExpr): ConditionExpr {
@@ -89,11 +90,8 @@ export class DurableContextImpl<I> extends ContextImpl<I> implements DurableCont
 
   memo<T, A extends unknown[]>(fn: (...args: A) => T | Promise<T>, ...args: A): Promise<T> {
     if (typeof fn !== 'function') throw new ValidationError('memo needs a function');
-    const argsHash = createHash('sha256')
-      .update(JSON.stringify(toJson(args, 'memo arguments')) ?? '')
-      .digest('hex')
-      .slice(0, 12);
-    return this.calls.call('memo', `${fn.name || 'anonymous'}:${argsHash}`, () => fn(...args));
+    const callKey = memoCallKey(fn.name, JSON.stringify(toJson(args, 'memo arguments')) ?? '');
+    return this.calls.call('memo', callKey, () => fn(...args));
   }
 
   async now(): Promise<Date> {

@@ -3,7 +3,6 @@
  * the I/O of its durable calls: recording results, and suspending on a wait in memory until
  * the run's resumption is dispatched back (or the task is evicted and later replayed).
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { SdkConnection } from './connection.js';
@@ -12,6 +11,7 @@ import type { DurableIo } from './durable-calls.js';
 import type { RecordedCall } from './replayer.js';
 import type { SuspendedTasks } from './suspended-tasks.js';
 import type { TaskFunction } from './task.js';
+import { attemptScope, durableCallId, durableWaitId } from '../runtime/ids.js';
 
 const HISTORY_FETCH_ATTEMPTS = 5;
 
@@ -47,11 +47,6 @@ export class Evicted extends Error {
   }
 }
 
-/** Names a durable task's history within its run: `<runId>:<task>:<generation>`. */
-export function historyScope(key: string) {
-  return key.slice(0, key.lastIndexOf('.'));
-}
-
 /**
  * The durable task's recorded calls, read from its run; undefined hands the task back, and
  * 'stale' means the run has moved past this attempt.
@@ -63,7 +58,7 @@ export async function readDurableHistory(
 ): Promise<RecordedCall[] | 'stale' | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const history = await conn.api<{ calls: RecordedCall[]; live: boolean }>('durable.history', {
+      const history = await conn.api('durable.history', {
         runId: task.runId,
         taskName: task.taskName,
         key: task.key,
@@ -95,7 +90,7 @@ export function durableIo(
     record: (call) =>
       host.sendToRun(runId, {
         type: 'DurableCall',
-        id: `durable:${historyScope(execution.task.key)}:${call.position}`,
+        id: durableCallId(attemptScope(execution.task.key), call.position),
         key: execution.task.key,
         taskName,
         workerId: host.workerId(),
@@ -133,7 +128,7 @@ export function durableIo(
         host
           .sendToRun(runId, {
             type: 'DurableWait',
-            id: `durable-wait:${key}:${call.position}:${randomUUID()}`,
+            id: durableWaitId(key, call.position),
             key,
             taskName,
             workerId: host.workerId(),

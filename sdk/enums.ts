@@ -1,3 +1,6 @@
+import type { ConcurrencyStrategy } from '../actors/concurrency/messages.js';
+import type { LabelComparator } from '../actors/scheduler/queued-task.js';
+
 export const Priority = { LOW: 1, MEDIUM: 2, HIGH: 3 } as const;
 export type Priority = (typeof Priority)[keyof typeof Priority];
 
@@ -8,7 +11,7 @@ export const ConcurrencyLimitStrategy = {
   GROUP_ROUND_ROBIN: 'GROUP_ROUND_ROBIN',
   CANCEL_IN_PROGRESS: 'CANCEL_IN_PROGRESS',
   CANCEL_NEWEST: 'CANCEL_NEWEST',
-} as const;
+} as const satisfies { [S in ConcurrencyStrategy]: S };
 export type ConcurrencyLimitStrategy =
   (typeof ConcurrencyLimitStrategy)[keyof typeof ConcurrencyLimitStrategy];
 
@@ -19,7 +22,7 @@ export const WorkerLabelComparator = {
   GREATER_THAN_OR_EQUAL: 'GREATER_THAN_OR_EQUAL',
   LESS_THAN: 'LESS_THAN',
   LESS_THAN_OR_EQUAL: 'LESS_THAN_OR_EQUAL',
-} as const;
+} as const satisfies { [C in LabelComparator]: C };
 export type WorkerLabelComparator =
   (typeof WorkerLabelComparator)[keyof typeof WorkerLabelComparator];
 

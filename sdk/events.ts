@@ -7,6 +7,7 @@ import { ValidationError } from './errors.js';
 import { assertSize, toJson } from './json.js';
 import { checkMetadata, checkPriority, maxInputBytes } from './trigger.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
+import type { StoredEvent } from '../runtime/protocol.js';
 
 export interface PushOptions {
   additionalMetadata?: Record<string, string>;
@@ -20,17 +21,7 @@ export interface PushOptions {
   eventId?: string;
 }
 
-/** An event as stored. */
-export interface StoredEvent {
-  eventId: string;
-  key: string;
-  payload: unknown;
-  additionalMetadata: Record<string, string>;
-  priority?: number;
-  scope?: string;
-  /** The pusher's clock, for the record: event conditions go by the stream's own timestamp. */
-  at: number;
-}
+export type { StoredEvent };
 
 const PUSH_OPTIONS = {
   additionalMetadata: true,

@@ -4,16 +4,16 @@
  * the recorded path. Check a code change against production runs before deploying it.
  */
 import { runActor, type RunEvent, type RunState } from '../actors/run/index.js';
-import { queueKey, type QueuedTask } from '../actors/scheduler/queued-task.js';
+import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { currentRun } from './current-run.js';
 import { DurableCalls, type DurableIo } from './durable-calls.js';
 import { DurableContextImpl } from './durable-context-impl.js';
-import { historyScope } from './durable-worker.js';
 import { NonDeterminismError, SkeinError, ValidationError } from './errors.js';
 import { Replayer } from './replayer.js';
 import type { RunEventRecord } from './runs.js';
 import type { Declaration } from './worker.js';
 import { workflowOfDurableTask, type WorkflowTask } from './workflow.js';
+import { attemptScope, queueKey } from '../runtime/ids.js';
 
 export interface ReplayReport {
   taskName: string;
@@ -126,7 +126,7 @@ export async function replayHistory(
     record: async () => undefined,
     wait: async () => undefined,
   };
-  const durableCalls = new DurableCalls(replayer, offline, historyScope(task.key), taskName);
+  const durableCalls = new DurableCalls(replayer, offline, attemptScope(task.key), taskName);
   const ctx = new DurableContextImpl<unknown>(
     task,
     {

@@ -5,12 +5,10 @@
  */
 import type { DurableCallKind } from '../actors/run/messages.js';
 import { NonDeterminismError } from './errors.js';
+import type { DurableCallRecord } from '../actors/run/state.js';
 
-export interface RecordedCall {
-  kind: DurableCallKind;
-  callKey: string;
-  result: unknown;
-}
+/** A durable call as the run records it. */
+export type RecordedCall = DurableCallRecord;
 
 type ReplayStep =
   { recorded: true; position: number; result: unknown } | { recorded: false; position: number };

@@ -112,7 +112,7 @@ export class RunWaiter {
 
   private async check(runIds: string[]) {
     try {
-      const ended = await this.conn.api<RunFinished[]>('runs.ended', { runIds });
+      const ended = await this.conn.api('runs.ended', { runIds });
       for (const f of ended) this.watches.get(f.runId)?.settle(f);
     } catch {
       // No engine answered: the notice or the next check will tell.

@@ -7,6 +7,8 @@ import { NotFoundError, ValidationError } from './errors.js';
 import { checkId } from './ids.js';
 import type { Triggerer } from './trigger.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
+import type { LogLine, WorkerView } from '../runtime/protocol-api.js';
+import type { HistoryEvent, RunView, TaskView } from '../runtime/protocol-api.js';
 
 export interface TaskRunInfo {
   name: string;
@@ -91,13 +93,19 @@ const LIST_QUERY = optionNames<ListRunsQuery>({
 
 const date = (ms: number | null) => (ms === null || ms === undefined ? null : new Date(ms));
 
-type Wire<T> = {
-  [K in keyof T]: T[K] extends Date ? number : T[K] extends Date | null ? number | null : T[K];
-};
+/** Compiles only while each public type shows every field of the engine's answer, and no other. */
+type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never]
+  ? true
+  : never;
+const _publicTypesMatchTheWire: [
+  SameKeys<RunInfo, RunView>,
+  SameKeys<TaskRunInfo, TaskView>,
+  SameKeys<RunEventRecord, HistoryEvent>,
+  SameKeys<RunLogLine, LogLine>,
+  SameKeys<WorkerInfo, Omit<WorkerView, 'runningCount'>>,
+] = [true, true, true, true, true];
 
-type RunWire = Omit<Wire<RunInfo>, 'tasks'> & { tasks: Wire<TaskRunInfo>[] };
-
-function toRunInfo(v: RunWire): RunInfo {
+function toRunInfo(v: RunView): RunInfo {
   return {
     ...v,
     createdAt: new Date(v.createdAt),
@@ -121,7 +129,7 @@ export class RunsClient {
   ) {}
 
   async get(runId: string): Promise<RunInfo> {
-    return toRunInfo(await this.conn.api<RunWire>('runs.get', { runId: checkRunId(runId) }));
+    return toRunInfo(await this.conn.api('runs.get', { runId: checkRunId(runId) }));
   }
 
   async list(query: ListRunsQuery = {}): Promise<RunInfo[]> {
@@ -132,7 +140,7 @@ export class RunsClient {
     ) {
       throw new ValidationError(`limit must be a whole number from 1 to 1000, got ${query.limit}`);
     }
-    const views = await this.conn.api<RunWire[]>('runs.list', {
+    const views = await this.conn.api('runs.list', {
       ...query,
       since: query.since?.getTime(),
       until: query.until?.getTime(),
@@ -141,14 +149,14 @@ export class RunsClient {
   }
 
   async history(runId: string): Promise<RunEventRecord[]> {
-    const events = await this.conn.api<Wire<RunEventRecord>[]>('runs.history', {
+    const events = await this.conn.api('runs.history', {
       runId: checkRunId(runId),
     });
     return events.map((e) => ({ ...e, at: new Date(e.at) }));
   }
 
   async logs(runId: string): Promise<RunLogLine[]> {
-    const lines = await this.conn.api<Wire<RunLogLine>[]>('runs.logs', {
+    const lines = await this.conn.api('runs.logs', {
       runId: checkRunId(runId),
     });
     return lines.map((l) => ({ ...l, at: new Date(l.at) }));
@@ -179,9 +187,7 @@ export class WorkersClient {
   constructor(private readonly conn: SdkConnection) {}
 
   async list(): Promise<WorkerInfo[]> {
-    const workers = await this.conn.api<
-      (Omit<WorkerInfo, 'lastHeartbeatAt'> & { lastHeartbeatAt: number })[]
-    >('workers.list', {});
+    const workers = await this.conn.api('workers.list', {});
     return workers.map((w) => ({ ...w, lastHeartbeatAt: new Date(w.lastHeartbeatAt) }));
   }
 }

@@ -9,6 +9,7 @@ import type { SdkConnection } from './connection.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { checkId, derivedId } from './ids.js';
 import { runPlacementOf } from '../actors/run/placement.js';
+import { createScheduleId, deleteId } from '../runtime/ids.js';
 
 export interface ScheduledRef {
   id: string;
@@ -46,7 +47,7 @@ export async function createSchedule(
   const id = key ? derivedId('schedule', trigger.spec.name, key) : randomUUID();
   const message: ScheduleMessage = {
     type: 'CreateSchedule',
-    id: `create:${id}`,
+    id: createScheduleId(id),
     schedule: {
       spec: trigger.spec,
       triggerAt,
@@ -88,7 +89,7 @@ export class SchedulesClient {
     const s = await lastSummary<ScheduleSummary>(this.conn, 'schedule', id);
     if (!s || s.deleted) throw new NotFoundError(`no schedule with id '${id}'`);
     const c = await this.conn.ready();
-    const message: ScheduleMessage = { type: 'DeleteSchedule', id: `delete:${randomUUID()}` };
+    const message: ScheduleMessage = { type: 'DeleteSchedule', id: deleteId() };
     await c.deliverer.deliver('schedule', id, message, 100);
   }
 }

@@ -1,5 +1,5 @@
 /** Starting runs: validate, store the trigger durably, and hand back a RunRef. */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '../actors/run/spec.js';
 import { encode } from '../runtime/codec.js';
 import { createRun, type TriggerMessage } from '../runtime/run-creation.js';
@@ -13,6 +13,7 @@ import type { ChildLink } from './current-run.js';
 import type { DesiredLabel, StickyStrategy } from './enums.js';
 import { desiredLabelsOf, stickyOf } from './placement.js';
 import { checkOptions } from '../runtime/options.js';
+import { cancelId, childStartedId, keyedRunId, replayId, triggerId } from '../runtime/ids.js';
 
 export interface RunOpts {
   additionalMetadata?: Record<string, string>;
@@ -88,12 +89,6 @@ export function checkPriority(priority: unknown, option: string): number {
   );
 }
 
-/** Run ids derived from an idempotency key, so every trigger with that key names the same run. */
-export function keyedRunId(name: string, key: string): string {
-  const h = createHash('sha256').update(`${name}\u0000${key}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
 export class Triggerer {
   constructor(
     readonly conn: SdkConnection,
@@ -133,7 +128,7 @@ export class Triggerer {
     const runId = link?.runId ?? (opts.key ? keyedRunId(spec.name, opts.key) : randomUUID());
     const message: TriggerMessage = {
       type: 'Trigger',
-      id: `trigger:${runId}`,
+      id: triggerId(runId),
       runId,
       spec,
       input: json,
@@ -162,7 +157,7 @@ export class Triggerer {
       await c.deliverer.deliver(
         'run',
         parentRunId,
-        { type: 'ChildStarted', id: `child:${childRunId}`, childRunId },
+        { type: 'ChildStarted', id: childStartedId(childRunId), childRunId },
         200,
       );
     }
@@ -183,21 +178,11 @@ export class Triggerer {
 
   async cancel(runId: string, reason: string) {
     const c = await this.conn.ready();
-    await c.deliverer.deliver(
-      'run',
-      runId,
-      { type: 'Cancel', id: `cancel:${runId}:${randomUUID()}`, reason },
-      200,
-    );
+    await c.deliverer.deliver('run', runId, { type: 'Cancel', id: cancelId(runId), reason }, 200);
   }
 
   async replay(runId: string) {
     const c = await this.conn.ready();
-    await c.deliverer.deliver(
-      'run',
-      runId,
-      { type: 'Replay', id: `replay:${runId}:${randomUUID()}` },
-      200,
-    );
+    await c.deliverer.deliver('run', runId, { type: 'Replay', id: replayId(runId) }, 200);
   }
 }

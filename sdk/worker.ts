@@ -21,7 +21,6 @@ import { DurableCalls } from './durable-calls.js';
 import {
   durableIo,
   Evicted,
-  historyScope,
   readDurableHistory,
   type DurableHost,
   type Execution,
@@ -37,6 +36,8 @@ import type { TaskFunction } from './task.js';
 import { assertOutputFits, Fatal, parsedOrFatal, toTaskError } from './task-outcome.js';
 import { functionFor, servedBy, type Declaration, type Served } from './served.js';
 import { refusal, refusedError } from '../runtime/permissions.js';
+import { attemptScope, cancelId, taskResultId, timeoutRefreshId } from '../runtime/ids.js';
+import { registryKey } from '../runtime/subjects.js';
 
 export type { Declaration } from './served.js';
 
@@ -313,7 +314,7 @@ export class Worker {
     return new DurableCalls(
       new Replayer(history, task.taskName),
       io,
-      historyScope(task.key),
+      attemptScope(task.key),
       task.taskName,
     );
   }
@@ -371,7 +372,7 @@ export class Worker {
     const { key, runId, taskName } = execution.task;
     await this.sendToRun(runId, {
       type: 'TaskResult',
-      id: `result:${key}`,
+      id: taskResultId(key),
       key,
       taskName,
       workerId: this.id,
@@ -392,7 +393,7 @@ export class Worker {
         deadline.extend(byMs);
         await this.sendToRun(task.runId, {
           type: 'TimeoutRefreshed',
-          id: `refresh:${execution.task.key}:${randomUUID()}`,
+          id: timeoutRefreshId(execution.task.key),
           key: execution.task.key,
           taskName: task.taskName,
           byMs,
@@ -401,7 +402,7 @@ export class Worker {
       cancelRun: async () => {
         await this.sendToRun(task.runId, {
           type: 'Cancel',
-          id: `cancel:${task.runId}:${randomUUID()}`,
+          id: cancelId(task.runId),
           reason: 'cancelled by ctx.cancel()',
         });
         controller.abort(new Error('cancelled by ctx.cancel()'));
@@ -492,8 +493,4 @@ class HandedBack extends Error {
   constructor(workerId: string) {
     super(`worker ${workerId} stopped; the task run goes back to the queue`);
   }
-}
-
-export function registryKey(name: string) {
-  return `t.${Buffer.from(name).toString('hex')}`;
 }

@@ -5,7 +5,7 @@ import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { decode } from '../runtime/codec.js';
 import { names } from '../runtime/protocol.js';
-import { registryKey } from '../sdk/worker.js';
+import { registryKey } from '../runtime/subjects.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
 let env: SkeinEnv;

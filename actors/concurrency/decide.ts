@@ -11,6 +11,7 @@ import type { Effect } from '../effects.js';
 import type { ConcurrencyEvent, Holder } from './events.js';
 import type { ConcurrencyMessage } from './messages.js';
 import { evolveConcurrency, type ConcurrencyState } from './state.js';
+import { concurrencyCancelId, grantedId, keyOfGroup } from '../ids.js';
 
 type Acquire = Extract<ConcurrencyMessage, { type: 'Acquire' }>;
 
@@ -39,7 +40,7 @@ function grant(turn: GroupTurn, holder: Holder) {
   turn.record({ type: 'SlotGranted', ...holder });
   tellRun(turn, holder.runId, {
     type: 'ConcurrencyGranted',
-    id: `granted:${turn.state.groupId}:${holder.holder}`,
+    id: grantedId(turn.state.groupId, holder.holder),
     groupId: turn.state.groupId,
     holder: holder.holder,
   });
@@ -49,7 +50,7 @@ function cancel(turn: GroupTurn, holder: Holder, why: string, now: number) {
   turn.record({ type: 'HolderCancelled', holder: holder.holder, runId: holder.runId, at: now });
   tellRun(turn, holder.runId, {
     type: 'Cancel',
-    id: `cancel:${holder.runId}:concurrency:${turn.state.groupId}`,
+    id: concurrencyCancelId(holder.runId, turn.state.groupId),
     reason: why,
   });
 }
@@ -72,14 +73,14 @@ function acquire(state: ConcurrencyState, m: Acquire, now: number) {
     turn.record({ type: 'SlotRefused', holder: m.holder, runId: m.runId, at: now });
     tellRun(turn, m.runId, {
       type: 'Cancel',
-      id: `cancel:${m.runId}:concurrency:${s.groupId}`,
-      reason: `cancelled by concurrency limit (CANCEL_NEWEST): ${s.maxRuns} of key '${keyOf(s.groupId)}' already running`,
+      id: concurrencyCancelId(m.runId, s.groupId),
+      reason: `cancelled by concurrency limit (CANCEL_NEWEST): ${s.maxRuns} of key '${keyOfGroup(s.groupId)}' already running`,
     });
     return turn.done();
   }
   turn.record({ type: 'SlotQueued', ...newcomer });
   if (s.strategy === 'CANCEL_IN_PROGRESS') {
-    const why = `cancelled by concurrency limit (CANCEL_IN_PROGRESS): a newer run of key '${keyOf(s.groupId)}' started`;
+    const why = `cancelled by concurrency limit (CANCEL_IN_PROGRESS): a newer run of key '${keyOfGroup(s.groupId)}' started`;
     for (const older of s.waiting) cancel(turn, older, why, now);
     const stillRunning = s.running.filter((h) => !s.cancelling.includes(h.holder));
     for (const oldest of stillRunning.slice(0, Math.max(0, stillRunning.length - s.maxRuns + 1)))
@@ -101,9 +102,6 @@ function release(state: ConcurrencyState, holder: string) {
   }
   return turn.done();
 }
-
-/** The key a group id ends with: `<scope>|<index>|<key>`. */
-const keyOf = (groupId: string) => groupId.split('|').slice(2).join('|');
 
 export function decideConcurrency(
   state: ConcurrencyState,

@@ -1,6 +1,12 @@
 /** What a concurrency group (one per key) receives: runs and task runs asking for and giving back slots. */
 
-export type ConcurrencyStrategy = 'GROUP_ROUND_ROBIN' | 'CANCEL_IN_PROGRESS' | 'CANCEL_NEWEST';
+/** The one list the wire and the SDK use. */
+export const CONCURRENCY_STRATEGIES = [
+  'GROUP_ROUND_ROBIN',
+  'CANCEL_IN_PROGRESS',
+  'CANCEL_NEWEST',
+] as const;
+export type ConcurrencyStrategy = (typeof CONCURRENCY_STRATEGIES)[number];
 
 export type ConcurrencyMessage =
   /**

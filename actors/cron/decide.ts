@@ -12,16 +12,15 @@ import type { CronDefinition, CronMessage } from './messages.js';
 import type { CronState } from './state.js';
 import { sameValue } from '../same-value.js';
 import { runPlacementOf } from '../run/placement.js';
-
-export const cronRunId = (cronId: string, tickAt: number) => `cron-${cronId}-${tickAt}`;
+import { cronDueId, cronRunId, cronTimerId } from '../ids.js';
 
 function timerFor(cronId: string, dueAt: number): Effect {
   return {
     type: 'startTimer',
-    timerId: `cron:${cronId}:${dueAt}`,
+    timerId: cronTimerId(cronId, dueAt),
     dueAt,
     to: { type: 'cron', id: cronId },
-    message: { type: 'CronDue', id: `cron-due:${cronId}:${dueAt}`, dueAt },
+    message: { type: 'CronDue', id: cronDueId(cronId, dueAt), dueAt },
   };
 }
 

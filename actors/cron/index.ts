@@ -41,5 +41,5 @@ export const cronActor: ActorDefinition<CronState, CronMessage, CronEvent> = {
 
 export type { CronEvent, CronMessage, CronState };
 export type { CronDefinition } from './messages.js';
-export { cronRunId } from './decide.js';
+export { cronRunId } from '../ids.js';
 export { cronProblem, DEFAULT_TIMEZONE } from './expression.js';

@@ -11,6 +11,7 @@ import { cancelUnfinished, queueTask } from './progress.js';
 import type { ConcurrencySpec, TaskSpec } from './spec.js';
 import type { Admission, RunState } from './state.js';
 import type { Turn } from './turn.js';
+import { acquireId, concurrencyGroupId, runHolder, taskHolder } from '../ids.js';
 
 /** The key of a concurrency expression for this run; throws, saying why, when it names none. */
 export function concurrencyKey(
@@ -25,29 +26,9 @@ export function concurrencyKey(
 function groupsOf(specs: ConcurrencySpec[], scope: string, state: RunState): GroupRef[] {
   return specs.map((c, i) => {
     const key = concurrencyKey(c.expression, state);
-    const groupId = boundedGroupId(`${scope}|${i}|${key}`);
+    const groupId = concurrencyGroupId(scope, i, key);
     return { groupId, key, maxRuns: c.maxRuns, strategy: c.strategy };
   });
-}
-
-/** A group id names an actor, so a subject: one over 255 bytes (a long key) goes by a hash of it. */
-function boundedGroupId(id: string): string {
-  if (new TextEncoder().encode(id).length <= 255) return id;
-  return `h-${hash53(id, 1)}${hash53(id, 2)}`;
-}
-
-/** cyrb53: a 53-bit string hash; two seeds make collisions of long keys practically impossible. */
-function hash53(text: string, seed: number): string {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
 }
 
 /** Asks the next group of `admission` for a slot. */
@@ -58,7 +39,7 @@ export function acquire(turn: Turn, admission: Admission) {
     to: { type: 'concurrency', id: group.groupId },
     message: {
       type: 'Acquire',
-      id: `acquire:${group.groupId}:${admission.holder}`,
+      id: acquireId(group.groupId, admission.holder),
       holder: admission.holder,
       runId: turn.state.runId,
       maxRuns: group.maxRuns,
@@ -84,7 +65,7 @@ export function admitRun(turn: Turn, now: number) {
   }
   turn.record({
     type: 'AdmissionRequested',
-    holder: `${s.runId}#${s.generation}`,
+    holder: runHolder(s.runId, s.generation),
     groups,
     at: now,
   });
@@ -102,7 +83,7 @@ export function admitTask(turn: Turn, spec: TaskSpec, now: number) {
     failUnkeyed(turn, spec, spec.name, err, now);
     return;
   }
-  const holder = `${s.runId}#${s.generation}/${spec.name}`;
+  const holder = taskHolder(s.runId, s.generation, spec.name);
   turn.record({ type: 'AdmissionRequested', taskName: spec.name, holder, groups, at: now });
   acquire(turn, turn.state.tasks[spec.name].admission!);
 }

@@ -21,6 +21,7 @@ import { retryDelayMs } from './spec.js';
 import { isTerminal, type RunState } from './state.js';
 import { Turn } from './turn.js';
 import { taskConditionHeld } from './waiting-task.js';
+import { retryId } from '../ids.js';
 
 type RunDecision = Decision<RunEvent, RunState>;
 type Message<T extends RunMessage['type']> = Extract<RunMessage, { type: T }>;
@@ -134,10 +135,10 @@ function onTaskResult(state: RunState, message: Message<'TaskResult'>, now: numb
   });
   turn.effects.push({
     type: 'startTimer',
-    timerId: `retry:${nextKey}`,
+    timerId: retryId(nextKey),
     dueAt: now + delay,
     to: { type: 'run', id: state.runId },
-    message: { type: 'RetryDue', id: `retry:${nextKey}`, key: nextKey, taskName },
+    message: { type: 'RetryDue', id: retryId(nextKey), key: nextKey, taskName },
   });
   return turn.done();
 }

@@ -17,6 +17,8 @@ import {
   type TaskRunState,
   isQueuedOrRunning,
 } from './state.js';
+import { eventsCheckId } from '../ids.js';
+import { durableConditionId } from '../ids.js';
 
 type DurableCall = Extract<RunMessage, { type: 'DurableCall' }>;
 type DurableWait = Extract<RunMessage, { type: 'DurableWait' }>;
@@ -66,7 +68,11 @@ export function recordCall(state: RunState, m: DurableCall, now: number) {
 /** Condition ids are unique per position, so timers and event waits of two waits never mix. */
 function positioned(conditions: ConditionExpr | undefined, position: number) {
   return conditions?.map((group) =>
-    group.map((c) => ({ ...c, id: `d${position}.${c.id}`, readableDataKey: c.readableDataKey })),
+    group.map((c) => ({
+      ...c,
+      id: durableConditionId(position, c.id),
+      readableDataKey: c.readableDataKey,
+    })),
   );
 }
 
@@ -213,7 +219,7 @@ export function conditionHeld(
   const verdict = judge(view, m, now);
   if (verdict === 'ignore') return noDecision;
   if (verdict !== 'hold') {
-    const check = { ...target, id: `checked:${m.id}`, position: w.position };
+    const check = { ...target, id: eventsCheckId(m.id), position: w.position };
     turn.effects.push(checkOf(view, { ...check, horizon: verdict.checkUpTo }));
     return turn.done();
   }

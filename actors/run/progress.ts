@@ -11,6 +11,7 @@ import type { RunEvent } from './events.js';
 import type { ConditionExpr, TaskSpec } from './spec.js';
 import { isDone, isTerminal, type RunState, type TaskRunState } from './state.js';
 import { releaseEnded, type Turn } from './turn.js';
+import { childFinishedId, parentCancelId, sleepTimerId } from '../ids.js';
 
 export const taskSpec = (state: RunState, name: string): TaskSpec | undefined =>
   state.spec.tasks.find((t) => t.name === name);
@@ -115,7 +116,7 @@ export function listenFor(
     });
   }
   for (const sleep of sleepsOf(...conditions)) {
-    const timerId = `${timerPrefix}:${s.runId}:${taskName}:${s.generation}:${sleep.id}`;
+    const timerId = sleepTimerId(timerPrefix, s.runId, taskName, s.generation, sleep.id);
     turn.effects.push({
       type: 'startTimer',
       timerId,
@@ -239,7 +240,7 @@ function ended(turn: Turn, result: RunFinished) {
       to: { type: 'run', id: s.parentRunId },
       message: {
         type: 'ChildFinished',
-        id: `child-finished:${s.runId}:${s.generation}`,
+        id: childFinishedId(s.runId, s.generation),
         taskName: s.parentCall.taskName,
         position: s.parentCall.position,
         result,
@@ -293,7 +294,7 @@ export function cancelChild(turn: Turn, childRunId: string) {
     to: { type: 'run', id: childRunId },
     message: {
       type: 'Cancel',
-      id: `cancel:${childRunId}:parent:${runId}`,
+      id: parentCancelId(childRunId, runId),
       reason: `parent run ${runId} was cancelled`,
     },
   });

@@ -17,6 +17,7 @@ import type { Decision } from '../actor.js';
 import type { Effect } from '../effects.js';
 import type { RunEvent } from './events.js';
 import { evolveRun, isTerminal, type Admission, type RunState } from './state.js';
+import { releaseId } from '../ids.js';
 
 export class Turn {
   readonly events: RunEvent[] = [];
@@ -63,7 +64,7 @@ function release(turn: Turn, admission: Admission, taskName: string | undefined,
       to: { type: 'concurrency', id: group.groupId },
       message: {
         type: 'Release',
-        id: `release:${group.groupId}:${admission.holder}`,
+        id: releaseId(group.groupId, admission.holder),
         holder: admission.holder,
       },
     });

@@ -12,6 +12,7 @@ import { advance, queueReady } from './readiness.js';
 import { Turn } from './turn.js';
 import type { TaskSpec } from './spec.js';
 import { isTerminal, type RunState } from './state.js';
+import { eventsCheckId } from '../ids.js';
 
 type ConditionMessage = Extract<
   RunMessage,
@@ -74,7 +75,7 @@ export function taskConditionHeld(
   if (verdict === 'ignore') return noDecision;
   if (verdict !== 'hold') {
     const target = { runId: state.runId, taskName: spec.name, generation: state.generation };
-    const check = { ...target, id: `checked:${m.id}`, horizon: verdict.checkUpTo };
+    const check = { ...target, id: eventsCheckId(m.id), horizon: verdict.checkUpTo };
     turn.effects.push(checkOf(view, check));
     return turn.done();
   }

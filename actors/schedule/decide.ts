@@ -9,8 +9,7 @@ import type { ScheduleEvent } from './events.js';
 import type { ScheduleDefinition, ScheduleMessage } from './messages.js';
 import type { ScheduleState } from './state.js';
 import { runPlacementOf } from '../run/placement.js';
-
-export const scheduleRunId = (scheduleId: string) => `schedule-${scheduleId}`;
+import { scheduleDueId, scheduleRunId, scheduleTimerId } from '../ids.js';
 
 function runFor(id: string, schedule: ScheduleDefinition, now: number): Effect {
   return {
@@ -51,10 +50,10 @@ export function decideSchedule(
       }
       const timer: Effect = {
         type: 'startTimer',
-        timerId: `schedule:${state.id}`,
+        timerId: scheduleTimerId(state.id),
         dueAt: schedule.triggerAt,
         to: { type: 'schedule', id: state.id },
-        message: { type: 'ScheduleDue', id: `schedule-due:${state.id}` },
+        message: { type: 'ScheduleDue', id: scheduleDueId(state.id) },
       };
       return { events: [created], effects: [timer] };
     }

@@ -34,4 +34,4 @@ export const scheduleActor: ActorDefinition<ScheduleState, ScheduleMessage, Sche
 
 export type { ScheduleEvent, ScheduleMessage, ScheduleState };
 export type { ScheduleDefinition } from './messages.js';
-export { scheduleRunId } from './decide.js';
+export { scheduleRunId } from '../ids.js';

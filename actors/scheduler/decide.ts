@@ -15,6 +15,7 @@ import {
   type SchedulerState,
   type WorkerSlots,
 } from './state.js';
+import { scheduleTimedOutId, workerLostId } from '../ids.js';
 
 /** How long a worker that refused a dispatch gets nothing more. */
 export const REFUSAL_PAUSE_MS = 200;
@@ -186,7 +187,7 @@ function requeueWorkerEntries(
       runId: entry.task.runId,
       message: {
         type: 'WorkerLost',
-        id: `lost:${key}:${worker.id}`,
+        id: workerLostId(key, worker.id),
         key,
         taskName: entry.task.taskName,
         workerId: worker.id,
@@ -215,7 +216,7 @@ function onTick(state: SchedulerState, now: number, out: SchedulerDecision) {
       runId: entry.task.runId,
       message: {
         type: 'ScheduleTimedOut',
-        id: `schedule-timeout:${key}`,
+        id: scheduleTimedOutId(key),
         key,
         taskName: entry.task.taskName,
       },

@@ -6,13 +6,16 @@ export interface RateLimitUse {
   durationMs?: number;
 }
 
-export type LabelComparator =
-  | 'EQUAL'
-  | 'NOT_EQUAL'
-  | 'GREATER_THAN'
-  | 'GREATER_THAN_OR_EQUAL'
-  | 'LESS_THAN'
-  | 'LESS_THAN_OR_EQUAL';
+/** How a worker's label value is compared with the wanted one; the one list the wire and the SDK use. */
+export const LABEL_COMPARATORS = [
+  'EQUAL',
+  'NOT_EQUAL',
+  'GREATER_THAN',
+  'GREATER_THAN_OR_EQUAL',
+  'LESS_THAN',
+  'LESS_THAN_OR_EQUAL',
+] as const;
+export type LabelComparator = (typeof LABEL_COMPARATORS)[number];
 
 /** A worker label a task wants: a required one is never violated, the others weigh in (default 100). */
 export interface LabelWish {
@@ -78,14 +81,4 @@ export const taskIdentity = (workflowName: string, taskName: string) =>
 export const heldId = (task: Pick<QueuedTask, 'runId' | 'taskName'>) =>
   `${task.runId}/${task.taskName}`;
 
-/** `<runId>:<task>:<generation>.<attempt>`, plus `~<n>` for a durable task's n-th resumption. */
-export function queueKey(
-  runId: string,
-  taskName: string,
-  generation: number,
-  attempt: number,
-  resume = 0,
-) {
-  const key = `${runId}:${taskName}:${generation}.${attempt}`;
-  return resume > 0 ? `${key}~${resume}` : key;
-}
+export { queueKey } from '../ids.js';
