@@ -13,16 +13,17 @@ import { createHash } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { EventWait } from '../actors/effects.js';
-import { decode, encode } from './codec.js';
+import { encode } from './codec.js';
 import { checkedId } from './bounds.js';
 import { ConsumerLoop } from './consumer-loop.js';
+import { decodeStored } from './format.js';
 import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
 import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
 import { restartRouterConsumer } from './setup.js';
-import { readSince } from './stream-reads.js';
+import { readSince, type RawStored } from './stream-reads.js';
 
 /** An event as sdk/events.ts stores it. */
 export interface StoredEvent {
@@ -104,7 +105,7 @@ export class EventRouter {
     const stream = this.names.streams.events;
     const subject = this.names.eventSubject(wait.eventKey);
     for await (const m of readSince(this.js, this.jsm, stream, subject, wait.sinceMs)) {
-      const event = storedEvent(m.data, this.logger);
+      const event = storedEvent(m, this.logger);
       if (event && matchesScope(wait, event)) await this.tell(wait, event, m.at);
     }
   }
@@ -112,7 +113,7 @@ export class EventRouter {
   private onEvent(msg: JsMsg): void | Promise<void> {
     let event: StoredEvent;
     try {
-      event = decode<StoredEvent>(msg.data);
+      event = decodeStored<StoredEvent>('event', msg);
       if (
         typeof event.key !== 'string' ||
         typeof event.eventId !== 'string' ||
@@ -188,9 +189,9 @@ export class EventRouter {
 }
 
 /** A stored event read back, or undefined (counted) when garbage was stored on its subject. */
-function storedEvent(data: Uint8Array, logger: Logger): StoredEvent | undefined {
+function storedEvent(stored: RawStored, logger: Logger): StoredEvent | undefined {
   try {
-    const event = decode<StoredEvent>(data);
+    const event = decodeStored<StoredEvent>('event', stored);
     if (typeof event?.eventId !== 'string' || typeof event.at !== 'number')
       throw new Error('not an event');
     checkedId('event id', event.eventId);

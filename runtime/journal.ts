@@ -5,7 +5,9 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { Effect } from '../actors/effects.js';
-import { decode, encode } from './codec.js';
+import type { MsgHdrs } from '@nats-io/nats-core';
+import { encode } from './codec.js';
+import { decodeStored } from './format.js';
 import type { Names } from './protocol.js';
 import { readSubject } from './stream-reads.js';
 import { rejected } from './rejections.js';
@@ -23,11 +25,13 @@ export interface JournalEntry {
 }
 
 /**
- * An entry read back from the journal stream. Anyone who may publish there can store garbage
- * on an actor's subject: that throws here, and readers skip it (counted, see rejections.ts).
+ * An entry read back from the journal stream, with the headers it was stored with (its format,
+ * see format.ts). Anyone who may publish there can store garbage on an actor's subject, and a
+ * newer Skein may have written it: that throws here, and readers skip it (counted, see
+ * rejections.ts).
  */
-export function decodeEntry(data: Uint8Array): JournalEntry {
-  const entry = decode<JournalEntry>(data);
+export function decodeEntry(data: Uint8Array, headers: MsgHdrs | undefined): JournalEntry {
+  const entry = decodeStored<JournalEntry>('journal', { data, headers });
   const typed = (items: unknown) =>
     Array.isArray(items) &&
     items.every((i) => typeof i === 'object' && i !== null && typeof i.type === 'string');
@@ -66,7 +70,7 @@ export async function lastEntry(
   });
   if (!msg) return undefined;
   try {
-    return decodeEntry(msg.data);
+    return decodeEntry(msg.data, msg.header);
   } catch {
     return 'unreadable';
   }
@@ -100,7 +104,7 @@ export class Journal {
     );
     return stored.map((m) => {
       try {
-        return { seq: m.seq, entry: decodeEntry(m.data) };
+        return { seq: m.seq, entry: decodeEntry(m.data, m.headers) };
       } catch (err) {
         rejected(this.logger, 'journal-malformed', err);
         return { seq: m.seq, entry: SKIPPED };

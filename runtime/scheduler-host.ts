@@ -263,7 +263,7 @@ export class SchedulerHost {
     let creating: Promise<void> | undefined;
     try {
       if (!entry) {
-        entry = decodeEntry(msg.data);
+        entry = decodeEntry(msg.data, msg.headers);
         checkSchedulerEffects(entry.fx);
         creating = this.noteCreation(msg.seq, entry);
       }
@@ -342,7 +342,8 @@ export class SchedulerHost {
         last_by_subj: msg.subject,
       });
       if (!last || last.seq <= msg.seq) return queued;
-      const status = (decodeEntry(last.data).s as { status?: string } | undefined)?.status;
+      const status = (decodeEntry(last.data, last.header).s as { status?: string } | undefined)
+        ?.status;
       if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') return [];
       if (!this.readRun) return queued;
       const run = await this.readRun(queued[0].runId);

@@ -1,4 +1,5 @@
 /** Reading the summaries actors store with each journal entry (crons and schedules list from them). */
+import type { MsgHdrs } from '@nats-io/nats-core';
 import { decodeEntry } from '../runtime/journal.js';
 import { idFromToken } from '../runtime/mailbox.js';
 import { refusal } from '../runtime/permissions.js';
@@ -12,7 +13,7 @@ export async function lastSummary<S>(conn: SdkConnection, type: string, id: stri
   const last = await jsm.direct
     .getMessage(conn.names.streams.journal, { last_by_subj: conn.names.journalSubject(type, id) })
     .catch(rethrow);
-  return last ? summaryIn<S>(last.data) : undefined;
+  return last ? summaryIn<S>(last.data, last.header) : undefined;
 }
 
 const rethrow = (err: unknown): never => {
@@ -37,7 +38,7 @@ async function readSummaries<S>(conn: SdkConnection, type: string) {
     const batch = await Promise.all(
       subjects.slice(i, i + READS_AT_ONCE).map(async (subject) => {
         const last = await jsm.direct.getMessage(n.streams.journal, { last_by_subj: subject });
-        const s = last ? summaryIn<S>(last.data) : undefined;
+        const s = last ? summaryIn<S>(last.data, last.header) : undefined;
         return s ? [{ id: idFromToken(subject.split('.').slice(3).join('.')), s }] : [];
       }),
     );
@@ -47,9 +48,9 @@ async function readSummaries<S>(conn: SdkConnection, type: string) {
 }
 
 /** The summary in a stored entry; none when garbage was stored on the actor's subject. */
-function summaryIn<S>(data: Uint8Array): S | undefined {
+function summaryIn<S>(data: Uint8Array, headers: MsgHdrs): S | undefined {
   try {
-    return decodeEntry(data).s as S | undefined;
+    return decodeEntry(data, headers).s as S | undefined;
   } catch {
     return undefined;
   }

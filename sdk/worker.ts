@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { TaskError } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { decode, encode } from '../runtime/codec.js';
+import { formatHeaders } from '../runtime/format.js';
 import { signedBy } from '../runtime/dispatch-signature.js';
 import { guarded, rejected } from '../runtime/rejections.js';
 import { cancelSchema, dispatchedTaskProblem } from './dispatched-task.js';
@@ -416,11 +417,11 @@ export class Worker {
   }
 
   private storeLog(runId: string, line: LogLine) {
-    const p = this.c!.js.publish(this.conn.names.logSubject(runId), encode(line)).catch(
-      (err: unknown) => {
-        this.logger.warn({ err, runId }, 'could not store a log line');
-      },
-    );
+    const p = this.c!.js.publish(this.conn.names.logSubject(runId), encode(line), {
+      headers: formatHeaders(),
+    }).catch((err: unknown) => {
+      this.logger.warn({ err, runId }, 'could not store a log line');
+    });
     this.pendingLogs.add(p);
     void p.finally(() => this.pendingLogs.delete(p));
   }
