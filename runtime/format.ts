@@ -16,7 +16,7 @@ export const FORMAT_HEADER = 'Skein-Format';
 
 export type StoredKind = 'journal' | 'inbox' | 'timer' | 'event' | 'log' | 'snapshot';
 
-type Migration = (value: unknown, kind: StoredKind) => unknown;
+export type Migration = (value: unknown, kind: StoredKind) => unknown;
 
 /** MIGRATIONS[v] turns a value stored in version v into one of version v + 1. */
 const MIGRATIONS: readonly Migration[] = [
@@ -48,10 +48,18 @@ export function formatOf(headers: MsgHdrs | undefined): number {
   return version;
 }
 
-/** `value`, stored in format `version`, as this release reads it; a newer version throws NewerFormatError. */
-export function migrate(kind: StoredKind, version: number, value: unknown): unknown {
-  if (version > FORMAT_VERSION) throw new NewerFormatError(version, kind);
-  for (let v = version; v < FORMAT_VERSION; v++) value = MIGRATIONS[v](value, kind);
+/**
+ * `value`, stored in format `version`, as this release reads it (through each step from
+ * `version` on); a newer version throws NewerFormatError. `steps` are for tests.
+ */
+export function migrate(
+  kind: StoredKind,
+  version: number,
+  value: unknown,
+  steps: readonly Migration[] = MIGRATIONS,
+): unknown {
+  if (version > steps.length) throw new NewerFormatError(version, kind);
+  for (let v = version; v < steps.length; v++) value = steps[v](value, kind);
   return value;
 }
 
