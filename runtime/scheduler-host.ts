@@ -24,6 +24,7 @@ import {
 } from '../actors/scheduler/state.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
+import { formatHeaders } from './format.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
@@ -427,6 +428,7 @@ export class SchedulerHost {
         this.js
           .publish(n.inboxSubject('run', effect.runId), encode(effect.message), {
             msgID: effect.message.id,
+            headers: formatHeaders(),
           })
           .catch((err: unknown) =>
             this.logger.warn({ err, runId: effect.runId }, 'could not tell a run'),
