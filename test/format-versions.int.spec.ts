@@ -9,12 +9,13 @@ import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encode } from '../runtime/codec.js';
-import { FORMAT_HEADER, FORMAT_VERSION } from '../runtime/format.js';
+import { FORMAT_HEADER, FORMAT_VERSION, formatOf } from '../runtime/format.js';
 import { Journal, type JournalEntry } from '../runtime/journal.js';
 import { names } from '../runtime/protocol.js';
 import { NEWER_FORMAT, rejectionCounts } from '../runtime/rejections.js';
 import { Requester } from '../runtime/requester.js';
 import { ensureStreams } from '../runtime/setup.js';
+import { readSubject } from '../runtime/stream-reads.js';
 import { getFreePort } from './support/nats-process.js';
 import { SOON } from './support/patience.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
@@ -68,6 +69,33 @@ describe('stored formats', () => {
     expect(rejectionCounts(logger)).toEqual({ [NEWER_FORMAT]: 2 });
     expect(newerLines()).toHaveLength(1);
     requester.close();
+    await nc.close();
+  });
+
+  it('what a run stores is stamped with the current format', async () => {
+    const { skein, namespace } = await env.client();
+    const child = skein.task({ name: 'child', fn: (x: number) => x * 2 });
+    const parent = skein.durableTask({
+      name: 'parent',
+      fn: async (x: number, ctx) => {
+        ctx.log('before the nap');
+        await ctx.sleepFor(50);
+        return child.run(x);
+      },
+    });
+    await (await skein.worker('w', { workflows: [child, parent] })).start();
+    const ref = await parent.runNoWait(21);
+    expect(await ref.result()).toBe(42);
+
+    const nc = await connect({ servers: env.url });
+    const jsm = await jetstreamManager(nc);
+    const n = names(namespace);
+    const stored = [
+      ...(await readSubject(jsm, n.streams.journal, n.journalSubject('run', ref.runId))),
+      ...(await readSubject(jsm, n.streams.logs, n.logSubject(ref.runId))),
+    ];
+    expect(stored.length).toBeGreaterThan(3);
+    expect(stored.map((m) => formatOf(m.headers))).toEqual(stored.map(() => FORMAT_VERSION));
     await nc.close();
   });
 
