@@ -18,7 +18,10 @@ export type StoredKind = 'journal' | 'inbox' | 'timer' | 'event' | 'log' | 'snap
 
 export type Migration = (value: unknown, kind: StoredKind) => unknown;
 
-/** MIGRATIONS[v] turns a value stored in version v into one of version v + 1. */
+/**
+ * MIGRATIONS[v] turns a value stored in version v into one of version v + 1. A timer holds the
+ * inbox message it will send (stamped anew when it fires), so a timer's step migrates that too.
+ */
 const MIGRATIONS: readonly Migration[] = [
   // 0 -> 1: the version header is new; the values are the same.
   (value) => value,
