@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Skein, type RunRef } from 'skein';
@@ -75,6 +76,19 @@ describe(`upgrading from ${PREVIOUS}`, () => {
       return child;
     };
 
+    const nc = await connect({ servers: nats.url });
+    const n = names(namespace);
+    /** The engines serving partitions, by the leases they hold. */
+    const partitionHolders = async () => {
+      const leases = await new Kvm(nc).open(n.buckets.leases);
+      const holders = new Set<string>();
+      for await (const key of await leases.keys()) {
+        const entry = /^p\.\d+$/.test(key) ? await leases.get(key) : null;
+        if (entry?.operation === 'PUT') holders.add((entry.json() as { id: string }).id);
+      }
+      return holders;
+    };
+
     const oldEngine = await start(previous, 'engine-process.ts', 'old-engine');
     const oldWorker = await start(previous, 'upgrade-worker.ts', 'old');
     skein = Skein.init({ natsUrl: nats.url, namespace, logger: testLogger });
@@ -94,8 +108,12 @@ describe(`upgrading from ${PREVIOUS}`, () => {
       { timeout: SLEEP_MS / 2, interval: 100 },
     );
 
-    // Mixed engines: work triggered now is shared by an old and a new engine.
+    // Mixed engines: once both serve partitions, work triggered is shared by old and new.
     const newEngine = await start(repo, 'engine-process.ts', 'new-engine');
+    await vi.waitFor(
+      async () => expect(await partitionHolders()).toEqual(new Set(['old-engine', 'new-engine'])),
+      { timeout: 30_000, interval: 250 },
+    );
     const during = await mixed.runManyNoWait([4, 5, 6, 7, 8, 9].map((n) => ({ input: n })));
     expect(await Promise.all(during.map((r) => r.result()))).toEqual([
       1004, 1005, 1006, 1007, 1008, 1009,
@@ -123,8 +141,6 @@ describe(`upgrading from ${PREVIOUS}`, () => {
     }, TICK_WAIT);
 
     // A sleeper's journal holds both formats: 0.1.0's turns (no header) and this release's.
-    const nc = await connect({ servers: nats.url });
-    const n = names(namespace);
     const journal = await readSubject(
       await jetstreamManager(nc),
       n.streams.journal,
