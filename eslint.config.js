@@ -40,6 +40,7 @@ const WIRE_MODULES = [
   'connection',
   'dispatch-signature',
   'errors',
+  'format',
   'ids',
   'journal-entries',
   'nats-options',

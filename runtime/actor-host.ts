@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ActorDefinition } from '../actors/actor.js';
 import type { Effect } from '../actors/effects.js';
 import { decode, encode } from './codec.js';
+import { FORMAT_VERSION, migrate } from './format.js';
 import { rejected } from './rejections.js';
 import type { EffectRunner } from './effects.js';
 import { AppendConflict, type Journal } from './journal.js';
@@ -35,6 +36,8 @@ interface Loaded<S> {
 }
 
 interface Snapshot {
+  /** The format it was written in (format.ts): KV puts carry no headers of ours. */
+  v?: number;
   seq: number;
   state: unknown;
   handled: [string, Effect[]][];
@@ -237,10 +240,14 @@ export class ActorHost<S, M extends { id: string }, E> {
     return loaded;
   }
 
-  /** A stored snapshot, or undefined (counted; the journal is read from the start) when it is garbage. */
+  /**
+   * A stored snapshot, or undefined (counted; the journal is read from the start) when it is
+   * garbage or written by a newer Skein.
+   */
   private snapshotOf(value: Uint8Array): Snapshot | undefined {
     try {
-      const s = decode<Snapshot>(value);
+      const stored = decode<Snapshot>(value);
+      const s = migrate('snapshot', stored?.v ?? 0, stored) as Snapshot;
       if (!Number.isInteger(s?.seq) || !Array.isArray(s.handled)) throw new Error('not a snapshot');
       return s;
     } catch (err) {
@@ -254,6 +261,7 @@ export class ActorHost<S, M extends { id: string }, E> {
     if (!this.opts.snapshots || every === 0 || loaded.sinceSnapshot < every) return;
     loaded.sinceSnapshot = 0;
     const snapshot: Snapshot = {
+      v: FORMAT_VERSION,
       seq: loaded.lastSeq,
       state: loaded.state,
       handled: [...loaded.handled],

@@ -4,7 +4,7 @@
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { isTerminal, type RunSummary } from '../actors/run/index.js';
@@ -15,6 +15,7 @@ import type { RunFinished } from '../actors/effects.js';
 import type { ActorHost } from './actor-host.js';
 import type { Clock } from './clock.js';
 import { decode, encode } from './codec.js';
+import { decodeStored } from './format.js';
 import { ValidationError } from './errors.js';
 import { decodeEntry, type JournalEntry } from './journal-entries.js';
 import type { Journal } from './journal.js';
@@ -143,9 +144,9 @@ export class EngineApi {
   }
 
   /** A journal entry read back, or undefined (counted) when garbage was stored there. */
-  private entryOrSkip(data: Uint8Array): JournalEntry | undefined {
+  private entryOrSkip(stored: { data: Uint8Array; headers?: MsgHdrs }): JournalEntry | undefined {
     try {
-      return decodeEntry(data);
+      return decodeEntry(stored.data, stored.headers);
     } catch (err) {
       rejected(this.d.logger, 'journal-malformed', err);
       return undefined;
@@ -189,7 +190,7 @@ export class EngineApi {
         last_by_subj: this.d.names.journalSubject('run', runId),
       });
       if (!last) return;
-      const entry = this.entryOrSkip(last.data);
+      const entry = this.entryOrSkip({ data: last.data, headers: last.header });
       if (!entry) return;
       const finished = entry.fx.find((fx) => fx.type === 'runFinished');
       if (finished?.type === 'runFinished') out.push(finished.result);
@@ -220,7 +221,7 @@ export class EngineApi {
     const stored = await readSubject(jsm, names.streams.logs, names.logSubject(runId));
     return stored.flatMap((m) => {
       try {
-        return [decode<LogLine>(m.data)];
+        return [decodeStored('log', m)];
       } catch (err) {
         rejected(this.d.logger, 'log-malformed', err);
         return [];
@@ -234,7 +235,7 @@ export class EngineApi {
     const matches: { runId: string; s: RunSummary }[] = [];
     for (const m of last) {
       const runId = idOfJournalSubject(m.subject);
-      const entry = this.entryOrSkip(m.data);
+      const entry = this.entryOrSkip(m);
       // Garbage stored after a run's last turn: its summary is read from the run itself.
       const s = entry ? (entry.s as RunSummary | undefined) : await this.summaryOf(runId);
       if (!s || typeof s.createdAt !== 'number') continue;

@@ -11,8 +11,9 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { EventCheck, FoundEvent } from '../actors/effects.js';
 import { eventMatches } from '../actors/run/conditions.js';
 import type { Clock } from './clock.js';
-import { decode, encode } from './codec.js';
+import { encode } from './codec.js';
 import type { StoredEvent } from './protocol.js';
+import { decodeStored } from './format.js';
 import type { Names } from './protocol.js';
 import type { Requester } from './requester.js';
 import { readSince } from './stream-reads.js';
@@ -54,7 +55,7 @@ export class EventChecker {
     for await (const m of readSince(this.js, this.jsm, stream, subject, c.sinceMs)) {
       let event: StoredEvent;
       try {
-        event = decode<StoredEvent>(m.data);
+        event = decodeStored<StoredEvent>('event', m);
       } catch {
         continue; // anyone may publish to the stream: the router drops what is not an event
       }

@@ -12,16 +12,17 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { EventWait } from '../actors/effects.js';
-import { decode, encode } from './codec.js';
+import { encode } from './codec.js';
 import { checkedId } from './bounds.js';
 import { ConsumerLoop } from './consumer-loop.js';
+import { decodeStored } from './format.js';
 import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
 import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
 import { restartRouterConsumer } from './setup.js';
-import { readSince } from './stream-reads.js';
+import { readSince, type RawStored } from './stream-reads.js';
 import { eventReceivedId, eventRunId } from './ids.js';
 import type { StoredEvent } from './protocol.js';
 
@@ -88,7 +89,7 @@ export class EventRouter {
     const stream = this.names.streams.events;
     const subject = this.names.eventSubject(wait.eventKey);
     for await (const m of readSince(this.js, this.jsm, stream, subject, wait.sinceMs)) {
-      const event = storedEvent(m.data, this.logger);
+      const event = storedEvent(m, this.logger);
       if (event && matchesScope(wait, event)) await this.tell(wait, event, m.at);
     }
   }
@@ -96,7 +97,7 @@ export class EventRouter {
   private onEvent(msg: JsMsg): void | Promise<void> {
     let event: StoredEvent;
     try {
-      event = decode<StoredEvent>(msg.data);
+      event = decodeStored<StoredEvent>('event', msg);
       if (
         typeof event.key !== 'string' ||
         typeof event.eventId !== 'string' ||
@@ -172,9 +173,9 @@ export class EventRouter {
 }
 
 /** A stored event read back, or undefined (counted) when garbage was stored on its subject. */
-function storedEvent(data: Uint8Array, logger: Logger): StoredEvent | undefined {
+function storedEvent(stored: RawStored, logger: Logger): StoredEvent | undefined {
   try {
-    const event = decode<StoredEvent>(data);
+    const event = decodeStored<StoredEvent>('event', stored);
     if (typeof event?.eventId !== 'string' || typeof event.at !== 'number')
       throw new Error('not an event');
     checkedId('event id', event.eventId);

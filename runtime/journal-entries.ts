@@ -4,8 +4,9 @@
  * are in journal.ts.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/nats-core';
 import type { Effect } from '../actors/effects.js';
-import { decode } from './codec.js';
+import { decodeStored } from './format.js';
 import type { Names } from './protocol.js';
 import { idOfJournalSubject } from './subjects.js';
 
@@ -21,11 +22,13 @@ export interface JournalEntry {
 }
 
 /**
- * An entry read back from the journal stream. Anyone who may publish there can store garbage
- * on an actor's subject: that throws here, and readers skip it (counted, see rejections.ts).
+ * An entry read back from the journal stream, with the headers it was stored with (its format,
+ * see format.ts). Anyone who may publish there can store garbage on an actor's subject, and a
+ * newer Skein may have written it: that throws here, and readers skip it (counted, see
+ * rejections.ts).
  */
-export function decodeEntry(data: Uint8Array): JournalEntry {
-  const entry = decode<JournalEntry>(data);
+export function decodeEntry(data: Uint8Array, headers: MsgHdrs | undefined): JournalEntry {
+  const entry = decodeStored<JournalEntry>('journal', { data, headers });
   const typed = (items: unknown) =>
     Array.isArray(items) &&
     items.every((i) => typeof i === 'object' && i !== null && typeof i.type === 'string');
@@ -44,9 +47,9 @@ export function decodeEntry(data: Uint8Array): JournalEntry {
 /** An actor's last entry: 'unreadable' when garbage was stored after its last turn. */
 type LastEntry = JournalEntry | 'unreadable';
 
-const decodeOrUnreadable = (data: Uint8Array): LastEntry => {
+const decodeOrUnreadable = (data: Uint8Array, headers: MsgHdrs | undefined): LastEntry => {
   try {
-    return decodeEntry(data);
+    return decodeEntry(data, headers);
   } catch {
     return 'unreadable';
   }
@@ -62,7 +65,7 @@ export async function lastEntry(
   const msg = await jsm.direct.getMessage(names.streams.journal, {
     last_by_subj: names.journalSubject(type, id),
   });
-  return msg ? decodeOrUnreadable(msg.data) : undefined;
+  return msg ? decodeOrUnreadable(msg.data, msg.header) : undefined;
 }
 
 const READS_AT_ONCE = 64;
@@ -85,7 +88,7 @@ export async function lastEntries(
     const batch = await Promise.all(
       subjects.slice(i, i + READS_AT_ONCE).map(async (subject) => {
         const msg = await jsm.direct.getMessage(names.streams.journal, { last_by_subj: subject });
-        return msg ? [{ id: idOfJournalSubject(subject), entry: decodeOrUnreadable(msg.data) }] : [];
+        return msg ? [{ id: idOfJournalSubject(subject), entry: decodeOrUnreadable(msg.data, msg.header) }] : [];
       }),
     );
     out.push(...batch.flat());

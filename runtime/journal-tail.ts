@@ -140,7 +140,7 @@ export class JournalTail {
     let creating: Promise<void> | undefined;
     try {
       if (!entry) {
-        entry = decodeEntry(msg.data);
+        entry = decodeEntry(msg.data, msg.headers);
         checkTailEffects(entry.fx);
         creating = this.noteCreation(msg.seq, entry);
       }
@@ -215,7 +215,7 @@ export class JournalTail {
         last_by_subj: msg.subject,
       });
       if (!last || last.seq <= msg.seq) return queued;
-      const status = (decodeEntry(last.data).s as { status?: string } | undefined)?.status;
+      const status = (decodeEntry(last.data, last.header).s as { status?: string } | undefined)?.status;
       if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') return [];
       if (!this.opts.readRun) return queued;
       const run = await this.opts.readRun(queued[0].runId);

@@ -47,7 +47,7 @@ export class Journal {
     );
     return stored.map((m) => {
       try {
-        return { seq: m.seq, entry: decodeEntry(m.data) };
+        return { seq: m.seq, entry: decodeEntry(m.data, m.headers) };
       } catch (err) {
         rejected(this.logger, 'journal-malformed', err);
         return { seq: m.seq, entry: SKIPPED };

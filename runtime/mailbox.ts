@@ -13,6 +13,7 @@ import type { ActorHost } from './actor-host.js';
 import { checkedId } from './bounds.js';
 import { decode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
+import { decodeStored } from './format.js';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { type DirectMessage, type DirectReply, type Names } from './protocol.js';
 import { guarded, rejected } from './rejections.js';
@@ -135,7 +136,7 @@ export class Mailbox {
     try {
       if (!route) throw new Error(`no actor of type '${type}'`);
       checkedId('actor id', actorId);
-      message = route.schema.parse(decode(msg.data));
+      message = route.schema.parse(decodeStored('inbox', msg));
     } catch (err) {
       rejected(this.logger, 'inbox-malformed', err);
       msg.term();

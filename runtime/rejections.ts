@@ -8,9 +8,12 @@
  */
 import type { Msg } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
+import { NewerFormatError } from './format.js';
 
 /** A logger writes at most one line per reason in this interval (the first at once, then a summary). */
 export const REJECTION_LOG_INTERVAL_MS = 10_000;
+/** The reason a record written by a newer Skein is counted under, whatever its kind. */
+export const NEWER_FORMAT = 'newer-format';
 const DETAIL_CHARS = 300;
 
 class Rejections {
@@ -20,7 +23,20 @@ class Rejections {
   private readonly loggedAt = new Map<string, number>();
   private timer?: NodeJS.Timeout;
 
+  private newerLogged = false;
+
   constructor(private readonly logger: Logger) {}
+
+  /** Not garbage, and the same cause every time: one line says so, the count says how many. */
+  newer(err: NewerFormatError) {
+    this.counts[NEWER_FORMAT] = (this.counts[NEWER_FORMAT] ?? 0) + 1;
+    if (this.newerLogged) return;
+    this.newerLogged = true;
+    this.logger.warn(
+      { reason: NEWER_FORMAT, detail: err.message },
+      'skipped a record written by a newer Skein: upgrade this process (README "Upgrading")',
+    );
+  }
 
   add(reason: string, detail: string) {
     this.counts[reason] = (this.counts[reason] ?? 0) + 1;
@@ -64,8 +80,12 @@ function rejectionsOf(logger: Logger): Rejections {
   return r;
 }
 
-/** Counts (and, rate-limited, logs) one message refused for `reason`. */
+/**
+ * Counts (and, rate-limited, logs) one message refused for `reason`; one written by a newer
+ * Skein is counted under NEWER_FORMAT instead, and logged once per logger.
+ */
 export function rejected(logger: Logger, reason: string, err?: unknown) {
+  if (err instanceof NewerFormatError) return rejectionsOf(logger).newer(err);
   const text = err instanceof Error ? err.message : err === undefined ? '' : String(err);
   rejectionsOf(logger).add(
     reason,

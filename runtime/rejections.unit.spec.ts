@@ -1,7 +1,14 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { idProblem } from './bounds.js';
-import { guarded, rejected, rejectionCounts, REJECTION_LOG_INTERVAL_MS } from './rejections.js';
+import { FORMAT_VERSION, NewerFormatError } from './format.js';
+import {
+  guarded,
+  NEWER_FORMAT,
+  rejected,
+  rejectionCounts,
+  REJECTION_LOG_INTERVAL_MS,
+} from './rejections.js';
 
 function recording() {
   const lines: { msg: string; reason: string; rejected?: number }[] = [];
@@ -31,6 +38,18 @@ describe('rejections', () => {
     const two = recording().logger;
     rejected(one, 'x');
     expect(rejectionCounts(two)).toEqual({});
+  });
+
+  it('counts records of a newer Skein under one reason, whatever their kind, and logs that once', () => {
+    vi.useFakeTimers();
+    const { logger, lines } = recording();
+    rejected(logger, 'journal-malformed', new NewerFormatError(FORMAT_VERSION + 1, 'journal'));
+    rejected(logger, 'inbox-malformed', new NewerFormatError(FORMAT_VERSION + 1, 'inbox'));
+    rejected(logger, 'inbox-malformed', new NewerFormatError(FORMAT_VERSION + 2, 'inbox'));
+    vi.advanceTimersByTime(10 * REJECTION_LOG_INTERVAL_MS);
+    expect(rejectionCounts(logger)).toEqual({ [NEWER_FORMAT]: 3 });
+    expect(lines).toHaveLength(1);
+    expect(lines[0].msg).toMatch(/written by a newer Skein/);
   });
 
   it('a guarded callback swallows throws and rejections, counting them', async () => {

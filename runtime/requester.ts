@@ -11,6 +11,7 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/nats-core';
+import { FORMAT_STAMP } from './format.js';
 import { refusedError, watchRefusals } from './permissions.js';
 
 class RequestTimeoutError extends Error {
@@ -95,22 +96,20 @@ export class Requester {
     });
   }
 
-  /** A JetStream publish: stored when this resolves; a failed expectation rejects with PublishError. */
+  /**
+   * A JetStream publish, stamped with the format it is written in (format.ts): stored when
+   * this resolves; a failed expectation rejects with PublishError.
+   */
   async publish(
     subject: string,
     data: Uint8Array,
     opts: { msgID?: string; expectLastSubjectSequence?: number; timeoutMs?: number } = {},
   ): Promise<PubAck> {
-    const hdrs: Record<string, string> = {};
+    const hdrs: Record<string, string> = { ...FORMAT_STAMP };
     if (opts.msgID) hdrs['Nats-Msg-Id'] = opts.msgID;
     if (opts.expectLastSubjectSequence !== undefined)
       hdrs['Nats-Expected-Last-Subject-Sequence'] = String(opts.expectLastSubjectSequence);
-    const reply = await this.request(
-      subject,
-      data,
-      opts.timeoutMs ?? 5000,
-      Object.keys(hdrs).length ? hdrs : undefined,
-    );
+    const reply = await this.request(subject, data, opts.timeoutMs ?? 5000, hdrs);
     const ack = JSON.parse(new TextDecoder().decode(reply.data)) as PubAck & {
       error?: { code: number; description: string };
     };

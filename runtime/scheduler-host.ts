@@ -34,6 +34,7 @@ import { waitingFor } from '../actors/scheduler/placement.js';
 import { ConflictLog } from './name-conflicts.js';
 import type { TaskRunsReader } from './journal-tail.js';
 import { workerOfKey } from './subjects.js';
+import { formatHeaders } from './format.js';
 import type { LiveTask } from './protocol-api.js';
 
 const TICK_MS = 500;
@@ -266,6 +267,7 @@ export class SchedulerHost implements TaskRunsReader {
         this.js
           .publish(n.inboxSubject('run', effect.runId), encode(effect.message), {
             msgID: effect.message.id,
+            headers: formatHeaders(),
           })
           .catch((err: unknown) =>
             this.logger.warn({ err, runId: effect.runId }, 'could not tell a run'),

@@ -1,10 +1,13 @@
 /** Reading stored messages back: one subject in order, or the last message of each subject. */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/nats-core';
 
-interface RawStored {
+export interface RawStored {
   seq: number;
   subject: string;
   data: Uint8Array;
+  /** Among them the format it was written in (format.ts). */
+  headers?: MsgHdrs;
 }
 
 /** Every message on `subject` from `fromSeq` on, by direct gets (cheap for short subjects). */
@@ -19,7 +22,7 @@ export async function readSubject(
   for (;;) {
     const msg = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
     if (!msg) return out;
-    out.push({ seq: msg.seq, subject: msg.subject, data: msg.data });
+    out.push({ seq: msg.seq, subject: msg.subject, data: msg.data, headers: msg.header });
     seq = msg.seq + 1;
   }
 }
@@ -43,7 +46,7 @@ export async function readLastPerSubject(
   const idle = setTimeout(() => void messages.close(), 1000);
   try {
     for await (const m of messages) {
-      out.set(m.subject, { seq: m.seq, subject: m.subject, data: m.data });
+      out.set(m.subject, { seq: m.seq, subject: m.subject, data: m.data, headers: m.headers });
       if (m.info.pending === 0) break;
     }
   } finally {
@@ -84,7 +87,8 @@ export async function* readSince(
     for await (const m of messages) {
       clearTimeout(idle);
       const at = Math.floor(m.info.timestampNanos / 1e6);
-      if (at >= sinceMs) yield { seq: m.seq, subject: m.subject, data: m.data, at };
+      if (at >= sinceMs)
+        yield { seq: m.seq, subject: m.subject, data: m.data, headers: m.headers, at };
       if (m.seq >= last.seq || m.info.pending === 0) return;
       idle = setTimeout(() => void messages.close(), 2000);
     }

@@ -9,7 +9,8 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstrea
 import type { Logger } from 'pino';
 import { decideTimer, type Timer } from '../actors/timer/timer.js';
 import type { Clock } from './clock.js';
-import { decode, encode } from './codec.js';
+import { encode } from './codec.js';
+import { decodeStored, formatHeaders } from './format.js';
 import { checkedId } from './bounds.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { rejected } from './rejections.js';
@@ -60,7 +61,7 @@ export class TimerHost {
   private async onTimer(msg: JsMsg) {
     let timer: Timer;
     try {
-      timer = decode<Timer>(msg.data);
+      timer = decodeStored<Timer>('timer', msg);
       if (
         typeof timer.dueAt !== 'number' ||
         typeof timer.to?.type !== 'string' ||
@@ -84,7 +85,7 @@ export class TimerHost {
       await this.js.publish(
         this.names.inboxSubject(timer.to.type, timer.to.id),
         encode(timer.message),
-        { msgID: timerFiredMsgId(timer.timerId) },
+        { msgID: timerFiredMsgId(timer.timerId), headers: formatHeaders() },
       );
     } catch (err) {
       // The inbox may have no leader for a moment (a cluster node died): try again soon, not

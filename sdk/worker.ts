@@ -9,6 +9,7 @@ import type { TaskError } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { DEFAULT_DURABLE_SLOTS, WORKER_HEARTBEAT_MS } from '../actors/scheduler/state.js';
 import { decode, encode } from '../runtime/codec.js';
+import { formatHeaders } from '../runtime/format.js';
 import { signedBy } from '../runtime/dispatch-signature.js';
 import { guarded, rejected } from '../runtime/rejections.js';
 import { cancelSchema, dispatchedTaskProblem } from './dispatched-task.js';
@@ -443,11 +444,11 @@ export class Worker {
   }
 
   private storeLog(runId: string, line: LogLine) {
-    const p = this.c!.js.publish(this.conn.names.logSubject(runId), encode(line)).catch(
-      (err: unknown) => {
-        this.logger.warn({ err, runId }, 'could not store a log line');
-      },
-    );
+    const p = this.c!.js.publish(this.conn.names.logSubject(runId), encode(line), {
+      headers: formatHeaders(),
+    }).catch((err: unknown) => {
+      this.logger.warn({ err, runId }, 'could not store a log line');
+    });
     this.pendingLogs.add(p);
     void p.finally(() => this.pendingLogs.delete(p));
   }

@@ -143,7 +143,7 @@ describe('an engine partitioned from NATS', () => {
           names(namespace).streams.journal,
           names(namespace).journalSubject('run', runId),
         )
-      ).map((m) => decodeEntry(m.data).m);
+      ).map((m) => decodeEntry(m.data, m.headers).m);
     // B committed the turn A was appending when the partition began.
     await vi.waitFor(async () => expect(await journal(stale!.runId)).toContain(stale!.messageId), {
       timeout: 20_000,

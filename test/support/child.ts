@@ -1,5 +1,6 @@
 /** Runs a test fixture in its own Node process (so a test can SIGKILL it) and waits for its "ready" line. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface ChildHandle {
@@ -19,7 +20,10 @@ export async function startChild(
   args: string[],
   readyTimeoutMs = 20_000,
 ): Promise<ChildHandle> {
-  const script = fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url));
+  // An absolute path runs a script elsewhere (the previous release's tree, in the upgrade test).
+  const script = isAbsolute(fixture)
+    ? fixture
+    : fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
