@@ -232,26 +232,7 @@ export class Leases {
     try {
       if (!(await this.renewIdentity())) return;
       // Side by side: on a slow link one round trip each in turn could outlast the TTL.
-      await Promise.all(
-        [...this.held].map(async ([lease, revision]) => {
-          const sentAt = performance.now();
-          try {
-            const next = await this.kv.update(lease, this.me, revision);
-            // Given up meanwhile (giveUpUnrenewed): it is served no more, so let it go.
-            if (!this.held.has(lease))
-              await this.kv.delete(lease, { previousSeq: next }).catch(() => undefined);
-            else {
-              this.held.set(lease, next);
-              this.renewedAt.set(lease, sentAt);
-            }
-          } catch {
-            if (!this.held.has(lease)) return;
-            this.logger.warn({ lease }, 'lease lost');
-            this.held.delete(lease);
-            await this.listener.released(lease);
-          }
-        }),
-      );
+      await Promise.all([...this.held].map(([lease, revision]) => this.renew(lease, revision)));
       const view = await this.look();
       this.others = new Set(
         [...view.values()].flatMap((f) => (f.holder ? [f.holder.instance] : [])),
@@ -265,10 +246,14 @@ export class Leases {
       }
       const engines = 1 + [...view.keys()].filter((k) => k.startsWith('e.')).length;
       const share = Math.ceil(this.partitions / engines);
-      /** 0: nobody holds it; a revision: its holder is dead; undefined: held by a live engine. */
+      // Named after this instance but not held: given up while the bucket did not answer. No
+      // other engine serves it (it would have written its name), so it is taken back by its
+      // revision rather than after its expiry.
+      const isMine = (f: Foreign) => f.holder?.instance === this.self.instance;
+      /** 0: nobody holds it; a revision: its holder is dead, or this instance; undefined: held by a live engine. */
       const free = (lease: string) => {
         const f = view.get(lease);
-        return f === undefined ? 0 : isGone(f) ? f.revision : undefined;
+        return f === undefined ? 0 : isGone(f) || isMine(f) ? f.revision : undefined;
       };
       const heldPartitions = () => [...this.held.keys()].filter((k) => k !== LEADER).length;
       const candidates = Array.from({ length: this.partitions }, (_, p) =>
@@ -295,6 +280,42 @@ export class Leases {
     } catch (err) {
       this.logger.warn({ err }, 'lease renewal failed');
     }
+  }
+
+  /**
+   * Renews one held lease. A write that fails without an answer from the bucket (no leader
+   * while a NATS node dies, a timeout) keeps the lease: giveUpUnrenewed stops serving it once
+   * its renewal is overdue, before the bucket could hand it to another. It is lost at once
+   * only when the bucket names another holder, or none.
+   */
+  private async renew(lease: string, revision: number) {
+    const sentAt = performance.now();
+    try {
+      const next = await this.kv.update(lease, this.me, revision);
+      // Given up meanwhile (giveUpUnrenewed): it is served no more, so let it go.
+      if (!this.held.has(lease))
+        await this.kv.delete(lease, { previousSeq: next }).catch(() => undefined);
+      else {
+        this.held.set(lease, next);
+        this.renewedAt.set(lease, sentAt);
+      }
+      return;
+    } catch {
+      // refused, or no answer: the bucket says which
+    }
+    const entry = await this.kv.get(lease).catch(() => undefined); // undefined: no answer
+    if (!this.held.has(lease)) return;
+    const mine =
+      entry?.operation === 'PUT' && parseHolder(entry.string())?.instance === this.self.instance;
+    if (entry === undefined || mine) {
+      // A renewal that landed with its answer lost: the next one uses its revision.
+      if (mine) this.held.set(lease, entry.revision);
+      this.logger.info({ lease }, 'lease renewal failed; still serving it until it is overdue');
+      return;
+    }
+    this.logger.warn({ lease }, 'lease lost');
+    this.held.delete(lease);
+    await this.listener.released(lease);
   }
 
   /** Renews this engine's record; false when another instance of its id took it over. */
