@@ -72,6 +72,25 @@ interface Foreign {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How long a renewal waits for the bucket. One that has no answer by then is tried again at the
+ * next tick: while the bucket's stream elects a leader (4-9 s after a NATS node dies), waiting
+ * out the client's 5 s timeout would leave too few tries before the give-up margin is spent.
+ */
+const ANSWER_WITHIN_MS = 1_500;
+
+/** `p`, or a rejection once ANSWER_WITHIN_MS passed (the request itself may still land). */
+function answered<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('no answer from the leases bucket')),
+      ANSWER_WITHIN_MS,
+    );
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export class Leases {
   private readonly held = new Map<string, number>();
   /** When the last successful write of each held lease was sent (performance.now()). */
@@ -230,10 +249,15 @@ export class Leases {
   private async tick() {
     if (this.stopped || this.fenced) return;
     try {
-      if (!(await this.renewIdentity())) return;
-      // Side by side: on a slow link one round trip each in turn could outlast the TTL.
-      await Promise.all([...this.held].map(([lease, revision]) => this.renew(lease, revision)));
-      const view = await this.look();
+      // Side by side: on a slow link one round trip each in turn could outlast the TTL. A
+      // lease renewed while this instance is found replaced is released with the rest.
+      const [identity] = await Promise.allSettled([
+        this.renewIdentity(),
+        ...[...this.held].map(([lease, revision]) => this.renew(lease, revision)),
+      ]);
+      if (identity.status === 'rejected') throw identity.reason;
+      if (!identity.value) return;
+      const view = await answered(this.look());
       this.others = new Set(
         [...view.values()].flatMap((f) => (f.holder ? [f.holder.instance] : [])),
       );
@@ -291,7 +315,7 @@ export class Leases {
   private async renew(lease: string, revision: number) {
     const sentAt = performance.now();
     try {
-      const next = await this.kv.update(lease, this.me, revision);
+      const next = await answered(this.kv.update(lease, this.me, revision));
       // Given up meanwhile (giveUpUnrenewed): it is served no more, so let it go.
       if (!this.held.has(lease))
         await this.kv.delete(lease, { previousSeq: next }).catch(() => undefined);
@@ -303,7 +327,7 @@ export class Leases {
     } catch {
       // refused, or no answer: the bucket says which
     }
-    const entry = await this.kv.get(lease).catch(() => undefined); // undefined: no answer
+    const entry = await answered(this.kv.get(lease)).catch(() => undefined); // undefined: no answer
     if (!this.held.has(lease)) return;
     const mine =
       entry?.operation === 'PUT' && parseHolder(entry.string())?.instance === this.self.instance;
@@ -322,14 +346,15 @@ export class Leases {
   private async renewIdentity(): Promise<boolean> {
     const key = engineRecord(this.self.id);
     try {
-      this.identityRevision = await this.kv.update(key, this.me, this.identityRevision);
+      this.identityRevision = await answered(this.kv.update(key, this.me, this.identityRevision));
       return true;
     } catch {
       // changed or expired: see below
     }
-    const entry = await this.kv.get(key);
+    const entry = await answered(this.kv.get(key));
     if (!entry || entry.operation !== 'PUT') {
-      this.identityRevision = await this.kv.create(key, this.me); // expired while this one stalled
+      // expired while this one stalled
+      this.identityRevision = await answered(this.kv.create(key, this.me));
       return true;
     }
     const holder = parseHolder(entry.string());
