@@ -10,6 +10,7 @@
  * only by compare-and-set on the revision last seen, so the bucket never names two holders of
  * one lease; an engine that finds a lease changed under it stops serving it at once.
  */
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { EnginePresence } from './liveness.js';
@@ -309,11 +310,14 @@ export class Leases {
   /**
    * Renews one held lease. A write that fails without an answer from the bucket (no leader
    * while a NATS node dies, a timeout) keeps the lease: giveUpUnrenewed stops serving it once
-   * its renewal is overdue, before the bucket could hand it to another. It is lost at once
-   * only when the bucket names another holder, or none.
+   * its renewal is overdue, before the bucket could hand it to another. A write the bucket
+   * refuses (the entry is at another revision) loses it, unless the entry names this instance
+   * at a newer revision (a renewal whose answer was lost) and a compare-and-set on that
+   * revision confirms it: a read may come from a replica that is behind, the write may not.
    */
-  private async renew(lease: string, revision: number) {
+  private async renew(lease: string, revision: number, confirming = false): Promise<void> {
     const sentAt = performance.now();
+    let refused = false;
     try {
       const next = await answered(this.kv.update(lease, this.me, revision));
       // Given up meanwhile (giveUpUnrenewed): it is served no more, so let it go.
@@ -324,16 +328,19 @@ export class Leases {
         this.renewedAt.set(lease, sentAt);
       }
       return;
-    } catch {
-      // refused, or no answer: the bucket says which
+    } catch (err) {
+      refused =
+        err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
     }
     const entry = await answered(this.kv.get(lease)).catch(() => undefined); // undefined: no answer
     if (!this.held.has(lease)) return;
     const mine =
       entry?.operation === 'PUT' && parseHolder(entry.string())?.instance === this.self.instance;
-    if (entry === undefined || mine) {
-      // A renewal that landed with its answer lost: the next one uses its revision.
-      if (mine) this.held.set(lease, entry.revision);
+    if (mine && entry.revision > revision) {
+      this.held.set(lease, entry.revision);
+      if (refused && !confirming) return this.renew(lease, entry.revision, true);
+    }
+    if (!refused && (entry === undefined || mine)) {
       this.logger.info({ lease }, 'lease renewal failed; still serving it until it is overdue');
       return;
     }
