@@ -1,5 +1,5 @@
 /** The engine process: sets up the namespace, takes its share of partitions, serves them. */
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { checkNatsOptions, type NatsOptions } from './nats-options.js';
 import { randomUUID } from 'node:crypto';
@@ -82,6 +82,9 @@ export interface EngineOptions {
   dispatchKey?: string;
 }
 
+/** How long a kept part waits for JetStream to answer a consumer change before trying again. */
+const PART_REQUEST_TIMEOUT_MS = 2_000;
+
 const ENGINE_OPTIONS = optionNames<EngineOptions>({
   id: true,
   natsUrl: true,
@@ -137,6 +140,10 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   await closeOnError(ensureConsumers(jsm, n));
   const buckets = await closeOnError(ensureBuckets(nc, n, { replicas: opts.replicas }));
 
+  // The parts kept under a lease (re)start their consumers with this one: while a NATS cluster
+  // elects a meta leader, a consumer change has no answer, and a restart that waits out the
+  // client's 5 s timeout is retried (KeepRunning) seconds after the cluster could serve it.
+  const partsJsm = await jetstreamManager(nc, { timeout: PART_REQUEST_TIMEOUT_MS });
   const requester = new Requester(nc);
   const journal = new Journal(requester, jsm, n, logger);
   const registry = new RegistryView(buckets.registry, logger);
@@ -177,7 +184,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     },
     logger,
   );
-  const events = new EventRouter(js, jsm, requester, n, logger, registry, runStarter);
+  const events = new EventRouter(js, partsJsm, requester, n, logger, registry, runStarter);
   const scheduler = new SchedulerHost({
     nc,
     js,
@@ -192,7 +199,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   });
   const tail = new JournalTail({
     js,
-    jsm,
+    jsm: partsJsm,
     names: n,
     logger,
     tasks: scheduler,
@@ -212,7 +219,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     },
     readRun: async (runId): Promise<RunState> => (await runs.read(runId)).state,
   });
-  const timers = new TimerHost(js, jsm, n, clock, logger, opts.timerRecheckMs);
+  const timers = new TimerHost(js, partsJsm, n, clock, logger, opts.timerRecheckMs);
   const api = new EngineApi({
     nc,
     js,
@@ -255,7 +262,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
         // What a dead holder had taken and not acknowledged comes again at once, not after ack_wait.
         if (p !== undefined)
           await keeper.keep(`p${p}`, {
-            start: () => restartPartitionConsumer(jsm, n, p).then(() => mailbox.serve(p)),
+            start: () => restartPartitionConsumer(partsJsm, n, p).then(() => mailbox.serve(p)),
             stop: () => mailbox.release(p),
             healthy: () => mailbox.healthy(p),
           });

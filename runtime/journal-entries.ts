@@ -88,7 +88,9 @@ export async function lastEntries(
     const batch = await Promise.all(
       subjects.slice(i, i + READS_AT_ONCE).map(async (subject) => {
         const msg = await jsm.direct.getMessage(names.streams.journal, { last_by_subj: subject });
-        return msg ? [{ id: idOfJournalSubject(subject), entry: decodeOrUnreadable(msg.data, msg.header) }] : [];
+        return msg
+          ? [{ id: idOfJournalSubject(subject), entry: decodeOrUnreadable(msg.data, msg.header) }]
+          : [];
       }),
     );
     out.push(...batch.flat());

@@ -215,7 +215,8 @@ export class JournalTail {
         last_by_subj: msg.subject,
       });
       if (!last || last.seq <= msg.seq) return queued;
-      const status = (decodeEntry(last.data, last.header).s as { status?: string } | undefined)?.status;
+      const status = (decodeEntry(last.data, last.header).s as { status?: string } | undefined)
+        ?.status;
       if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') return [];
       if (!this.opts.readRun) return queued;
       const run = await this.opts.readRun(queued[0].runId);

@@ -42,22 +42,22 @@ export class KeepRunning {
     this.timer.unref();
   }
 
-  /** Starts `part` and keeps it running until `drop(name)`; throws if the first start fails. */
+  /**
+   * Starts `part` and keeps it running until `drop(name)`. A first start that fails is retried
+   * at each check, as a failed restart is: a NATS cluster electing leaders refuses for seconds.
+   */
   async keep(name: string, part: Part) {
     await this.drop(name);
     const kept: Kept = { part, restart: false, startedAt: Date.now(), failures: 0 };
     this.kept.set(name, kept);
-    kept.busy = part.start();
-    try {
-      await kept.busy;
-    } catch (err) {
-      this.kept.delete(name);
-      await part.stop().catch(() => undefined);
-      throw err;
-    } finally {
-      kept.busy = undefined;
-    }
-    kept.startedAt = Date.now();
+    kept.busy = part
+      .start()
+      .then(
+        () => void (kept.startedAt = Date.now()),
+        (err: unknown) => this.failed(name, kept, err),
+      )
+      .finally(() => (kept.busy = undefined));
+    await kept.busy;
   }
 
   async drop(name: string) {
@@ -110,14 +110,18 @@ export class KeepRunning {
       this.logger.info({ part: name, failures: kept.failures }, 'restarted');
       kept.failures = 0;
     } catch (err) {
-      kept.restart = true;
-      kept.failures++;
-      // The first failure and then one line in ten: a cluster may refuse for a while.
-      if (kept.failures % 10 === 1)
-        this.logger.warn(
-          { err, part: name, failures: kept.failures },
-          'could not restart; trying again',
-        );
+      this.failed(name, kept, err);
     }
+  }
+
+  private failed(name: string, kept: Kept, err: unknown) {
+    kept.restart = true;
+    kept.failures++;
+    // The first failure and then one line in ten: a cluster may refuse for a while.
+    if (kept.failures % 10 === 1)
+      this.logger.warn(
+        { err, part: name, failures: kept.failures },
+        'could not start; trying again',
+      );
   }
 }

@@ -10,6 +10,7 @@
  * only by compare-and-set on the revision last seen, so the bucket never names two holders of
  * one lease; an engine that finds a lease changed under it stops serving it at once.
  */
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { EnginePresence } from './liveness.js';
@@ -71,6 +72,25 @@ interface Foreign {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * How long a renewal waits for the bucket. One that has no answer by then is tried again at the
+ * next tick: while the bucket's stream elects a leader (4-9 s after a NATS node dies), waiting
+ * out the client's 5 s timeout would leave too few tries before the give-up margin is spent.
+ */
+const ANSWER_WITHIN_MS = 1_500;
+
+/** `p`, or a rejection once ANSWER_WITHIN_MS passed (the request itself may still land). */
+function answered<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('no answer from the leases bucket')),
+      ANSWER_WITHIN_MS,
+    );
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 export class Leases {
   private readonly held = new Map<string, number>();
@@ -230,29 +250,15 @@ export class Leases {
   private async tick() {
     if (this.stopped || this.fenced) return;
     try {
-      if (!(await this.renewIdentity())) return;
-      // Side by side: on a slow link one round trip each in turn could outlast the TTL.
-      await Promise.all(
-        [...this.held].map(async ([lease, revision]) => {
-          const sentAt = performance.now();
-          try {
-            const next = await this.kv.update(lease, this.me, revision);
-            // Given up meanwhile (giveUpUnrenewed): it is served no more, so let it go.
-            if (!this.held.has(lease))
-              await this.kv.delete(lease, { previousSeq: next }).catch(() => undefined);
-            else {
-              this.held.set(lease, next);
-              this.renewedAt.set(lease, sentAt);
-            }
-          } catch {
-            if (!this.held.has(lease)) return;
-            this.logger.warn({ lease }, 'lease lost');
-            this.held.delete(lease);
-            await this.listener.released(lease);
-          }
-        }),
-      );
-      const view = await this.look();
+      // Side by side: on a slow link one round trip each in turn could outlast the TTL. A
+      // lease renewed while this instance is found replaced is released with the rest.
+      const [identity] = await Promise.allSettled([
+        this.renewIdentity(),
+        ...[...this.held].map(([lease, revision]) => this.renew(lease, revision)),
+      ]);
+      if (identity.status === 'rejected') throw identity.reason;
+      if (!identity.value) return;
+      const view = await answered(this.look());
       this.others = new Set(
         [...view.values()].flatMap((f) => (f.holder ? [f.holder.instance] : [])),
       );
@@ -265,10 +271,14 @@ export class Leases {
       }
       const engines = 1 + [...view.keys()].filter((k) => k.startsWith('e.')).length;
       const share = Math.ceil(this.partitions / engines);
-      /** 0: nobody holds it; a revision: its holder is dead; undefined: held by a live engine. */
+      // Named after this instance but not held: given up while the bucket did not answer. No
+      // other engine serves it (it would have written its name), so it is taken back by its
+      // revision rather than after its expiry.
+      const isMine = (f: Foreign) => f.holder?.instance === this.self.instance;
+      /** 0: nobody holds it; a revision: its holder is dead, or this instance; undefined: held by a live engine. */
       const free = (lease: string) => {
         const f = view.get(lease);
-        return f === undefined ? 0 : isGone(f) ? f.revision : undefined;
+        return f === undefined ? 0 : isGone(f) || isMine(f) ? f.revision : undefined;
       };
       const heldPartitions = () => [...this.held.keys()].filter((k) => k !== LEADER).length;
       const candidates = Array.from({ length: this.partitions }, (_, p) =>
@@ -297,18 +307,61 @@ export class Leases {
     }
   }
 
+  /**
+   * Renews one held lease. A write that fails without an answer from the bucket (no leader
+   * while a NATS node dies, a timeout) keeps the lease: giveUpUnrenewed stops serving it once
+   * its renewal is overdue, before the bucket could hand it to another. A write the bucket
+   * refuses (the entry is at another revision) loses it, unless the entry names this instance
+   * at a newer revision (a renewal whose answer was lost) and a compare-and-set on that
+   * revision confirms it: a read may come from a replica that is behind, the write may not.
+   */
+  private async renew(lease: string, revision: number, confirming = false): Promise<void> {
+    const sentAt = performance.now();
+    let refused = false;
+    try {
+      const next = await answered(this.kv.update(lease, this.me, revision));
+      // Given up meanwhile (giveUpUnrenewed): it is served no more, so let it go.
+      if (!this.held.has(lease))
+        await this.kv.delete(lease, { previousSeq: next }).catch(() => undefined);
+      else {
+        this.held.set(lease, next);
+        this.renewedAt.set(lease, sentAt);
+      }
+      return;
+    } catch (err) {
+      refused =
+        err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence;
+    }
+    const entry = await answered(this.kv.get(lease)).catch(() => undefined); // undefined: no answer
+    if (!this.held.has(lease)) return;
+    const mine =
+      entry?.operation === 'PUT' && parseHolder(entry.string())?.instance === this.self.instance;
+    if (mine && entry.revision > revision) {
+      this.held.set(lease, entry.revision);
+      if (refused && !confirming) return this.renew(lease, entry.revision, true);
+    }
+    if (!refused && (entry === undefined || mine)) {
+      this.logger.info({ lease }, 'lease renewal failed; still serving it until it is overdue');
+      return;
+    }
+    this.logger.warn({ lease }, 'lease lost');
+    this.held.delete(lease);
+    await this.listener.released(lease);
+  }
+
   /** Renews this engine's record; false when another instance of its id took it over. */
   private async renewIdentity(): Promise<boolean> {
     const key = engineRecord(this.self.id);
     try {
-      this.identityRevision = await this.kv.update(key, this.me, this.identityRevision);
+      this.identityRevision = await answered(this.kv.update(key, this.me, this.identityRevision));
       return true;
     } catch {
       // changed or expired: see below
     }
-    const entry = await this.kv.get(key);
+    const entry = await answered(this.kv.get(key));
     if (!entry || entry.operation !== 'PUT') {
-      this.identityRevision = await this.kv.create(key, this.me); // expired while this one stalled
+      // expired while this one stalled
+      this.identityRevision = await answered(this.kv.create(key, this.me));
       return true;
     }
     const holder = parseHolder(entry.string());

@@ -19,6 +19,7 @@ import { type DirectMessage, type DirectReply, type Names } from './protocol.js'
 import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
 import { actorOfInboxSubject } from './subjects.js';
+import { NoRespondersError, RequestTimeoutError } from './requester.js';
 
 /** Messages in one direct request (the SDK sends at most 256); a longer batch is refused whole. */
 const MAX_DIRECT_BATCH = 1024;
@@ -39,6 +40,14 @@ const routeOf = (routes: Record<string, MailboxRoute>, type: unknown) =>
 /** A failed turn comes back after this, doubling per delivery up to the cap (a poison message must not spin). */
 const RETRY_DELAY_MS = 250;
 const RETRY_DELAY_MAX_MS = 30_000;
+/**
+ * A turn that failed because the journal had no leader (a NATS cluster node died; its election
+ * takes 4-9 s) is tried again this soon, however often it failed: a backoff grown during the
+ * election would hold the turn for seconds after the journal is back.
+ */
+const UNAVAILABLE_RETRY_MS = 500;
+const unavailable = (err: unknown) =>
+  err instanceof NoRespondersError || err instanceof RequestTimeoutError;
 
 export class Mailbox {
   private readonly loops = new Map<number, { loop: ConsumerLoop; direct: Subscription }>();
@@ -151,10 +160,12 @@ export class Mailbox {
         'turn failed; the message will be redelivered',
       );
       msg.nak(
-        Math.min(
-          RETRY_DELAY_MAX_MS,
-          RETRY_DELAY_MS * 2 ** Math.min(10, msg.info.deliveryCount - 1),
-        ),
+        unavailable(err)
+          ? UNAVAILABLE_RETRY_MS
+          : Math.min(
+              RETRY_DELAY_MAX_MS,
+              RETRY_DELAY_MS * 2 ** Math.min(10, msg.info.deliveryCount - 1),
+            ),
       );
     }
   }

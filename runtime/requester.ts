@@ -14,13 +14,13 @@ import {
 import { FORMAT_STAMP } from './format.js';
 import { refusedError, watchRefusals } from './permissions.js';
 
-class RequestTimeoutError extends Error {
+export class RequestTimeoutError extends Error {
   constructor(subject: string) {
     super(`request to ${subject} timed out`);
   }
 }
 
-class NoRespondersError extends Error {
+export class NoRespondersError extends Error {
   constructor(subject: string) {
     super(`no responders on ${subject}`);
   }

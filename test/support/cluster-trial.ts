@@ -133,8 +133,10 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
       ledger.trigger(...sleepRefs);
       await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
       await cluster.servers[node].kill('SIGKILL');
+      logger.info({ role, node: node + 1 }, 'cluster trial: node killed');
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await cluster.servers[node].restart();
+      logger.info({ role, node: node + 1 }, 'cluster trial: node restarted');
       const lastDue = killAt + DUE_FROM_MS + DUE_SPREAD_MS;
       await new Promise((r) => setTimeout(r, Math.max(0, lastDue - Date.now()) + 2_000));
       ticking = false;
