@@ -1,5 +1,5 @@
 /**
- * A rolling upgrade with runs in flight: the previous release (git tag PREVIOUS, checked out
+ * A rolling upgrade with runs in flight: the previous release (git tag PREVIOUS_TAG, checked out
  * into a temp dir) runs an engine and a worker with durable tasks asleep, tasks queued for a
  * worker not started yet and a cron ticking; then an engine of this release starts beside the
  * old one, the old engine stops, a worker of this release starts and the old worker stops.
@@ -24,8 +24,12 @@ import { startNatsServer, type NatsServerHandle } from './support/nats-server.js
 import { testLogger } from './support/skein-env.js';
 import { declareUpgradeTasks, SLEEP_MS } from './fixtures/upgrade-tasks.js';
 
-/** The release this one upgrades from; its stored format is version 0 (no header). */
-const PREVIOUS = 'v0.1.0';
+/**
+ * The release this one upgrades from; its stored format is version 0 (no header). Its tag, or
+ * the commit the tag names: a clone made without tags still holds the commit in its history.
+ */
+const PREVIOUS_TAG = 'v0.1.0';
+const PREVIOUS_COMMIT = 'cf85f55f264bb2de63cb0fa05a9c7e5312638f0a';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 /** A first start compiles a whole tree (tsx caches by path): slow on a busy machine. */
 const BOOT_MS = 90_000;
@@ -34,19 +38,25 @@ const TICK_WAIT = { timeout: 80_000, interval: 500 };
 
 /** The previous release's tree, runnable: its sources, this repo's node_modules, our fixtures. */
 function checkOutPrevious(): string {
-  try {
-    execFileSync('git', ['rev-parse', '--verify', '--quiet', `${PREVIOUS}^{commit}`], {
-      cwd: repo,
-      stdio: 'ignore',
-    });
-  } catch {
+  const previous = [PREVIOUS_TAG, PREVIOUS_COMMIT].find((ref) => {
+    try {
+      execFileSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+        cwd: repo,
+        stdio: 'ignore',
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!previous)
     throw new Error(
-      `the upgrade test needs the previous release, git tag ${PREVIOUS}, which this clone lacks: ` +
-        `run 'git fetch --tags origin' (in a shallow clone: 'git fetch --unshallow --tags origin')`,
+      `the upgrade test needs the previous release (git tag ${PREVIOUS_TAG}, commit ` +
+        `${PREVIOUS_COMMIT}), which this clone lacks: run 'git fetch --tags origin' ` +
+        `(in a shallow clone: 'git fetch --unshallow --tags origin')`,
     );
-  }
   const dir = mkdtempSync(join(tmpdir(), 'skein-previous-'));
-  execSync(`git archive --format=tar ${PREVIOUS} | tar -x -C '${dir}'`, { cwd: repo });
+  execSync(`git archive --format=tar ${previous} | tar -x -C '${dir}'`, { cwd: repo });
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'), 'dir');
   for (const f of ['upgrade-tasks.ts', 'upgrade-worker.ts'])
     copyFileSync(join(repo, 'test/fixtures', f), join(dir, 'test/fixtures', f));
@@ -64,7 +74,7 @@ afterAll(async () => {
   if (previous) rmSync(previous, { recursive: true, force: true });
 });
 
-describe(`upgrading from ${PREVIOUS}`, () => {
+describe(`upgrading from ${PREVIOUS_TAG}`, () => {
   it('finishes every run in flight across a rolling upgrade, and crons keep ticking', async () => {
     previous = checkOutPrevious();
     nats = await startNatsServer();
