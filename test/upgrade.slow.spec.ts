@@ -81,7 +81,9 @@ describe(`upgrading from ${PREVIOUS_TAG}`, () => {
     const namespace = `t${randomUUID().slice(0, 8)}`;
     const start = async (tree: string, fixture: string, ...args: string[]) => {
       const script = join(tree, 'test/fixtures', fixture);
-      const child = await startChild(script, [nats!.url, namespace, ...args], BOOT_MS);
+      // Run in its own tree: from this repo, tsx would take our tsconfig, whose paths map
+      // 'skein' to this release's sources, and the 'old' engine would run the new code.
+      const child = await startChild(script, [nats!.url, namespace, ...args], BOOT_MS, tree);
       children.push(child);
       return child;
     };
@@ -116,6 +118,16 @@ describe(`upgrading from ${PREVIOUS_TAG}`, () => {
     await vi.waitFor(
       () => expect(oldWorker.output().match(/^sleeping /gm)).toHaveLength(sleepers.length),
       { timeout: SLEEP_MS / 2, interval: 100 },
+    );
+    // Each sleeper's wait is stored by the old engine, the only one yet (its turn has no header).
+    await vi.waitFor(
+      async () => {
+        for (const r of sleepers) {
+          const types = (await skein!.runs.history(r.runId)).map((e) => e.type);
+          expect(types).toContain('TaskSuspended');
+        }
+      },
+      { timeout: SLEEP_MS / 2, interval: 250 },
     );
 
     // Mixed engines: once both serve partitions, work triggered is shared by old and new.

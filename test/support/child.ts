@@ -19,6 +19,8 @@ export async function startChild(
   fixture: string,
   args: string[],
   readyTimeoutMs = 20_000,
+  /** Where it runs: tsx reads the tsconfig there (another tree's, for the previous release). */
+  cwd?: string,
 ): Promise<ChildHandle> {
   // An absolute path runs a script elsewhere (the previous release's tree, in the upgrade test).
   const script = isAbsolute(fixture)
@@ -26,6 +28,7 @@ export async function startChild(
     : fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
   });
   live.add(child);
   let out = '';
