@@ -1,6 +1,7 @@
 // @ts-check
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -39,12 +40,15 @@ const WIRE_MODULES = [
   'codec',
   'connection',
   'dispatch-signature',
+  'duration',
   'errors',
   'format',
   'ids',
   'journal-entries',
   'nats-options',
   'options',
+  'payload-ref',
+  'payloads',
   'permissions',
   'protocol',
   'rejections',
@@ -120,9 +124,52 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['../sdk/*', 'skein'], message: 'runtime/ must not import the SDK (sdk/).' },
+            {
+              group: ['../dashboard/*'],
+              message: 'runtime/ must not import the dashboard (only http.ts mounts it).',
+            },
           ],
         },
       ],
     },
+  },
+  {
+    // The one exception: the engine's HTTP server mounts the dashboard, an SDK client of its
+    // namespace (docs/DESIGN.md "The dashboard").
+    files: ['runtime/http.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../sdk/*', 'skein'], message: 'runtime/ must not import the SDK (sdk/).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The dashboard sits above the SDK: of runtime/ it may import the wire layer, as sdk/ does.
+    files: ['dashboard/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+runtime/(?!${wireModule}$)`,
+              message:
+                'dashboard/ may import only the wire layer of runtime/ (WIRE_MODULES in eslint.config.js): it is an SDK client of the engine.',
+            },
+            { group: ['skein/runtime'], message: 'dashboard/ must not import the engine.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The dashboard's client script runs in the browser, as it is (no build step).
+    files: ['dashboard/assets/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'module' },
   },
 );

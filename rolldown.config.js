@@ -4,6 +4,7 @@
  * JavaScript and one declaration file per entry point plus the chunks they share. The repo
  * itself runs from source (tsconfig.json "paths"); only the installed package uses dist/.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { defineConfig } from 'rolldown';
 import { dts } from 'rolldown-plugin-dts';
@@ -18,6 +19,23 @@ const isExternal = (id) =>
   builtins.has(id) ||
   dependencies.some((d) => id === d || id.startsWith(`${d}/`));
 
+/**
+ * The dashboard's static files (dashboard/assets/: style.css, client.js), copied as they are
+ * to dist/assets/, next to the chunk holding dashboard/assets-files.ts, which reads them from
+ * `./assets/` beside itself.
+ */
+const dashboardAssets = () => ({
+  name: 'dashboard-assets',
+  generateBundle() {
+    for (const name of readdirSync('dashboard/assets'))
+      this.emitFile({
+        type: 'asset',
+        fileName: `assets/${name}`,
+        source: readFileSync(`dashboard/assets/${name}`),
+      });
+  },
+});
+
 export default defineConfig({
   input: {
     index: 'sdk/index.ts',
@@ -26,9 +44,10 @@ export default defineConfig({
   },
   platform: 'node',
   // `skein demo` runs from a clone of the repository only (it starts nats-server in .skein/).
-  external: (id) => isExternal(id) || id === './demo.js',
+  external: (id) => isExternal(id) || id === '../demo.js',
   tsconfig: 'tsconfig.json',
   plugins: [
+    dashboardAssets(),
     // stripInternal: constructors marked @internal take the client's NATS connection; a user's
     // tsc (skipLibCheck: false) must not reach @nats-io's declarations through them.
     dts({ tsconfig: 'tsconfig.json', compilerOptions: { stripInternal: true } }),

@@ -10,6 +10,13 @@ export interface Decision<E, S = unknown> {
   effects: Effect[];
   /** The state after `events`, when decide folded them already (saves the host doing it again). */
   state?: S;
+  /**
+   * The message came before one it follows (a durable call ahead of the call before it, sent
+   * to another engine that has not stored it yet): not handled, and not to be acknowledged as
+   * handled, so its sender stores it in the inbox behind the other, or the inbox hands it over
+   * again later. Why, in words.
+   */
+  early?: string;
 }
 
 export interface ActorDefinition<S, M extends { id: string }, E> {
@@ -25,6 +32,10 @@ export interface ActorDefinition<S, M extends { id: string }, E> {
 }
 
 export const noDecision: Decision<never, never> = { events: [], effects: [] };
+
+export function earlyDecision(why: string): Decision<never, never> {
+  return { events: [], effects: [], early: why };
+}
 
 export function assertNever(value: never, what: string): never {
   throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`);

@@ -2,6 +2,7 @@
 import type { QueuedTask } from './scheduler/queued-task.js';
 import type { RunPlacementOptions } from './run/placement.js';
 import type { RunSpec } from './run/spec.js';
+import type { TraceContext } from './trace-context.js';
 
 export interface ActorRef {
   type: string;
@@ -62,6 +63,8 @@ export interface RunStart {
   /** The run's own worker labels and sticky strategy. */
   desiredWorkerLabels?: RunPlacementOptions['desiredWorkerLabels'];
   sticky?: RunPlacementOptions['sticky'];
+  /** The span the event that starts it was pushed in. */
+  traceLink?: TraceContext;
 }
 
 /** A waiting task's interest in events with one key. */

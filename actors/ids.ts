@@ -22,6 +22,11 @@ export function attemptScope(key: string) {
   return key.slice(0, key.lastIndexOf('.'));
 }
 
+/** The attempt a queue key is of, `<scope>.<attempt>`: the same across its resumptions (`~<n>`). */
+export function attemptOf(key: string) {
+  return key.replace(/~\d+$/, '');
+}
+
 /** A concurrency group id, `<scope>|<index>|<key>`; one over 255 bytes (a long key) goes by a hash of it. */
 export function concurrencyGroupId(scope: string, index: number, key: string): string {
   const id = `${scope}|${index}|${key}`;
@@ -31,6 +36,12 @@ export function concurrencyGroupId(scope: string, index: number, key: string): s
 
 /** The key a group id ends with (a hashed id has none to give). */
 export const keyOfGroup = (groupId: string) => groupId.split('|').slice(2).join('|');
+
+/** The scope (workflow, or `workflow/task`) and key a group id was made of; undefined once hashed. */
+export function concurrencyGroupOf(groupId: string): { scope: string; key: string } | undefined {
+  const parts = groupId.split('|');
+  return parts.length < 3 ? undefined : { scope: parts[0], key: keyOfGroup(groupId) };
+}
 
 /** Who holds concurrency slots: a run's generation, or one of its tasks. */
 export const runHolder = (runId: string, generation: number) => `${runId}#${generation}`;
@@ -79,6 +90,9 @@ export const sleepTimerId = (
 export const cronDueId = (cronId: string, dueAt: number) => `cron-due:${cronId}:${dueAt}`;
 export const scheduleDueId = (scheduleId: string) => `schedule-due:${scheduleId}`;
 export const workerLostId = (key: string, workerId: string) => `lost:${key}:${workerId}`;
+/** A dispatch the worker never acknowledged; `dispatchedAt` tells two dispatches to one worker apart. */
+export const dispatchUnackedId = (key: string, workerId: string, dispatchedAt: number) =>
+  `unacked:${key}:${workerId}:${dispatchedAt}`;
 export const scheduleTimedOutId = (key: string) => `schedule-timeout:${key}`;
 export const acquireId = (groupId: string, holder: string) => `acquire:${groupId}:${holder}`;
 export const releaseId = (groupId: string, holder: string) => `release:${groupId}:${holder}`;

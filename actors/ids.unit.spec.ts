@@ -15,6 +15,8 @@ describe('queue keys', () => {
   it('give back their attempt scope, even when the run id has dots', () => {
     expect(ids.attemptScope(ids.queueKey('r.1', 'a', 2, 3, 4))).toBe('r.1:a:2');
     expect(ids.attemptScope(ids.queueKey('r1', 'a', 0, 1))).toBe('r1:a:0');
+    expect(ids.attemptOf(ids.queueKey('r~1', 'a~2', 2, 3, 4))).toBe('r~1:a~2:2.3');
+    expect(ids.attemptOf(ids.queueKey('r1', 'a', 0, 1))).toBe('r1:a:0.1');
   });
 });
 
@@ -23,6 +25,10 @@ describe('concurrency groups and holders', () => {
     const id = ids.concurrencyGroupId('wf', 1, 'tenant|7');
     expect(id).toBe('wf|1|tenant|7');
     expect(ids.keyOfGroup(id)).toBe('tenant|7');
+    expect(ids.concurrencyGroupOf(id)).toEqual({ scope: 'wf', key: 'tenant|7' });
+    expect(ids.concurrencyGroupOf(ids.concurrencyGroupId('wf/a', 0, 'k'.repeat(300)))).toBe(
+      undefined,
+    );
   });
 
   it('hash a group id over 255 bytes', () => {

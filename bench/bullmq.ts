@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { cpuBetween, sampleCpu } from './cpu.js';
+import { cpuBetween, cpuPerTask, sampleCpu } from './cpu.js';
 import { deferred, fmt, latencySummary, watched } from './util.js';
 
 const connection = {
@@ -118,10 +118,14 @@ export async function benchBullMQ(
     log(`warm-up: ${fmt(warm.tasks)} jobs, ${fmt(warm.perS)} jobs/s`);
     const cpu0 = sampleCpu(['redis-server']);
     const tp = await batch('throughput', opts.tasks);
-    const cpu = cpuBetween(cpu0, sampleCpu(['redis-server']));
+    const cpu1 = sampleCpu(['redis-server']);
+    const cpu = cpuBetween(cpu0, cpu1);
     log(`throughput: ${fmt(tp.tasks)} jobs in ${fmt(tp.seconds, 2)} s = ${fmt(tp.perS)} jobs/s`);
     log(
       `  cpu during the timed phase (100% = one core): ${cpu.replace('bench (client+worker)', 'bench (producer+worker)')}`,
+    );
+    log(
+      `  cpu per job: ${cpuPerTask(cpu0, cpu1, tp.tasks).replace('bench (client+worker)', 'bench (producer+worker)')}`,
     );
     if (failed > 0) throw new Error(`${failed} BullMQ jobs failed`);
 

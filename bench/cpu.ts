@@ -98,6 +98,19 @@ export function cpuBetween(a: CpuSample, b: CpuSample): string {
   return parts.join(', ');
 }
 
+/** CPU µs per task each process used between two samples (over `tasks` tasks). */
+export function cpuPerTask(a: CpuSample, b: CpuSample, tasks: number): string {
+  if (tasks <= 0 || b.byLabel.size === 0) return 'n/a';
+  let ours = 0;
+  const parts = [...b.byLabel].map(([label, s]) => {
+    const used = s - (a.byLabel.get(label) ?? 0);
+    ours += used;
+    return `${label} ${Math.round((used * 1e6) / tasks)} µs`;
+  });
+  parts.push(`sum ${Math.round((ours * 1e6) / tasks)} µs`);
+  return parts.join(', ');
+}
+
 /** The machine's 1-minute load average, to tell a quiet run from a contended one. */
 export function loadAverage(): string {
   return os

@@ -6,9 +6,15 @@
  *   -> { type: 'ready', id, bootMs, startMs }       once startEngine resolved; bootMs: process start
  *                                                   to this script's first line (Node, tsx, imports)
  *   <- { type: 'mem' }  -> { type: 'mem', ... }     RSS and heap after a full GC
+ *   <- { type: 'cpu' }  -> { type: 'cpu', user, system }   process.cpuUsage() (µs)
  *   <- { type: 'stop' } -> exits 0 after engine.stop()
+ *   <- { type: 'prof-start', intervalUs } -> { type: 'prof-started' }   V8 CPU profiler on
+ *   <- { type: 'prof-stop', path } -> { type: 'prof-stopped', path }    profile written to path
+ *                                     (and the sampled allocations to path's .heapprofile)
  * Logs (pino, level SKEIN_BENCH_LOG, default 'warn') go to stderr, which the bench mirrors.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { pino } from 'pino';
 import { startEngine } from 'skein/runtime';
 
@@ -27,6 +33,10 @@ const engine = await startEngine({
   namespace,
   id: engineId,
   logger,
+  // SKEIN_BENCH_RUN_INDEX=0: without the run index, for the comparison in bench/README.md.
+  ...(process.env.SKEIN_BENCH_RUN_INDEX === '0' && { runIndex: { enabled: false } }),
+  // SKEIN_BENCH_METRICS=0: without metrics, for their cost (bench/metrics-cost.ts).
+  ...(process.env.SKEIN_BENCH_METRICS === '0' && { metrics: false }),
   http: httpPort ? { port: httpPort } : undefined,
 });
 
@@ -44,6 +54,36 @@ async function status(): Promise<unknown> {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
+
+// A CPU profile of one phase only (BENCH_PROFILE_DIR in bench/skein.ts), unlike --cpu-prof,
+// which covers the whole process from its boot.
+let profiler: Session | undefined;
+async function profileStart(intervalUs: number) {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: intervalUs });
+  await profiler.post('Profiler.start');
+  // BENCH_PROFILE_HEAP=1: allocations too, those already collected included: what the garbage
+  // collector is given (sampling costs CPU of its own, so not by default).
+  if (process.env.BENCH_PROFILE_HEAP === '1')
+    await profiler.post('HeapProfiler.startSampling', {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+}
+async function profileStop(path: string) {
+  if (!profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(path, JSON.stringify(profile));
+  if (process.env.BENCH_PROFILE_HEAP === '1') {
+    const heap = await profiler.post('HeapProfiler.stopSampling');
+    writeFileSync(path.replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(heap.profile));
+  }
+  profiler.disconnect();
+  profiler = undefined;
+}
 
 process.on('message', (m: { type?: string }) => {
   if (m?.type === 'mem') {
@@ -65,6 +105,14 @@ process.on('message', (m: { type?: string }) => {
         status: await status(),
       });
     })();
+  } else if (m?.type === 'cpu') {
+    send({ type: 'cpu', ...process.cpuUsage() });
+  } else if (m?.type === 'prof-start') {
+    const { intervalUs } = m as { intervalUs?: number };
+    void profileStart(intervalUs ?? 1000).then(() => send({ type: 'prof-started' }));
+  } else if (m?.type === 'prof-stop') {
+    const { path } = m as { path: string };
+    void profileStop(path).then(() => send({ type: 'prof-stopped', path }));
   } else if (m?.type === 'stop') {
     void engine
       .stop()

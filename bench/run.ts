@@ -4,7 +4,8 @@
  *   BENCH_TASKS [20000]  BENCH_WARMUP [1000]  BENCH_CHUNK [2000]  BENCH_SLOTS [200]
  *   BENCH_ROUND_TRIPS [1000]  BENCH_MEM_AT [10000,100000]  BENCH_CEILING_MSGS [50000]
  *   BENCH_SHARED_CLIENT [1] (also time triggers + worker on one client)  BENCH_SKIP_BULLMQ=1
- *   SKEIN_BENCH_LOG [warn]
+ *   SKEIN_BENCH_LOG [warn]  BENCH_PROFILE_DIR (CPU profiles of the timed phase there)
+ *   BENCH_PROFILE_INTERVAL_US [250]  BENCH_PROFILE_HEAP=1 (sampled allocations too)
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -87,6 +88,7 @@ async function main() {
         roundTrips: ROUND_TRIPS,
         memAt: MEM_AT,
         sharedClient: SHARED_CLIENT,
+        profileDir: process.env.BENCH_PROFILE_DIR || undefined,
       },
       indent,
     );

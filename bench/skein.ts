@@ -4,13 +4,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { Skein, type Task } from 'skein';
 import { getFreePort } from '../test/support/nats-server.js';
-import { cpuBetween, sampleCpu } from './cpu.js';
+import { cpuBetween, cpuPerTask, sampleCpu } from './cpu.js';
 import { deferred, fmt, latencySummary, mb, watched } from './util.js';
 
 export interface EngineMemory {
@@ -25,6 +28,8 @@ export interface EngineMemory {
 
 export interface StreamCount {
   name: string;
+  /** The name without the namespace: 'journal', 'kv snapshots', 'obj payloads', ... */
+  label: string;
   lastSeq: number;
   messages: number;
   bytes: number;
@@ -52,6 +57,8 @@ export class EngineChild {
   private readonly child: ChildProcess;
   private readonly exited: Promise<void>;
   private readonly replies: ((m: EngineMemory) => void)[] = [];
+  private readonly cpuReplies: ((m: { user: number; system: number }) => void)[] = [];
+  private readonly profReplies: (() => void)[] = [];
   warnings = 0;
   output = '';
 
@@ -75,6 +82,9 @@ export class EngineChild {
     });
     child.on('message', (m: { type?: string } & EngineMemory) => {
       if (m?.type === 'mem') this.replies.shift()?.(m);
+      if (m?.type === 'cpu')
+        this.cpuReplies.shift()?.(m as unknown as { user: number; system: number });
+      if (m?.type === 'prof-started' || m?.type === 'prof-stopped') this.profReplies.shift()?.();
     });
   }
 
@@ -86,7 +96,10 @@ export class EngineChild {
     const script = fileURLToPath(new URL('./engine-process.ts', import.meta.url));
     const httpPort = await getFreePort();
     const args = [script, natsUrl, namespace, String(httpPort), ...(engineId ? [engineId] : [])];
-    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', ...args], {
+    // SKEIN_BENCH_CPU_PROF_DIR: the engine writes a V8 CPU profile there when it exits.
+    const profDir = process.env.SKEIN_BENCH_CPU_PROF_DIR;
+    const profile = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', '--expose-gc', ...args], {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     const engine = new EngineChild(child, httpPort);
@@ -132,6 +145,33 @@ export class EngineChild {
     return watched('engine memory report', reply.promise, () => 0, 15_000, 15_000);
   }
 
+  /** The CPU time the engine process has used, in µs (user + system). */
+  cpuMicros(): Promise<number> {
+    const reply = deferred<{ user: number; system: number }>();
+    this.cpuReplies.push(reply.resolve);
+    this.child.send({ type: 'cpu' });
+    return watched('engine cpu report', reply.promise, () => 0, 15_000, 15_000).then(
+      (u) => u.user + u.system,
+    );
+  }
+
+  /** Starts the V8 CPU profiler in the engine (sampling every `intervalUs`). */
+  profileStart(intervalUs: number): Promise<void> {
+    return this.profRequest({ type: 'prof-start', intervalUs });
+  }
+
+  /** Stops it and has the engine write the profile (a .cpuprofile JSON) to `path`. */
+  profileStop(path: string): Promise<void> {
+    return this.profRequest({ type: 'prof-stop', path });
+  }
+
+  private profRequest(m: object): Promise<void> {
+    const reply = deferred<void>();
+    this.profReplies.push(() => reply.resolve());
+    this.child.send(m);
+    return watched('engine profiler', reply.promise, () => 0, 30_000, 30_000);
+  }
+
   async stop() {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     if (this.child.connected) this.child.send({ type: 'stop' });
@@ -141,7 +181,7 @@ export class EngineChild {
   }
 }
 
-/** Every stream of the namespace, KV buckets included, with its last sequence and message count. */
+/** Every stream of the namespace, KV buckets and object stores included, with its last sequence and message count. */
 export async function streamCounts(
   jsm: JetStreamManager,
   namespace: string,
@@ -150,9 +190,16 @@ export async function streamCounts(
   const out: StreamCount[] = [];
   for await (const info of jsm.streams.list()) {
     const name = info.config.name;
-    if (!name.startsWith(`${NS}_`) && !name.startsWith(`KV_${NS}_`)) continue;
+    const kinds = [
+      ['', `${NS}_`],
+      ['kv ', `KV_${NS}_`],
+      ['obj ', `OBJ_${NS}_`],
+    ] as const;
+    const kind = kinds.find(([, prefix]) => name.startsWith(prefix));
+    if (!kind) continue;
     out.push({
       name,
+      label: kind[0] + name.slice(kind[1].length).toLowerCase(),
       lastSeq: info.state.last_seq,
       messages: info.state.messages,
       bytes: info.state.bytes,
@@ -183,6 +230,8 @@ export interface BatchResult {
   perSWhileTriggering: number;
   perSDraining: number;
   cpu: string;
+  /** CPU µs per task of each process over the phase. */
+  cpuPerTask: string;
 }
 
 export interface SkeinResults {
@@ -207,6 +256,47 @@ export interface SkeinBenchOptions {
   memAt: [number, number];
   /** Also time the phase with one client for triggers and the worker. */
   sharedClient: boolean;
+  /** CPU profiles of the timed phase (engine, and this process) are written here. */
+  profileDir?: string;
+}
+
+/** Sampling interval of the timed phase's CPU profiles (BENCH_PROFILE_INTERVAL_US). */
+const PROFILE_INTERVAL_US = Number(process.env.BENCH_PROFILE_INTERVAL_US) || 250;
+/** BENCH_PROFILE_HEAP=1: sampled allocations too (.heapprofile beside each .cpuprofile). */
+const PROFILE_HEAP = process.env.BENCH_PROFILE_HEAP === '1';
+
+/** V8 CPU profilers on in the engine child and in this process (client + worker). */
+async function startProfiles(engine: EngineChild) {
+  const own = new Session();
+  own.connect();
+  await own.post('Profiler.enable');
+  await own.post('Profiler.setSamplingInterval', { interval: PROFILE_INTERVAL_US });
+  await engine.profileStart(PROFILE_INTERVAL_US);
+  await own.post('Profiler.start');
+  if (PROFILE_HEAP)
+    await own.post('HeapProfiler.startSampling', {
+      samplingInterval: 16384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+  return {
+    async stop(dir: string): Promise<string> {
+      const { profile } = await own.post('Profiler.stop');
+      const heap = PROFILE_HEAP ? await own.post('HeapProfiler.stopSampling') : undefined;
+      own.disconnect();
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const enginePath = join(dir, `engine-${stamp}.cpuprofile`);
+      const benchPath = join(dir, `bench-${stamp}.cpuprofile`);
+      await engine.profileStop(enginePath);
+      writeFileSync(benchPath, JSON.stringify(profile));
+      if (heap)
+        writeFileSync(
+          benchPath.replace(/\.cpuprofile$/, '.heapprofile'),
+          JSON.stringify(heap.profile),
+        );
+      return `  cpu profiles of the timed phase: ${enginePath}, ${benchPath} (npx tsx bench/cpuprofile.ts <file> <tasks>)`;
+    },
+  };
 }
 
 const silentish = () => pino({ level: process.env.SKEIN_BENCH_LOG ?? 'warn' }, pino.destination(2));
@@ -271,7 +361,8 @@ export async function benchSkein(
         () => `${triggered} triggered, ${completed} completed`,
       );
       const seconds = (performance.now() - t0) / 1000;
-      const cpu = cpuBetween(cpu0, sampleCpu());
+      const cpu1 = sampleCpu();
+      const cpu = cpuBetween(cpu0, cpu1);
       completedTotal += total;
       return {
         tasks: total,
@@ -284,6 +375,7 @@ export async function benchSkein(
             ? (total - completedWhenTriggered) / (seconds - triggerSeconds)
             : NaN,
         cpu,
+        cpuPerTask: cpuPerTask(cpu0, cpu1, total),
       };
     };
     const describe = (label: string, r: BatchResult, detail = false) => {
@@ -294,6 +386,7 @@ export async function benchSkein(
           `${fmt(r.perSDraining)}/s after`,
       );
       log(`  cpu (100% = one core): ${r.cpu}`);
+      log(`  cpu per task: ${r.cpuPerTask}`);
     };
 
     const memory: SkeinResults['memory'] = [];
@@ -325,7 +418,9 @@ export async function benchSkein(
 
     // The timed phase, with the persisted writes counted from the server's own stream states.
     const before = await streamCounts(jsm, namespace);
+    const profiling = opts.profileDir ? await startProfiles(engine) : undefined;
     const throughput = await batch('throughput', opts.tasks);
+    if (profiling && opts.profileDir) log(await profiling.stop(opts.profileDir));
     const after = await streamCounts(jsm, namespace);
     const streams = deltas(before, after);
     const total = streams.reduce((a, s) => a + s.writes, 0);

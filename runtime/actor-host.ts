@@ -19,7 +19,18 @@ import { turnSource } from './ids.js';
 import { snapshotKey } from './subjects.js';
 
 /** Test hooks: a hook that throws interrupts the turn at that point, as a crash would. */
+/**
+ * A message its actor cannot take yet (see `Decision.early`): neither handled nor dropped. A
+ * direct sender then stores it in the inbox; the inbox hands it over again after a delay.
+ */
+export class EarlyMessage extends Error {}
+
 export interface TurnHooks {
+  /**
+   * Before the turn loads the actor and decides; a promise returned delays the turn (and the
+   * actor's later ones) until it settles, as a partition that held the message back would.
+   */
+  beforeDecide?(actorId: string, messageId: string, messageType: string): Promise<void> | void;
   beforeAppend?(actorId: string, messageId: string): void;
   afterAppend?(actorId: string, messageId: string): void;
   afterEffects?(actorId: string, messageId: string): void;
@@ -31,6 +42,8 @@ interface Loaded<S> {
   /** Effects recorded per handled message id (the most recent ones). */
   handled: Map<string, Effect[]>;
   sinceSnapshot: number;
+  /** The actor's stored snapshot, shared by the states that follow (it is written while later turns go on). */
+  snapshot: SnapshotHeld;
   /** Assumed empty (see createsActor), not read from the journal. */
   assumed?: boolean;
 }
@@ -43,10 +56,24 @@ interface Snapshot {
   handled: [string, Effect[]][];
 }
 
+/**
+ * What a host knows of an actor's stored snapshot. It writes the next one by compare-and-set
+ * on `revision` (0: none), so a stale writer cannot put back an older snapshot over entries
+ * that compaction deleted, and one write at a time.
+ */
+interface SnapshotHeld {
+  revision: number;
+  /** The journal sequence the stored snapshot ends at (0: none). */
+  seq: number;
+  writing?: boolean;
+}
+
+const noSnapshot = (): SnapshotHeld => ({ revision: 0, seq: 0 });
+
 const HANDLED_KEPT = 256;
 const MAX_CONFLICT_RETRIES = 8;
 
-export interface ActorHostOptions<M> {
+export interface ActorHostOptions<M, S = unknown> {
   journal: Journal;
   effects: EffectRunner;
   clock: Clock;
@@ -59,8 +86,17 @@ export interface ActorHostOptions<M> {
   /** Bound on actors kept in memory. */
   maxCached?: number;
   hooks?: TurnHooks;
-  /** Told of every entry this host appends (the scheduler on this engine reads it from here). */
-  onAppended?: (seq: number, entry: JournalEntry) => void;
+  /**
+   * Told of every entry this host appends, with the actor's state before it (the scheduler and
+   * the metrics on this engine read it from here).
+   */
+  onAppended?: (seq: number, entry: JournalEntry, before: S) => void;
+  /**
+   * After each snapshot, delete the journal entries the one before it covers, but its last
+   * (appends expect the subject's last sequence, which must stay stored). Not for runs: the
+   * scheduler holds their entries as the queue.
+   */
+  compact?: boolean;
 }
 
 export class ActorHost<S, M extends { id: string }, E> {
@@ -69,7 +105,7 @@ export class ActorHost<S, M extends { id: string }, E> {
 
   constructor(
     readonly def: ActorDefinition<S, M, E>,
-    private readonly opts: ActorHostOptions<M>,
+    private readonly opts: ActorHostOptions<M, S>,
   ) {}
 
   get cachedCount() {
@@ -100,7 +136,18 @@ export class ActorHost<S, M extends { id: string }, E> {
     for (const event of entry.ev) state = this.def.evolve(state, event as E);
     const handled = new Map<string, Effect[]>();
     rememberHandled(handled, entry.m, entry.fx);
-    this.remember(actorId, { state, lastSeq: seq, handled, sinceSnapshot: 1 });
+    this.remember(actorId, {
+      state,
+      lastSeq: seq,
+      handled,
+      sinceSnapshot: 1,
+      snapshot: noSnapshot(),
+    });
+  }
+
+  /** Drops an actor from memory (its journal was deleted): its next turn reads the journal. */
+  forget(actorId: string) {
+    this.cache.delete(actorId);
   }
 
   /** The actor's current state and journal position, read fresh from the journal. */
@@ -110,6 +157,8 @@ export class ActorHost<S, M extends { id: string }, E> {
 
   private async turn(actorId: string, message: M): Promise<void> {
     try {
+      const held = this.opts.hooks?.beforeDecide?.(actorId, message.id, typeOf(message));
+      if (held) await held;
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
         if (await this.tryTurn(actorId, message, attempt === 0)) return;
         this.cache.delete(actorId);
@@ -141,17 +190,20 @@ export class ActorHost<S, M extends { id: string }, E> {
     const now = this.opts.clock.now();
     const decision = this.def.decide(loaded.state, message, now);
     const { events, effects } = decision;
+    // A state kept in memory (or taken from another's entry, or assumed empty) may be behind
+    // the journal: another engine may have served the actor meanwhile (a partition moved
+    // while this one was cut off). An append would notice (its expected sequence is stale);
+    // a decision to do nothing would drop the message, a durable sleep's wake-up say. So
+    // that one is checked against the journal, and decided again on it when behind.
+    const behind = async () =>
+      (cached !== undefined || loaded.assumed === true) &&
+      (await this.opts.journal.lastSeq(this.def.type, actorId)) !== loaded.lastSeq;
+    if (decision.early) {
+      if (await behind()) return false;
+      throw new EarlyMessage(`${this.def.type} ${actorId}: ${decision.early}`);
+    }
     if (events.length === 0 && effects.length === 0) {
-      // A state kept in memory (or taken from another's entry, or assumed empty) may be behind
-      // the journal: another engine may have served the actor meanwhile (a partition moved
-      // while this one was cut off). An append would notice (its expected sequence is stale);
-      // a decision to do nothing would drop the message, a durable sleep's wake-up say. So
-      // that one is checked against the journal, and decided again on it when behind.
-      if (
-        (cached || loaded.assumed) &&
-        (await this.opts.journal.lastSeq(this.def.type, actorId)) !== loaded.lastSeq
-      )
-        return false;
+      if (await behind()) return false;
       this.remember(actorId, loaded);
       return true;
     }
@@ -177,10 +229,11 @@ export class ActorHost<S, M extends { id: string }, E> {
       lastSeq: seq,
       handled: loaded.handled,
       sinceSnapshot: loaded.sinceSnapshot + 1,
+      snapshot: loaded.snapshot,
     };
     rememberHandled(next.handled, message.id, effects);
     this.remember(actorId, next);
-    this.opts.onAppended?.(seq, entry);
+    this.opts.onAppended?.(seq, entry, loaded.state);
     hooks?.afterAppend?.(actorId, message.id);
     const stored = this.opts.effects.run(effects, source);
     if (stored) await stored;
@@ -205,6 +258,7 @@ export class ActorHost<S, M extends { id: string }, E> {
         lastSeq: 0,
         handled: new Map(),
         sinceSnapshot: 0,
+        snapshot: noSnapshot(),
         assumed: true,
       });
     }
@@ -217,11 +271,14 @@ export class ActorHost<S, M extends { id: string }, E> {
       lastSeq: 0,
       handled: new Map(),
       sinceSnapshot: 0,
+      snapshot: noSnapshot(),
     };
     if (this.opts.snapshots && this.opts.snapshotEvery) {
       const snap = await this.opts.snapshots.get(snapshotKey(this.def.type, actorId));
+      if (snap) loaded.snapshot.revision = snap.revision;
       const s = snap && snap.operation === 'PUT' ? this.snapshotOf(snap.value) : undefined;
       if (s) {
+        loaded.snapshot.seq = s.seq;
         loaded.state = s.state as S;
         loaded.lastSeq = s.seq;
         loaded.handled = new Map(s.handled);
@@ -259,6 +316,8 @@ export class ActorHost<S, M extends { id: string }, E> {
   private maybeSnapshot(actorId: string, loaded: Loaded<S>) {
     const every = this.opts.snapshotEvery ?? 0;
     if (!this.opts.snapshots || every === 0 || loaded.sinceSnapshot < every) return;
+    if (loaded.snapshot.writing) return; // the next turn tries again
+    loaded.snapshot.writing = true;
     loaded.sinceSnapshot = 0;
     const snapshot: Snapshot = {
       v: FORMAT_VERSION,
@@ -267,13 +326,31 @@ export class ActorHost<S, M extends { id: string }, E> {
       handled: [...loaded.handled],
     };
     // A lost snapshot only makes the next load read more of the journal.
-    this.opts.snapshots
-      .put(snapshotKey(this.def.type, actorId), encode(snapshot))
+    const key = snapshotKey(this.def.type, actorId);
+    const held = loaded.snapshot;
+    const written = held.revision
+      ? this.opts.snapshots.update(key, encode(snapshot), held.revision)
+      : this.opts.snapshots.create(key, encode(snapshot));
+    written
+      .then(async (revision) => {
+        // Compaction stays one snapshot behind: a host elsewhere that read the previous
+        // snapshot a moment ago (a partition moving) still finds every entry after it.
+        const covered = held.seq;
+        held.revision = revision;
+        held.seq = snapshot.seq;
+        if (this.opts.compact && covered > 0)
+          await this.opts.journal.compact(this.def.type, actorId, covered);
+      })
       .catch((err: unknown) => {
-        this.opts.logger.warn({ err, actorId }, 'snapshot failed');
-      });
+        // Another writer's snapshot is newer than the one this state was loaded with: read it.
+        if (this.cache.get(actorId)?.snapshot === held) this.cache.delete(actorId);
+        this.opts.logger.warn({ err, actorId }, 'snapshot or compaction failed');
+      })
+      .finally(() => (held.writing = false));
   }
 }
+
+const typeOf = (message: object) => String((message as { type?: unknown }).type);
 
 function rememberHandled(handled: Map<string, Effect[]>, messageId: string, effects: Effect[]) {
   handled.set(messageId, effects);

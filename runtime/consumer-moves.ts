@@ -1,9 +1,8 @@
 /**
  * Tells when one of the namespace's consumers got a new leader server (a node of the NATS
- * cluster died or stepped down). A pull request sent to the old leader is lost with it, and the
- * new leader knows nothing of the nak delays the timers wait on: the engine then restarts the
- * part that reads the consumer (KeepRunning) rather than wait for missed heartbeats (30 s) and
- * ack_wait. A single server never sends these advisories.
+ * cluster died or stepped down). A pull request sent to the old leader is lost with it: the
+ * engine then has the part that reads the consumer pull again (KeepRunning.moved) rather than
+ * wait for missed heartbeats. A single server never sends these advisories.
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Logger } from 'pino';

@@ -1,17 +1,17 @@
 /** The engine process: sets up the namespace, takes its share of partitions, serves them. */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { checkNatsOptions, type NatsOptions } from './nats-options.js';
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { concurrencyActor } from '../actors/concurrency/index.js';
 import { cronActor } from '../actors/cron/index.js';
 import { runActor, type RunMessage, type RunState } from '../actors/run/index.js';
 import { scheduleActor } from '../actors/schedule/index.js';
-import { defaultSchedulerConfig, type SchedulerConfig } from '../actors/scheduler/state.js';
-import { ActorHost, type TurnHooks } from './actor-host.js';
+import { defaultSchedulerConfig, type SchedulerState } from '../actors/scheduler/state.js';
+import { ActorHost } from './actor-host.js';
+import { checkEngineOptions, type EngineOptions } from './engine-options.js';
 import { EngineApi } from './api.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock } from './clock.js';
 import { connectNats, openJetStream } from './connection.js';
 import { dispatchKeyOf } from './dispatch-signature.js';
 import { EffectRunner } from './effects.js';
@@ -21,7 +21,7 @@ import { EventRouter } from './event-router.js';
 import { Journal } from './journal.js';
 import { KeepRunning } from './keep-running.js';
 import { watchConsumerMoves } from './consumer-moves.js';
-import { LEADER, Leases, partitionOfLease, validateEngineId } from './leases.js';
+import { LEADER, Leases, partitionOfLease } from './leases.js';
 import { EnginePresence } from './liveness.js';
 import { Mailbox } from './mailbox.js';
 import { RegistryView } from './registry-view.js';
@@ -29,7 +29,6 @@ import { rejectionCounts } from './rejections.js';
 import { Requester } from './requester.js';
 import { RunStarter } from './run-starter.js';
 import {
-  DEFAULT_NAMESPACE,
   PARTITIONS,
   names as namesOf,
   cronMessageSchema,
@@ -37,7 +36,6 @@ import {
   runMessageSchema,
   scheduleMessageSchema,
   concurrencyMessageSchema,
-  validateNamespace,
 } from './protocol.js';
 import { JournalTail } from './journal-tail.js';
 import { SchedulerHost } from './scheduler-host.js';
@@ -48,59 +46,17 @@ import {
   restartPartitionConsumer,
 } from './setup.js';
 import { TimerHost } from './timer-host.js';
-// The user-facing ValidationError, so `startEngine` refuses options as the SDK does.
-import { checkOptions, optionNames } from './options.js';
-
-export interface EngineOptions {
-  natsUrl?: string | string[];
-  namespace?: string;
-  /** Credentials and TLS for NATS; default: env SKEIN_NATS_*. */
-  nats?: NatsOptions;
-  logger?: Logger;
-  http?: { port: number };
-  /**
-   * This engine's name in the namespace, kept across restarts so that a replacement takes its
-   * dead predecessor's partitions at once (`skein engine` uses the host name). Two live engines
-   * may not share one. Default: `engine-<random>`, new on each start.
-   */
-  id?: string;
-  /** Stream and bucket replicas (3 on a cluster). */
-  replicas?: number;
-  /** Internal, for tests: time source, turn interruption hooks, scheduler timings. */
-  clock?: Clock;
-  hooks?: TurnHooks;
-  scheduler?: Partial<SchedulerConfig>;
-  leaseRenewMs?: number;
-  /** Longest a durable timer waits before it is looked at again (tests moving `clock` set it low). */
-  timerRecheckMs?: number;
-  /** How long pushed events are kept (default 7 days). */
-  eventRetentionDays?: number;
-  /**
-   * A secret shared with the workers (default: env SKEIN_DISPATCH_KEY): dispatches and cancels
-   * are signed with it, and workers holding it run only signed ones.
-   */
-  dispatchKey?: string;
-}
+import { Payloads } from './payloads.js';
+import { RunIndex } from './run-index/run-index.js';
+import { RetentionSweeper } from './retention-sweeper.js';
+import { EngineMetrics } from './metrics/engine-metrics.js';
+import { metricsRoute } from './metrics/http.js';
+import { isCreation } from './metrics/run-turns.js';
 
 /** How long a kept part waits for JetStream to answer a consumer change before trying again. */
 const PART_REQUEST_TIMEOUT_MS = 2_000;
 
-const ENGINE_OPTIONS = optionNames<EngineOptions>({
-  id: true,
-  natsUrl: true,
-  namespace: true,
-  nats: true,
-  logger: true,
-  http: true,
-  replicas: true,
-  clock: true,
-  hooks: true,
-  scheduler: true,
-  leaseRenewMs: true,
-  timerRecheckMs: true,
-  eventRetentionDays: true,
-  dispatchKey: true,
-});
+export type { EngineOptions };
 
 export interface Engine {
   readonly id: string;
@@ -108,22 +64,30 @@ export interface Engine {
   /** Partitions this engine serves now (for tests and metrics). */
   partitions(): number[];
   isLeader(): boolean;
+  /** The port the HTTP server listens on (the one picked when `http.port` is 0). */
+  readonly httpPort: number | undefined;
   stop(): Promise<void>;
 }
 
 export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
-  checkOptions(opts, ENGINE_OPTIONS, 'startEngine');
-  checkOptions(opts.http, ['port'], 'startEngine: http');
-  checkNatsOptions(opts.nats, 'startEngine');
-  const namespace = validateNamespace(
-    opts.namespace ?? process.env.SKEIN_NAMESPACE ?? DEFAULT_NAMESPACE,
-  );
-  const id =
-    opts.id === undefined ? `engine-${randomUUID().slice(0, 8)}` : validateEngineId(opts.id);
+  const { httpConfig, maxPayloadBytes, namespace, id, defaultRetentionMs } =
+    checkEngineOptions(opts);
   const logger = (opts.logger ?? pino({ level: process.env.SKEIN_LOG_LEVEL ?? 'info' })).child({
     engine: id,
   });
   const clock = opts.clock ?? systemClock;
+  // Counted only where they can be read (GET /metrics). Its sources are read when scraped,
+  // once the parts below exist.
+  const metrics: EngineMetrics | undefined =
+    opts.metrics === false || !opts.http
+      ? undefined
+      : new EngineMetrics({
+          logger,
+          now: () => clock.now(),
+          leading: () => leases.holds(LEADER),
+          scheduler: (): SchedulerState | undefined =>
+            leases.holds(LEADER) ? scheduler.view() : undefined,
+        });
   const n = namesOf(namespace);
   const nc: NatsConnection = await connectNats(opts.natsUrl, opts.nats, id);
   const jsm = await openJetStream(nc);
@@ -145,7 +109,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   // client's 5 s timeout is retried (KeepRunning) seconds after the cluster could serve it.
   const partsJsm = await jetstreamManager(nc, { timeout: PART_REQUEST_TIMEOUT_MS });
   const requester = new Requester(nc);
-  const journal = new Journal(requester, jsm, n, logger);
+  const journal = new Journal(requester, jsm, n, logger, metrics);
   const registry = new RegistryView(buckets.registry, logger);
   await registry.start();
   const runStarter = new RunStarter(requester, n, registry);
@@ -157,17 +121,21 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     clock,
     logger,
     snapshots: buckets.snapshots,
-    snapshotEvery: 100,
+    snapshotEvery: opts.snapshotEvery ?? 100,
     createsActor: (m: RunMessage) => m.type === 'Trigger',
     hooks: opts.hooks,
-    onAppended: (seq, entry) => tail.noteAppended(seq, entry),
+    onAppended: (seq, entry, before) => {
+      tail.noteAppended(seq, entry);
+      runIndex?.noteAppended(seq, entry);
+      // A creating entry is counted where every run's is: by the leader's tail.
+      if (metrics && !isCreation(entry)) metrics.runTurn(entry, before);
+    },
   });
   const actorOptions = { journal, effects, clock, logger, snapshots: buckets.snapshots };
-  const crons = new ActorHost(cronActor, { ...actorOptions, snapshotEvery: 100 });
-  const concurrencyGroups = new ActorHost(concurrencyActor, {
-    ...actorOptions,
-    snapshotEvery: 100,
-  });
+  // Their journals are compacted after each snapshot: a cron ticks, and a group turns, forever.
+  const compacted = { ...actorOptions, snapshotEvery: opts.snapshotEvery ?? 100, compact: true };
+  const crons = new ActorHost(cronActor, compacted);
+  const concurrencyGroups = new ActorHost(concurrencyActor, compacted);
   const schedules = new ActorHost(scheduleActor, {
     ...actorOptions,
     createsActor: (m) => m.type === 'CreateSchedule',
@@ -184,7 +152,18 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     },
     logger,
   );
-  const events = new EventRouter(js, partsJsm, requester, n, logger, registry, runStarter);
+  const payloads = new Payloads(js, n, maxPayloadBytes, nc.info?.max_payload ?? 1024 * 1024);
+  const events = new EventRouter(
+    js,
+    partsJsm,
+    requester,
+    n,
+    logger,
+    registry,
+    runStarter,
+    payloads,
+    metrics,
+  );
   const scheduler = new SchedulerHost({
     nc,
     js,
@@ -196,6 +175,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     release: (key) => tail.release(key),
     rateLimits: buckets.rateLimits,
     dispatchKey: dispatchKeyOf(opts.dispatchKey),
+    metrics,
   });
   const tail = new JournalTail({
     js,
@@ -218,8 +198,13 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
       );
     },
     readRun: async (runId): Promise<RunState> => (await runs.read(runId)).state,
+    onDecoded: (seq, entry) => runIndex?.noteAppended(seq, entry),
+    onEntry: (seq, subject, entry, redelivered) => {
+      runIndex?.follow(seq, subject, entry);
+      if (metrics && !redelivered && isCreation(entry)) metrics.runCreated(entry);
+    },
   });
-  const timers = new TimerHost(js, partsJsm, n, clock, logger, opts.timerRecheckMs);
+  const timers = new TimerHost(js, partsJsm, n, clock, logger, opts.timerRecheckMs, metrics);
   const api = new EngineApi({
     nc,
     js,
@@ -227,16 +212,44 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     names: n,
     journal,
     runs,
+    concurrency: concurrencyGroups,
     workers: buckets.workers,
     clock,
     logger,
   });
   api.start();
+  const runIndex =
+    opts.runIndex?.enabled === false
+      ? undefined
+      : new RunIndex({
+          nc,
+          js,
+          jsm: partsJsm,
+          names: n,
+          logger,
+          objects: buckets.runIndex,
+          getRun: (runId) => api.getRun(runId),
+          live: () => scheduler.dispatched(),
+          source: { healthy: () => tail.healthy(), position: () => tail.position() },
+          checkpointEveryMs: opts.runIndex?.checkpointEveryMs,
+        });
+
+  const sweeper = new RetentionSweeper({
+    deps: { jsm: partsJsm, names: n, snapshots: buckets.snapshots, runs },
+    // Without the index (a bench comparison), only crons and schedules are swept.
+    source: opts.expiredRuns ?? runIndex,
+    defaultRetentionMs,
+    clock,
+    logger,
+    actors: { cron: crons, schedule: schedules },
+    sweepEveryMs: opts.sweepEveryMs,
+  });
 
   // Part names are the names of their consumers (see watchConsumerMoves).
   const keeper = new KeepRunning(logger);
   const leaderParts = {
     router: events,
+    retention: sweeper, // no consumer of its own
     // The scheduler's state is rebuilt from what the tail reads: it starts first, and a restart
     // of the tail's consumer (named `scheduler`) restarts both.
     scheduler: {
@@ -249,8 +262,10 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
         await tail.stop();
       },
       healthy: () => tail.healthy(),
+      pullAgain: () => tail.pullAgain(),
     },
     timers,
+    ...(runIndex && { runIndex }),
   };
   const leases = new Leases(
     buckets.leases,
@@ -265,17 +280,18 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
             start: () => restartPartitionConsumer(partsJsm, n, p).then(() => mailbox.serve(p)),
             stop: () => mailbox.release(p),
             healthy: () => mailbox.healthy(p),
+            pullAgain: () => mailbox.pullAgain(p),
           });
         else if (lease === LEADER)
           await Promise.all(Object.entries(leaderParts).map(([k, part]) => keeper.keep(k, part)));
-        logger.info({ lease }, 'lease acquired');
+        logger.debug({ lease }, 'lease acquired');
       },
       released: async (lease) => {
         const p = partitionOfLease(lease);
         if (p !== undefined) await keeper.drop(`p${p}`);
         else if (lease === LEADER)
           await Promise.all(Object.keys(leaderParts).map((k) => keeper.drop(k)));
-        logger.info({ lease }, 'lease released');
+        logger.debug({ lease }, 'lease released');
       },
     },
     logger,
@@ -295,16 +311,36 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     // hold: start them again from their ack floors, or timers wait out their ack_wait.
     if (leases.holds(LEADER)) keeper.restart(['timers', 'router']);
   });
-  const moves = watchConsumerMoves(nc, n, logger, (consumer) => keeper.restart([consumer], true));
-  const http: HttpServer | undefined = opts.http
-    ? await startHttp(opts.http.port, () => ({
-        engine: id,
-        namespace,
-        partitions: mailbox.partitions,
-        leader: leases.holds(LEADER),
-        cachedRuns: runs.cachedCount,
-        rejectedMessages: rejectionCounts(logger),
-      }))
+  const moves = watchConsumerMoves(nc, n, logger, (consumer) => keeper.moved(consumer));
+  const stopParts = async (http?: HttpServer) => {
+    api.stop();
+    for (const sub of moves) sub.unsubscribe();
+    await leases.stop();
+    keeper.stop();
+    registry.stop();
+    await http?.close();
+    requester.close();
+    await nc.drain();
+  };
+  const http: HttpServer | undefined = httpConfig
+    ? await startHttp(httpConfig, {
+        status: () => ({
+          engine: id,
+          namespace,
+          partitions: mailbox.partitions,
+          leader: leases.holds(LEADER),
+          cachedRuns: runs.cachedCount,
+          indexedRuns: leases.holds(LEADER) ? (runIndex?.size ?? null) : null,
+          rejectedMessages: rejectionCounts(logger),
+        }),
+        logger,
+        dashboard: { natsUrl: opts.natsUrl, nats: opts.nats, namespace, js, nc },
+        metrics: metrics && metricsRoute(metrics),
+      }).catch(async (err: unknown) => {
+        // A port in use, say: nothing this engine started may go on without it.
+        await stopParts();
+        throw err;
+      })
     : undefined;
   logger.info({ namespace, partitions: mailbox.partitions }, 'engine started');
 
@@ -314,18 +350,8 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     namespace,
     partitions: () => mailbox.partitions,
     isLeader: () => leases.holds(LEADER),
-    stop: () =>
-      (stopping ??= (async () => {
-        api.stop();
-        for (const sub of moves) sub.unsubscribe();
-        await leases.stop();
-        keeper.stop();
-        registry.stop();
-        await http?.close();
-        requester.close();
-        await nc.drain();
-        logger.info('engine stopped');
-      })()),
+    httpPort: http?.port,
+    stop: () => (stopping ??= stopParts(http).then(() => logger.info('engine stopped'))),
   };
 }
 

@@ -21,10 +21,16 @@ import type { Names } from './protocol.js';
 import type { RegistryView } from './registry-view.js';
 import type { Requester } from './requester.js';
 import type { RunStarter } from './run-starter.js';
+import { RouterProgressWriter } from './router-progress.js';
 import { restartRouterConsumer } from './setup.js';
 import { readSince, type RawStored } from './stream-reads.js';
-import { eventReceivedId, eventRunId } from './ids.js';
-import type { StoredEvent } from './protocol.js';
+import { EVENT_META, eventReceivedId, eventRunId } from './ids.js';
+import { traceContextOr, type StoredEvent } from './protocol.js';
+import { inputInlineLimit, PayloadGoneError, type Payloads } from './payloads.js';
+import { ValidationError } from './errors.js';
+import type { MetricsSink } from './metrics/engine-metrics.js';
+
+const NO_PAYLOAD = Symbol('no payload');
 
 /** A failed routing comes back after this (runs it created already are not created again). */
 const RETRY_DELAY_MS = 1000;
@@ -35,6 +41,7 @@ const matchesScope = (wait: EventWait, event: StoredEvent) =>
 export class EventRouter {
   private readonly waits = new Map<string, Map<string, EventWait>>();
   private loop?: ConsumerLoop;
+  private progress?: RouterProgressWriter;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -44,6 +51,8 @@ export class EventRouter {
     private readonly logger: Logger,
     private readonly registry: RegistryView,
     private readonly starter: RunStarter,
+    private readonly payloads: Payloads,
+    private readonly metrics?: Pick<MetricsSink, 'eventRouted'>,
   ) {}
 
   async start() {
@@ -56,6 +65,8 @@ export class EventRouter {
       this.logger,
     );
     await this.loop.start();
+    this.progress = new RouterProgressWriter(this.js, this.jsm, this.names, this.logger);
+    await this.progress.start();
   }
 
   /** Its consumer loop is running (see KeepRunning). */
@@ -64,6 +75,8 @@ export class EventRouter {
   }
 
   async stop() {
+    this.progress?.stop();
+    this.progress = undefined;
     await this.loop?.stop();
     this.loop = undefined;
     this.waits.clear();
@@ -119,8 +132,12 @@ export class EventRouter {
       msg.term();
       return;
     }
-    return this.route(event, Math.floor(msg.info.timestampNanos / 1e6)).then(
-      () => msg.ack(),
+    const storedAt = Math.floor(msg.info.timestampNanos / 1e6);
+    return this.route(event, storedAt).then(
+      () => {
+        msg.ack();
+        this.metrics?.eventRouted(Date.now() - storedAt);
+      },
       (err: unknown) => {
         this.logger.warn({ err, eventId: event.eventId }, 'event routing failed; will retry');
         msg.nak(RETRY_DELAY_MS);
@@ -135,27 +152,48 @@ export class EventRouter {
       (w) => at >= w.sinceMs && matchesScope(w, event),
     );
     await Promise.all([
-      ...this.registry.subscribersOf(event.key).map((reg) =>
-        this.starter.start({
-          runId: eventRunId(event.eventId, reg.spec.name),
+      ...this.registry.subscribersOf(event.key).map(async (reg) => {
+        const runId = eventRunId(event.eventId, reg.spec.name);
+        const limit = inputInlineLimit(this.payloads.inlineBytes, reg.spec);
+        const input = await this.adopted(event, runId, 'event-input', limit);
+        if (input === NO_PAYLOAD) return;
+        await this.starter.start({
+          runId,
           spec: reg.spec,
-          input: event.payload,
+          input,
           additionalMetadata: {
             ...event.additionalMetadata,
-            skein__event_id: event.eventId,
-            skein__event_key: event.key,
+            [EVENT_META.id]: event.eventId,
+            [EVENT_META.key]: event.key,
           },
           priority: event.priority,
           // The worker checks it with the target's inputValidator: bad input fails that run.
           unparsedInput: true,
           at: event.at,
-        }),
-      ),
+          traceLink: traceContextOr(event.trace),
+        });
+      }),
       ...waiting.map((w) => this.tell(w, event, at)),
     ]);
   }
 
+  /**
+   * The event's payload for run `runId`: a stored one is copied to the run's own objects (the
+   * run may outlive the event). One too large or gone is refused for good, not retried.
+   */
+  private async adopted(event: StoredEvent, runId: string, part: string, inlineBytes?: number) {
+    try {
+      return await this.payloads.adopt(event.payload, runId, part, inlineBytes);
+    } catch (err) {
+      if (!(err instanceof ValidationError || err instanceof PayloadGoneError)) throw err;
+      rejected(this.logger, 'event-payload', err);
+      return NO_PAYLOAD;
+    }
+  }
+
   private async tell(wait: EventWait, event: StoredEvent, at: number) {
+    const payload = await this.adopted(event, wait.runId, `event-${event.eventId}`);
+    if (payload === NO_PAYLOAD) return;
     const message = {
       type: 'EventReceived',
       id: eventReceivedId(event.eventId, wait.key),
@@ -163,7 +201,7 @@ export class EventRouter {
       conditionId: wait.conditionId,
       generation: wait.generation,
       eventId: event.eventId,
-      payload: event.payload,
+      payload,
       at,
     };
     await this.requester.publish(this.names.inboxSubject('run', wait.runId), encode(message), {

@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 
-export { attemptScope, queueKey } from '../actors/ids.js';
+export { attemptOf, attemptScope, queueKey } from '../actors/ids.js';
 
 /** A UUID-shaped id made of the given parts, so the same intent always names the same thing. */
 export function derivedId(...parts: string[]): string {
@@ -16,6 +16,9 @@ export function derivedId(...parts: string[]): string {
 
 /** The run a trigger with an idempotency key names: every trigger with that key names the same run. */
 export const keyedRunId = (name: string, key: string) => derivedId(name, key);
+
+/** Metadata keys of a run an event started: which event, under which key (events.list, RunOrigin). */
+export const EVENT_META = { id: 'skein__event_id', key: 'skein__event_key' } as const;
 
 /** The run an event starts for one subscriber. */
 export const eventRunId = (eventId: string, name: string) => derivedId('event', eventId, name);

@@ -97,3 +97,17 @@ export async function lastEntries(
   }
   return out;
 }
+
+/**
+ * Takes the entry noted for `seq` from `noted` (kept in sequence order), forgetting the older
+ * ones a reader in sequence order has passed.
+ */
+export function takeNoted(noted: Map<number, JournalEntry>, seq: number): JournalEntry | undefined {
+  for (const s of noted.keys()) {
+    if (s >= seq) break;
+    noted.delete(s);
+  }
+  const entry = noted.get(seq);
+  noted.delete(seq);
+  return entry;
+}

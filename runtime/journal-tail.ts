@@ -1,10 +1,10 @@
 /**
  * The leader's tail of the run journal (its `scheduler` consumer): reads each entry once and
- * fans it out to whoever needs it. Its `enqueue`, `abortTask` effects and attempt-ending events
- * go to the scheduler, its `awaitEvent` / `endWait` effects to the event router, and a run a
- * client created (its first entry) to the run cache. An entry stays unacknowledged while one of
- * its keys is open (a queued task run, an event wait), so a new leader rebuilds the queue and
- * the waits from the redelivered entries.
+ * fans it out to whoever needs it. Its `enqueue`, `abortTask` effects, attempt-ending events and
+ * recorded requeues go to the scheduler, its `awaitEvent` / `endWait` effects to the event
+ * router, a run a client created (its first entry) to the run cache, and every entry to the run
+ * index. An entry stays unacknowledged while one of its keys is open (a queued task run, an
+ * event wait), so a new leader rebuilds the queue and the waits from the redelivered entries.
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
@@ -15,7 +15,7 @@ import type { SchedulerMessage } from '../actors/scheduler/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { idProblem } from './bounds.js';
 import { ConsumerLoop } from './consumer-loop.js';
-import { decodeEntry, type JournalEntry } from './journal-entries.js';
+import { decodeEntry, takeNoted, type JournalEntry } from './journal-entries.js';
 import type { Names } from './protocol.js';
 import { rejected } from './rejections.js';
 import { restartSchedulerConsumer } from './setup.js';
@@ -29,7 +29,7 @@ type HeldBy = NonNullable<Extract<Effect, { type: 'abortTask' }>['heldBy']>;
 
 /** Where the task runs an entry queues, ends or aborts go (the scheduler host). */
 export interface TaskRunsReader {
-  /** `Enqueue`, `TaskDone` or `Abort`, read from the journal. */
+  /** `Enqueue`, `TaskDone`, `RequeueRecorded` or `Abort`, read from the journal. */
   receive(message: SchedulerMessage): void;
   /** A task run held in a worker's memory (suspended) was cancelled: tell that worker. */
   cancelHeld(heldBy: HeldBy, key: string, reason: string): void;
@@ -55,6 +55,13 @@ export interface JournalTailOptions {
   onRunCreated?: (runId: string, seq: number, entry: JournalEntry) => Promise<void> | undefined;
   /** A run's current state, to check entries a dead leader left unacknowledged. */
   readRun?: (runId: string) => Promise<RunState>;
+  /** Told of each entry the tail had to decode, so that another reader need not (the run index). */
+  onDecoded?: (seq: number, entry: JournalEntry) => void;
+  /**
+   * Told of each entry it reads, in journal order (the run index follows the journal here);
+   * `redelivered`: an earlier leader may have read it already.
+   */
+  onEntry?: (seq: number, subject: string, entry: JournalEntry, redelivered: boolean) => void;
 }
 
 export class JournalTail {
@@ -82,6 +89,17 @@ export class JournalTail {
       5000,
     );
     await this.loop.start();
+  }
+
+  /** Its consumer's last delivered stream sequence and how many entries it has yet to deliver. */
+  async position(): Promise<{ delivered: number; pending: number }> {
+    const info = await this.opts.jsm.consumers.info(this.opts.names.streams.journal, 'scheduler');
+    return { delivered: info.delivered.stream_seq, pending: info.num_pending };
+  }
+
+  /** See ConsumerLoop.pullAgain: false when the scheduler must start again from the ack floor. */
+  pullAgain(): Promise<boolean> {
+    return this.loop?.pullAgain() ?? Promise.resolve(false);
   }
 
   /** Its consumer loop is running (see KeepRunning). */
@@ -121,13 +139,7 @@ export class JournalTail {
   /** Takes the noted entry for `seq`, forgetting older ones the consumer has passed. */
   private takeNoted(seq: number): JournalEntry | undefined {
     this.lastSeen = Math.max(this.lastSeen, seq);
-    for (const noted of this.appended.keys()) {
-      if (noted >= seq) break;
-      this.appended.delete(noted);
-    }
-    const entry = this.appended.get(seq);
-    this.appended.delete(seq);
-    return entry;
+    return takeNoted(this.appended, seq);
   }
 
   private onJournalEntry(msg: JsMsg): void | Promise<void> {
@@ -141,6 +153,7 @@ export class JournalTail {
     try {
       if (!entry) {
         entry = decodeEntry(msg.data, msg.headers);
+        this.opts.onDecoded?.(msg.seq, entry);
         checkTailEffects(entry.fx);
         creating = this.noteCreation(msg.seq, entry);
       }
@@ -150,9 +163,13 @@ export class JournalTail {
       return;
     }
     const { tasks, waits } = this.opts;
-    for (const event of entry.ev as { type: string; key?: string }[]) {
+    this.opts.onEntry?.(msg.seq, msg.subject, entry, this.isRedelivery(msg));
+    for (const event of entry.ev as { type: string; key?: string; workerId?: string }[]) {
       if (event.key && ENDS_ATTEMPT.has(event.type))
         tasks.receive({ type: 'TaskDone', key: event.key });
+      // The scheduler holds a requeued task run back until its run has recorded why.
+      else if (event.type === 'TaskRequeued' && event.key && event.workerId)
+        tasks.receive({ type: 'RequeueRecorded', key: event.key, workerId: event.workerId });
     }
     for (const effect of entry.fx) {
       if (effect.type === 'abortTask' && effect.heldBy) {

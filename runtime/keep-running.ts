@@ -1,8 +1,8 @@
 /**
  * Keeps the parts an engine serves while it holds a lease (the leader's timers, event router
- * and scheduler, each mailbox partition) running for as long as it holds it. A part that
- * failed to restart, whose consumer loop ended, or whose consumer moved to another server is
- * restarted on the next check, and again on the one after until it succeeds: a NATS cluster
+ * and scheduler, each mailbox partition) running for as long as it holds it. A part whose
+ * consumer moved to another server pulls again where it can. A part that failed to restart,
+ * whose consumer loop ended, or that cannot just pull again is restarted on the next check, and again on the one after until it succeeds: a NATS cluster
  * losing a node may refuse a consumer restart for several seconds, and one refusal must not
  * stop timers for good.
  */
@@ -13,6 +13,12 @@ export interface Part {
   stop(): Promise<void>;
   /** False once the part stopped on its own (e.g. its consumer loop ended). */
   healthy(): boolean;
+  /**
+   * After its consumer moved to another server, when a new pull request may do instead of a
+   * restart (which recreates the consumer, and its new Raft group must elect a leader again
+   * while the cluster is a node short). False: it must restart after all.
+   */
+  pullAgain?(): Promise<boolean>;
 }
 
 /** How often kept parts are checked; a failed restart is retried at this pace. */
@@ -24,6 +30,8 @@ interface Kept {
   part: Part;
   /** Restart at the next check, even if it looks healthy. */
   restart: boolean;
+  /** Pull again at the next check (Part.pullAgain), unless it restarts. */
+  pull?: boolean;
   /** Set while starting or stopping: one change at a time per part. */
   busy?: Promise<void>;
   startedAt: number;
@@ -88,6 +96,18 @@ export class KeepRunning {
     this.check();
   }
 
+  /**
+   * The named part's consumer moved to another server: it pulls again where it can, else it
+   * restarts (in both cases at the next check, and not when it just (re)started).
+   */
+  moved(name: string) {
+    const kept = this.kept.get(name);
+    if (!kept?.part.pullAgain) return this.restart([name], true);
+    if (kept.busy || Date.now() - kept.startedAt < SETTLE_MS) return;
+    kept.pull = true;
+    this.check();
+  }
+
   stop() {
     clearInterval(this.timer);
   }
@@ -95,13 +115,30 @@ export class KeepRunning {
   private check() {
     for (const [name, kept] of this.kept) {
       if (kept.busy) continue;
-      if (!kept.restart && kept.part.healthy()) continue;
-      kept.busy = this.restartOne(name, kept).finally(() => (kept.busy = undefined));
+      if (kept.restart || !kept.part.healthy())
+        kept.busy = this.restartOne(name, kept).finally(() => (kept.busy = undefined));
+      else if (kept.pull)
+        kept.busy = this.pullOne(name, kept).finally(() => (kept.busy = undefined));
+    }
+  }
+
+  private async pullOne(name: string, kept: Kept) {
+    kept.pull = false;
+    try {
+      if (await kept.part.pullAgain!()) {
+        this.logger.info({ part: name }, 'pulling again');
+        kept.startedAt = Date.now();
+      } else kept.restart = true;
+    } catch (err) {
+      // Tried again at the next check: a consumer still electing its leader has no answer.
+      kept.pull = true;
+      this.logger.debug({ err, part: name }, 'could not pull again');
     }
   }
 
   private async restartOne(name: string, kept: Kept) {
     kept.restart = false;
+    kept.pull = false;
     try {
       await kept.part.stop().catch(() => undefined);
       if (this.kept.get(name) !== kept) return; // dropped meanwhile

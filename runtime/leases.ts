@@ -111,6 +111,8 @@ export class Leases {
   private probing = false;
   private stopped = false;
   private fenced = false;
+  /** Leases taken and let go since the last summary, logged once per batch (`logChanges`). */
+  private readonly changed = { acquired: [] as string[], released: [] as string[] };
 
   private readonly self: EngineIdentity;
 
@@ -158,14 +160,37 @@ export class Leases {
     const overdue = [...this.held.keys()].filter(
       (lease) => now - (this.renewedAt.get(lease) ?? now) >= GIVE_UP_AFTER_MS,
     );
+    if (overdue.length === 0) return;
     for (const lease of overdue) this.held.delete(lease);
-    // Side by side: stopping one may wait on the silent connection, the others must not wait for it.
-    await Promise.all(
-      overdue.map(async (lease) => {
-        this.logger.warn({ lease }, 'lease not renewed in time: no longer serving it');
-        await this.listener.released(lease);
-      }),
+    this.logger.warn(
+      { leases: describeLeases(overdue) },
+      'leases not renewed in time: no longer serving them',
     );
+    // Side by side: stopping one may wait on the silent connection, the others must not wait for it.
+    await Promise.all(overdue.map((lease) => this.stopServing(lease)));
+    this.logChanges();
+  }
+
+  /** Stops serving a lease no longer held. */
+  private async stopServing(lease: string) {
+    this.changed.released.push(lease);
+    await this.listener.released(lease);
+  }
+
+  /** One line for the leases that changed hands since the last one, if any. */
+  private logChanges() {
+    const { acquired, released } = this.changed;
+    if (acquired.length === 0 && released.length === 0) return;
+    this.logger.info(
+      {
+        ...(acquired.length > 0 && { acquired: describeLeases(acquired) }),
+        ...(released.length > 0 && { released: describeLeases(released) }),
+        serving: describeLeases(this.held.keys()),
+      },
+      'leases changed',
+    );
+    this.changed.acquired = [];
+    this.changed.released = [];
   }
 
   /** Renews now and gives up what another engine took meanwhile (after a reconnection, say). */
@@ -179,6 +204,7 @@ export class Leases {
     clearInterval(this.probeTimer);
     await this.ticking;
     for (const lease of [...this.held.keys()]) await this.release(lease);
+    this.logChanges();
     if (!this.fenced)
       await this.kv
         .delete(engineRecord(this.self.id), { previousSeq: this.identityRevision })
@@ -241,6 +267,7 @@ export class Leases {
       do {
         this.again = false;
         await this.tick();
+        this.logChanges();
       } while (this.again && !this.stopped);
     };
     this.ticking = run().finally(() => (this.ticking = undefined));
@@ -346,7 +373,7 @@ export class Leases {
     }
     this.logger.warn({ lease }, 'lease lost');
     this.held.delete(lease);
-    await this.listener.released(lease);
+    await this.stopServing(lease);
   }
 
   /** Renews this engine's record; false when another instance of its id took it over. */
@@ -451,16 +478,39 @@ export class Leases {
       await this.release(lease);
       return false;
     }
+    this.changed.acquired.push(lease);
     return true;
   }
 
   private async release(lease: string) {
     const revision = this.held.get(lease);
     this.held.delete(lease);
-    await this.listener.released(lease);
+    await this.stopServing(lease);
     if (revision !== undefined)
       await this.kv.delete(lease, { previousSeq: revision }).catch(() => undefined);
   }
+}
+
+/** Leases in a short line: `leader, p 0-7,12` (partitions sorted, runs of them as ranges). */
+export function describeLeases(leases: Iterable<string>): string {
+  const parts: number[] = [];
+  const others: string[] = [];
+  for (const lease of new Set(leases)) {
+    const p = partitionOfLease(lease);
+    if (p === undefined) others.push(lease);
+    else parts.push(p);
+  }
+  parts.sort((a, b) => a - b);
+  const runs: string[] = [];
+  for (let i = 0; i < parts.length;) {
+    let j = i;
+    while (j + 1 < parts.length && parts[j + 1] === parts[j] + 1) j++;
+    runs.push(j === i ? `${parts[i]}` : `${parts[i]}-${parts[j]}`);
+    i = j + 1;
+  }
+  others.sort();
+  if (runs.length > 0) others.push(`p ${runs.join(',')}`);
+  return others.join(', ');
 }
 
 export function partitionOfLease(lease: string): number | undefined {

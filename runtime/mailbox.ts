@@ -9,7 +9,7 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
-import type { ActorHost } from './actor-host.js';
+import { EarlyMessage, type ActorHost } from './actor-host.js';
 import { checkedId } from './bounds.js';
 import { decode } from './codec.js';
 import { ConsumerLoop } from './consumer-loop.js';
@@ -78,6 +78,11 @@ export class Mailbox {
     });
     this.loops.set(partition, { loop, direct });
     await loop.start();
+  }
+
+  /** See ConsumerLoop.pullAgain. */
+  pullAgain(partition: number): Promise<boolean> {
+    return this.loops.get(partition)?.loop.pullAgain() ?? Promise.resolve(false);
   }
 
   /** The partition's consumer loop is running (see KeepRunning). */
@@ -155,10 +160,13 @@ export class Mailbox {
       await route.host.handle(actorId, message);
       msg.ack();
     } catch (err) {
-      this.logger.warn(
-        { err, subject: msg.subject },
-        'turn failed; the message will be redelivered',
-      );
+      if (err instanceof EarlyMessage)
+        this.logger.debug({ subject: msg.subject, why: err.message }, 'message came early');
+      else
+        this.logger.warn(
+          { err, subject: msg.subject },
+          'turn failed; the message will be redelivered',
+        );
       msg.nak(
         unavailable(err)
           ? UNAVAILABLE_RETRY_MS

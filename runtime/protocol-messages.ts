@@ -17,6 +17,7 @@ import {
   stickySchema,
   strategySchema,
 } from './protocol-specs.js';
+import { traceContextSchema, type TraceContext } from './protocol-trace.js';
 
 /** An event as `skein.events.push` stores it in the events stream (anyone may publish there: check it). */
 export interface StoredEvent {
@@ -28,6 +29,8 @@ export interface StoredEvent {
   scope?: string;
   /** The pusher's clock, for the record: event conditions go by the stream's own timestamp. */
   at: number;
+  /** The span it was pushed in: runs it starts link to it. */
+  trace?: TraceContext;
 }
 
 const durableCallBase = {
@@ -78,6 +81,8 @@ export const runMessageSchema = z.discriminatedUnion('type', [
       .optional(),
     desiredWorkerLabels: desiredLabelsSchema.optional(),
     sticky: stickySchema.optional(),
+    trace: traceContextSchema.optional(),
+    traceLink: traceContextSchema.optional(),
   }),
   z.object({
     type: z.literal('TaskResult'),
@@ -90,7 +95,12 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     output: json.optional(),
     error: taskError.optional(),
   }),
-  z.object({ type: z.literal('Cancel'), id: z.string().min(1), reason: z.string() }),
+  z.object({
+    type: z.literal('Cancel'),
+    id: z.string().min(1),
+    reason: z.string(),
+    by: idSchema('by').optional(),
+  }),
   z.object({
     type: z.literal('RetryDue'),
     id: z.string().min(1),
@@ -109,6 +119,7 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     key: z.string(),
     taskName: z.string(),
     workerId: z.string(),
+    cause: z.enum(['lost', 'unacknowledged']).optional(),
   }),
   z.object({
     type: z.literal('TimeoutRefreshed'),
@@ -117,7 +128,12 @@ export const runMessageSchema = z.discriminatedUnion('type', [
     taskName: z.string(),
     byMs: z.number().positive(),
   }),
-  z.object({ type: z.literal('Replay'), id: z.string().min(1) }),
+  z.object({
+    type: z.literal('Replay'),
+    id: z.string().min(1),
+    by: idSchema('by').optional(),
+    fromTask: idSchema('fromTask').optional(),
+  }),
   z.object({
     type: z.literal('ChildStarted'),
     id: z.string().min(1),

@@ -1,6 +1,7 @@
 /** The run and task specs as they cross the wire (in triggers and registrations), checked against the actors' types. */
 import { z } from 'zod';
 import { idSchema } from './bounds.js';
+import { MIN_RETENTION_MS } from './duration.js';
 import { CONCURRENCY_STRATEGIES } from '../actors/concurrency/messages.js';
 import type { RunSpec, TaskSpec } from '../actors/run/spec.js';
 import { LABEL_COMPARATORS } from '../actors/scheduler/queued-task.js';
@@ -89,4 +90,5 @@ export const runSpecSchema = z.object({
   tasks: z.array(taskSpecSchema).min(1),
   concurrency: z.array(concurrencySpecSchema).optional(),
   sticky: stickySchema.optional(),
+  retentionMs: z.number().int().min(MIN_RETENTION_MS).optional(),
 }) satisfies z.ZodType<RunSpec>;

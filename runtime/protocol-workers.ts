@@ -17,6 +17,8 @@ export const heartbeatSchema = z.object({
    */
   serves: z.array(z.object({ name: z.string(), shape: z.string(), tasks: z.array(z.string()) })),
   running: z.array(z.string()),
+  /** Optional: workers before it was added send none. */
+  suspended: z.array(z.string()).optional(),
   pinned: z.array(z.string()).optional(),
   stopping: z.boolean(),
   sentAt: z.number(),

@@ -7,7 +7,8 @@ import { rejected } from './rejections.js';
 /** Room kept under max_payload for the reply's subject and headers. */
 const HEADROOM = 1024;
 
-function maxReplyBytes(nc: NatsConnection): number {
+/** The most a reply's body may take. */
+export function maxReplyBytes(nc: NatsConnection): number {
   return (nc.info?.max_payload ?? 1024 * 1024) - HEADROOM;
 }
 

@@ -35,6 +35,7 @@ export class RunStarter {
         priority: run.priority ?? reg?.defaultPriority ?? 1,
         unparsedInput: run.unparsedInput,
         ...runPlacementOf(run),
+        ...(run.traceLink && { traceLink: run.traceLink }),
       },
       run.at,
     );

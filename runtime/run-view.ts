@@ -3,6 +3,7 @@ import type { RunState } from '../actors/run/index.js';
 import type { Admission } from '../actors/run/state.js';
 import type { JournalEntry } from './journal-entries.js';
 import type { HistoryEvent, LiveTask, RunView, TaskView } from './protocol-api.js';
+import { waitWords } from './wait-words.js';
 
 function runError(state: RunState): string | null {
   if (state.status === 'FAILED') {
@@ -29,6 +30,8 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
     (t) => t.status !== 'PENDING' || !state.spec.tasks.find((s) => s.name === t.name)?.role,
   );
   const tasks = shownTasks.map((t): TaskView => {
+    const spec = state.spec.tasks.find((s) => s.name === t.name);
+    const parents = spec?.parents ?? [];
     const running = live.find((l) => l.taskName === t.name && l.key === t.key && l.workerId);
     const shown =
       t.status === 'RETRYING' || t.status === 'WAITING'
@@ -40,6 +43,7 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
       if (status === 'QUEUED') status = 'RUNNING';
       return {
         name: t.name,
+        parents,
         status: 'RUNNING',
         attempts: t.attempt,
         workerId: running.workerId ?? null,
@@ -57,13 +61,16 @@ export function runView(state: RunState, live: LiveTask[]): RunView {
         : t.status === 'QUEUED'
           ? live.find((l) => l.key === t.key)?.waitingFor
           : t.status === 'WAITING'
-            ? 'its waitFor conditions'
-            : t.status === 'RETRYING'
-              ? 'its retry backoff'
-              : undefined);
+            ? (spec?.waitFor && waitWords(spec.waitFor, t.met)) || 'its waitFor conditions'
+            : t.status === 'SUSPENDED' && t.waiting?.conditions
+              ? waitWords(t.waiting.conditions, Object.keys(t.waiting.met)) || undefined
+              : t.status === 'RETRYING'
+                ? 'its retry backoff'
+                : undefined);
     return {
       ...(waiting !== undefined && { waitingFor: waiting }),
       name: t.name,
+      parents,
       status: shown,
       attempts: t.attempt,
       workerId: t.workerId ?? null,

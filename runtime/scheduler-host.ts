@@ -29,13 +29,16 @@ import { guarded, rejected } from './rejections.js';
 import { reply } from './replies.js';
 import { DispatchBatcher } from './dispatch-batcher.js';
 import { publishToWorker } from './dispatch-signature.js';
+import { WorkersWatch } from './workers-watch.js';
 import { heartbeatSchema, rateLimitSchema, taskDoneSchema, type Names } from './protocol.js';
-import { waitingFor } from '../actors/scheduler/placement.js';
+import { rateLimitsAt, waitingFor } from '../actors/scheduler/placement.js';
+import { answerApi } from './api.js';
 import { ConflictLog } from './name-conflicts.js';
 import type { TaskRunsReader } from './journal-tail.js';
 import { workerOfKey } from './subjects.js';
 import { formatHeaders } from './format.js';
 import type { LiveTask } from './protocol-api.js';
+import type { MetricsSink } from './metrics/engine-metrics.js';
 
 const TICK_MS = 500;
 
@@ -53,6 +56,7 @@ export interface SchedulerHostOptions {
   rateLimits?: KV;
   /** Signs what goes to workers when set (see dispatch-signature.ts). */
   dispatchKey?: string;
+  metrics?: Pick<MetricsSink, 'dispatched'>;
 }
 
 export class SchedulerHost implements TaskRunsReader {
@@ -92,11 +96,14 @@ export class SchedulerHost implements TaskRunsReader {
     // margin) for their workers to claim them.
     const claimMs = 2 * WORKER_HEARTBEAT_MS + 1000;
     this.state = initialSchedulerState(this.clock.now(), claimMs, this.config);
-    const watch = await this.opts.workers.watch({ key: 'w.>' });
-    this.watchStop = () => watch.stop();
-    void (async () => {
-      for await (const entry of watch) this.onWorkerEntry(entry);
-    })();
+    const workers = new WorkersWatch(
+      this.opts.workers,
+      (entry) => this.onWorkerEntry(entry),
+      () => this.state.workers.size > 0,
+      this.logger,
+    );
+    await workers.start();
+    this.watchStop = () => workers.stop();
     if (this.opts.rateLimits) {
       const limits = await this.opts.rateLimits.watch({ key: 'r.>' });
       this.rateLimitsWatchStop = () => limits.stop();
@@ -134,6 +141,17 @@ export class SchedulerHost implements TaskRunsReader {
           reply(this.nc, msg, live, () => [], this.logger);
         }),
       }),
+      this.nc.subscribe(n.leaderApi('rateLimits.list'), {
+        callback: guarded(this.logger, 'api-failed', (msg) =>
+          answerApi(
+            this.nc,
+            msg,
+            'rateLimits.list',
+            async () => rateLimitsAt(this.state, this.clock.now()),
+            this.logger,
+          ),
+        ),
+      }),
     );
     this.tick = setInterval(() => this.safely(() => this.receive({ type: 'Tick' })), TICK_MS);
   }
@@ -148,6 +166,23 @@ export class SchedulerHost implements TaskRunsReader {
     this.watchStop?.();
     for (const sub of this.subs) sub.unsubscribe();
     this.subs = [];
+  }
+
+  /** Runs with task runs dispatched to a worker now, and those workers (for the run index). */
+  dispatched(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const entry of this.state.entries.values()) {
+      if (!entry.workerId || entry.finished) continue;
+      const workers = out.get(entry.task.runId);
+      if (!workers) out.set(entry.task.runId, [entry.workerId]);
+      else if (!workers.includes(entry.workerId)) workers.push(entry.workerId);
+    }
+    return out;
+  }
+
+  /** Its state, to read (the metrics' queue and slot gauges). */
+  view(): Readonly<SchedulerState> {
+    return this.state;
   }
 
   /** Queued and running task runs of one run, as the scheduler sees them now. */
@@ -251,6 +286,7 @@ export class SchedulerHost implements TaskRunsReader {
     switch (effect.type) {
       case 'dispatch':
         this.dispatcher.add(effect.workerId, effect.task);
+        this.opts.metrics?.dispatched(effect.task, this.clock.now());
         return;
       case 'ack':
         this.opts.release(effect.key);

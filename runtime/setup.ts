@@ -2,6 +2,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   RetentionPolicy,
@@ -12,11 +13,16 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
 import { LEASE_TTL_MS } from './leases.js';
 import { PARTITIONS, type Names } from './protocol.js';
+import { routerStartSeq } from './router-progress.js';
+import { objectStream, objectStreamSubjects } from './subjects.js';
 
 const DAY_NS = 24 * 3600 * 1e9;
 const SECOND_NS = 1e9;
+/** The most log lines kept per run: beyond it, a run's oldest lines go first. */
+export const LOG_LINES_PER_RUN = 10_000;
 
 export interface Buckets {
   leases: KV;
@@ -24,12 +30,11 @@ export interface Buckets {
   workers: KV;
   snapshots: KV;
   rateLimits: KV;
+  runIndex: ObjectStore;
 }
 
 export interface SetupOptions {
   replicas?: number;
-  /** How long run logs are kept. */
-  logRetentionDays?: number;
   /** How long pushed events are kept (for look-back conditions and replays). */
   eventRetentionDays?: number;
 }
@@ -72,15 +77,51 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Setup
     ...common,
     name: n.streams.logs,
     subjects: [`${n.ns}.log.>`],
-    max_age: (opts.logRetentionDays ?? 7) * DAY_NS,
+    // No age limit: a run's logs are deleted with the run (its retention). The safety limit is
+    // per run: a task logging in a loop keeps its latest lines and cannot fill the disk alone.
+    max_age: 0,
+    max_msgs_per_subject: LOG_LINES_PER_RUN,
     allow_direct: true,
   });
   await ensureStream(jsm, {
     ...common,
     name: n.streams.events,
-    subjects: [`${n.ns}.ev.>`],
+    subjects: [n.eventsAll],
     max_age: (opts.eventRetentionDays ?? 7) * DAY_NS,
     allow_direct: true,
+  });
+  await ensureStream(jsm, {
+    ...common,
+    name: n.streams.payloadIndex,
+    subjects: [n.payloadIndexAll],
+    allow_direct: true,
+  });
+  // Object stores laid out as @nats-io/obj makes them (runtime/payloads.ts opens them); an
+  // event's objects outlive the event by an hour, so a run it triggers late can still copy them.
+  await ensureObjectStore(jsm, n.buckets.payloads, num_replicas, 0);
+  await ensureObjectStore(
+    jsm,
+    n.buckets.eventPayloads,
+    num_replicas,
+    (opts.eventRetentionDays ?? 7) * DAY_NS + 3600 * SECOND_NS,
+  );
+}
+
+function ensureObjectStore(
+  jsm: JetStreamManager,
+  bucket: string,
+  replicas: number,
+  maxAge: number,
+) {
+  return ensureStream(jsm, {
+    name: objectStream(bucket),
+    subjects: objectStreamSubjects(bucket),
+    storage: StorageType.File,
+    num_replicas: replicas,
+    max_age: maxAge,
+    allow_direct: true,
+    allow_rollup_hdrs: true,
+    discard: DiscardPolicy.New,
   });
 }
 
@@ -177,7 +218,7 @@ const routerConsumer = (n: Names) => consumerConfig('router', `${n.ns}.ev.>`, 10
  */
 export async function restartRouterConsumer(jsm: JetStreamManager, n: Names) {
   const info = await infoOrMissing(jsm, n.streams.events, 'router');
-  if (!info) return void (await jsm.consumers.add(n.streams.events, routerConsumer(n)));
+  if (!info) return addRouterConsumer(jsm, n);
   if (info.num_ack_pending === 0) return;
   await jsm.consumers.delete(n.streams.events, 'router');
   await jsm.consumers.add(n.streams.events, {
@@ -185,6 +226,25 @@ export async function restartRouterConsumer(jsm: JetStreamManager, n: Names) {
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: info.ack_floor.stream_seq + 1,
   });
+}
+
+/**
+ * A missing router consumer starts after the router's stored progress (router-progress.ts),
+ * not from the stream's start: kept events whose runs were deleted must not start them again.
+ * A brand-new namespace has no progress and starts from the start.
+ */
+async function addRouterConsumer(jsm: JetStreamManager, n: Names) {
+  const seq = await routerStartSeq(jsm, n);
+  await jsm.consumers.add(
+    n.streams.events,
+    seq <= 1
+      ? routerConsumer(n)
+      : {
+          ...routerConsumer(n),
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: seq,
+        },
+  );
 }
 
 const partitionConsumer = (n: Names, p: number) =>
@@ -209,7 +269,7 @@ export async function ensureConsumers(jsm: JetStreamManager, n: Names) {
   }
   await ensureConsumer(jsm, n.streams.journal, schedulerConsumer(n));
   await ensureConsumer(jsm, n.streams.timers, timersConsumer(n));
-  await ensureConsumer(jsm, n.streams.events, routerConsumer(n));
+  if (!(await infoOrMissing(jsm, n.streams.events, 'router'))) await addRouterConsumer(jsm, n);
 }
 
 export async function ensureBuckets(
@@ -225,5 +285,6 @@ export async function ensureBuckets(
     workers: await kvm.create(n.buckets.workers, { ttl: 24 * 3600_000, history: 1, replicas }),
     snapshots: await kvm.create(n.buckets.snapshots, { history: 1, replicas }),
     rateLimits: await kvm.create(n.buckets.rateLimits, { history: 1, replicas }),
+    runIndex: await new Objm(nc).create(n.buckets.runIndex, { replicas }),
   };
 }

@@ -1,4 +1,4 @@
-/** Reading stored messages back: one subject in order, or the last message of each subject. */
+/** Reading stored messages back: one subject in order, or from a time on. */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/nats-core';
 
@@ -18,42 +18,68 @@ export async function readSubject(
   fromSeq = 1,
 ): Promise<RawStored[]> {
   const out: RawStored[] = [];
+  for await (const m of subjectMessages(jsm, stream, subject, fromSeq)) out.push(m);
+  return out;
+}
+
+/** Messages read by direct gets before a long read switches to an ordered consumer. */
+export const DIRECT_READS = 32;
+const FETCH_BATCH = 1000;
+
+/**
+ * The messages on `subject` from `fromSeq` on, in order: stop by breaking out. Direct gets, one
+ * round trip each, for the first few (most subjects are short); a longer subject goes on with an
+ * ordered consumer up to its last message (10,000 messages: about 0.1 s rather than 1.5 s), and
+ * direct gets again for any stored meanwhile.
+ */
+export async function* subjectMessages(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  fromSeq = 1,
+  /** Fewer (0) when the reader knows it wants many messages. */
+  directReads = DIRECT_READS,
+): AsyncGenerator<RawStored> {
   let seq = fromSeq;
-  for (;;) {
+  for (let read = 0; ; read++) {
+    if (read === directReads) {
+      for await (const m of consumedUpToLast(jsm, stream, subject, seq)) {
+        yield m;
+        seq = m.seq + 1;
+      }
+    }
     const msg = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
-    if (!msg) return out;
-    out.push({ seq: msg.seq, subject: msg.subject, data: msg.data, headers: msg.header });
+    if (!msg) return;
+    yield { seq: msg.seq, subject: msg.subject, data: msg.data, headers: msg.header };
     seq = msg.seq + 1;
   }
 }
 
-/** The last message of every subject matching `filter`, through an ordered consumer. */
-export async function readLastPerSubject(
-  js: JetStreamClient,
+/** The messages on `subject` from `fromSeq` to its last one now, through an ordered consumer. */
+async function* consumedUpToLast(
   jsm: JetStreamManager,
   stream: string,
-  filter: string,
-): Promise<RawStored[]> {
-  const info = await jsm.streams.info(stream);
-  if (info.state.messages === 0) return [];
-  const consumer = await js.consumers.get(stream, {
-    filter_subjects: filter,
-    deliver_policy: DeliverPolicy.LastPerSubject,
+  subject: string,
+  fromSeq: number,
+): AsyncGenerator<RawStored> {
+  const last = await jsm.direct.getMessage(stream, { last_by_subj: subject });
+  if (!last || last.seq < fromSeq) return;
+  const consumer = await jsm.jetstream().consumers.get(stream, {
+    filter_subjects: subject,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: fromSeq,
   });
-  // Messages appended while this reads come too: a subject seen twice keeps its newest.
-  const out = new Map<string, RawStored>();
-  const messages = await consumer.consume({ max_messages: 1000 });
-  const idle = setTimeout(() => void messages.close(), 1000);
-  try {
-    for await (const m of messages) {
-      out.set(m.subject, { seq: m.seq, subject: m.subject, data: m.data, headers: m.headers });
-      if (m.info.pending === 0) break;
+  // A fetch ends by itself: at the last message, or when nothing more comes for a while.
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: FETCH_BATCH, expires: 2000 });
+    let got = 0;
+    for await (const m of batch) {
+      got++;
+      yield { seq: m.seq, subject: m.subject, data: m.data, headers: m.headers };
+      if (m.seq >= last.seq) return;
     }
-  } finally {
-    clearTimeout(idle);
-    await messages.close().catch(() => undefined);
+    if (got === 0) return;
   }
-  return [...out.values()];
 }
 
 /** A stored message with its JetStream timestamp (ms). */

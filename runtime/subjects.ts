@@ -49,10 +49,18 @@ export function actorOfInboxSubject(subject: string): { type: string; id: string
   return { type: tokens[3], id: idFromToken(tokens.slice(4).join('.')) };
 }
 
+/**
+ * The shape of an actor type's state when it changed since 0.1.0: snapshots are kept under a key
+ * of that shape, so no release reads a snapshot of another shape (it reads the journal instead).
+ * run 2: a durable task's recorded calls are no longer in the state, only their count.
+ */
+const SNAPSHOT_SHAPES: Readonly<Record<string, number>> = { run: 2 };
+
 /** KV keys allow fewer characters than subjects (no ':'): other ids are hex-encoded. */
 export function snapshotKey(type: string, actorId: string) {
   const token = /^[A-Za-z0-9_-]+$/.test(actorId) ? actorId : `x-${hex(actorId)}`;
-  return `${type}.${token}`;
+  const shape = SNAPSHOT_SHAPES[type];
+  return shape ? `${type}.v${shape}.${token}` : `${type}.${token}`;
 }
 
 /** Where a task or workflow's registration is kept in the registry bucket. */
@@ -71,6 +79,8 @@ export function names(ns: string) {
       timers: `${NS}_TIMERS`,
       logs: `${NS}_LOGS`,
       events: `${NS}_EVENTS`,
+      /** Which stored payload objects each run owns (runtime/payloads.ts). */
+      payloadIndex: `${NS}_PAYLOAD_INDEX`,
     },
     buckets: {
       leases: `${NS}_leases`,
@@ -78,6 +88,11 @@ export function names(ns: string) {
       workers: `${NS}_workers`,
       snapshots: `${NS}_snapshots`,
       rateLimits: `${NS}_ratelimits`,
+      /** Object stores: payloads owned by runs, and by events (these expire with the events). */
+      payloads: `${NS}_payloads`,
+      eventPayloads: `${NS}_event_payloads`,
+      /** An object store: the run index's checkpoint (runtime/run-index/checkpoint.ts). */
+      runIndex: `${NS}_runindex`,
     },
     journalSubject: (type: string, id: string) => `${ns}.j.${type}.${subjectToken(id)}`,
     journalAll: (type: string) => `${ns}.j.${type}.>`,
@@ -90,8 +105,14 @@ export function names(ns: string) {
     directPartition: (p: number) => `${ns}.dm.${p}`,
     timerSubject: `${ns}.t`,
     logSubject: (runId: string) => `${ns}.log.${subjectToken(runId)}`,
+    /** Lists the names of the payload objects a run owns, one message each. */
+    payloadIndexSubject: (runId: string) => `${ns}.pi.${subjectToken(runId)}`,
+    payloadIndexAll: `${ns}.pi.>`,
     eventSubject: (key: string) => `${ns}.ev.${subjectToken(key)}`,
+    eventsAll: `${ns}.ev.>`,
     runFinished: (runId: string) => `${ns}.done.${subjectToken(runId)}`,
+    /** Core subject (not stored) where a run's tasks publish `ctx.putStream` chunks. */
+    runStream: (runId: string) => `${ns}.stream.${subjectToken(runId)}`,
     /** Where one client hears about the end of the runs it triggered. */
     clientNotify: (clientId: string) => `${ns}.notify.${clientId}`,
     schedulerRejected: `${ns}.sched.rejected`,
@@ -107,3 +128,13 @@ export function names(ns: string) {
   };
 }
 export type Names = ReturnType<typeof names>;
+
+/** A payload object's name: its owner (a run or an event id) first, then a part unique to it. */
+export const payloadObjectName = (ownerId: string, part: string) => `${ownerId}/${part}`;
+
+/** The subjects an object store keeps an object's metadata and chunks on (@nats-io/obj 3.4's layout). */
+export const objectMetaSubject = (bucket: string, name: string) =>
+  `$O.${bucket}.M.${Buffer.from(name).toString('base64').replace(/\+/g, '-').replace(/\//g, '_')}`;
+export const objectStream = (bucket: string) => `OBJ_${bucket}`;
+export const objectStreamSubjects = (bucket: string) => [`$O.${bucket}.C.>`, `$O.${bucket}.M.>`];
+export const objectChunkSubject = (bucket: string, nuid: string) => `$O.${bucket}.C.${nuid}`;

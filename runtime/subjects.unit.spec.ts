@@ -36,8 +36,9 @@ describe('subjects', () => {
 
 describe('KV keys', () => {
   it('hex-encode what a key cannot carry, and read a worker back', () => {
-    expect(subjects.snapshotKey('run', 'run-1')).toBe('run.run-1');
-    expect(subjects.snapshotKey('run', 'a:b')).toBe('run.x-613a62');
+    expect(subjects.snapshotKey('run', 'run-1')).toBe('run.v2.run-1');
+    expect(subjects.snapshotKey('run', 'a:b')).toBe('run.v2.x-613a62');
+    expect(subjects.snapshotKey('cron', 'c-1')).toBe('cron.c-1');
     expect(subjects.registryKey('order.placed')).toBe('t.6f726465722e706c61636564');
     expect(n.rateLimitKey('api/calls')).toBe('r.6170692f63616c6c73');
     expect(n.workerKey('w.1')).toBe('w.x-772e31');

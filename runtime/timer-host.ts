@@ -17,6 +17,7 @@ import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
 import { restartTimersConsumer } from './setup.js';
 import { timerFiredMsgId } from './ids.js';
+import type { MetricsSink } from './metrics/engine-metrics.js';
 
 /** The server's nak delay is kept in memory per message; re-check long timers at least this often. */
 const MAX_WAIT_MS = 3_600_000;
@@ -34,6 +35,7 @@ export class TimerHost {
     private readonly logger: Logger,
     /** Longest wait before a timer is looked at again (short in tests that move the clock). */
     private readonly maxWaitMs = MAX_WAIT_MS,
+    private readonly metrics?: Pick<MetricsSink, 'timerFired'>,
   ) {}
 
   async start() {
@@ -46,6 +48,11 @@ export class TimerHost {
       this.logger,
     );
     await this.loop.start();
+  }
+
+  /** See ConsumerLoop.pullAgain. */
+  pullAgain(): Promise<boolean> {
+    return this.loop?.pullAgain() ?? Promise.resolve(false);
   }
 
   /** Its consumer loop is running (see KeepRunning). */
@@ -95,5 +102,6 @@ export class TimerHost {
       return;
     }
     msg.ack();
+    this.metrics?.timerFired(this.clock.now() - timer.dueAt);
   }
 }

@@ -16,11 +16,11 @@ import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { Skein, ValidationError, type RunEventRecord, type RunLogLine } from 'skein';
 import { startEngine, type Engine } from 'skein/runtime';
-import { errorText, type TaskError } from '../actors/run/messages.js';
 import { helloExample } from '../examples/hello.js';
 import { retryExample } from '../examples/retry.js';
 import { durableExamples } from '../examples/durable.js';
 import { resolveNatsOptions, toConnectionOptions } from '../runtime/nats-options.js';
+import { historyLines } from './cli/history-text.js';
 import { findDemoNats, NatsServerNotFound, type DemoNats } from './nats.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -161,15 +161,7 @@ export async function runDemo(): Promise<number> {
 }
 
 function printHistory(history: RunEventRecord[]) {
-  const start = history[0]?.at.getTime() ?? 0;
-  const typeWidth = Math.max(4, ...history.map((e) => e.type.length));
-  console.log(`  ${'seq'.padStart(3)}  ${'+ms'.padStart(6)}  ${'type'.padEnd(typeWidth)}  data`);
-  for (const e of history) {
-    const offset = `+${e.at.getTime() - start}`;
-    console.log(
-      `  ${String(e.seq).padStart(3)}  ${offset.padStart(6)}  ${e.type.padEnd(typeWidth)}  ${summarize(e.data, start)}`,
-    );
-  }
+  for (const line of historyLines(history)) console.log(line);
 }
 
 function printLogs(logs: RunLogLine[], start: number) {
@@ -179,37 +171,6 @@ function printLogs(logs: RunLogLine[], start: number) {
     console.log(`  ${offset.padStart(6)}  ${l.level.padEnd(5)}  ${l.taskName}  ${l.message}`);
   }
 }
-
-/**
- * One line per event: what a reader needs, not the whole record. The run id and the task
- * run key are in the heading already; timestamps become offsets from the run's start.
- */
-function summarize(data: Record<string, unknown>, start: number, max = 100): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(data ?? {})) {
-    if (value === undefined || key === 'runId' || key === 'key' || key === 'notify' || key === 'at')
-      continue;
-    if (isEmptyObject(value)) continue;
-    let text: string;
-    if (key === 'spec' && value && typeof value === 'object') {
-      const spec = value as { kind?: string; name?: string };
-      text = `${spec.kind ?? '?'} '${spec.name ?? '?'}'`;
-    } else if (key === 'error' && value && typeof value === 'object' && 'message' in value) {
-      text = JSON.stringify(errorText(value as TaskError));
-    } else if (key.endsWith('At') && typeof value === 'number') {
-      text = `+${value - start}`;
-    } else {
-      text = typeof value === 'string' ? value : JSON.stringify(value);
-    }
-    if (text.length > 60) text = `${text.slice(0, 57)}...`;
-    parts.push(`${key}=${text}`);
-  }
-  const line = parts.join('  ');
-  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
-}
-
-const isEmptyObject = (v: unknown) =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 
 /** Deletes the streams and KV buckets of a namespace (the demo's own, never anything else). */
 async function removeNamespace(url: string, namespace: string) {

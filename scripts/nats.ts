@@ -1,7 +1,8 @@
 /**
- * Finding a NATS for the demo: SKEIN_NATS_URL if set, else a server already listening on
- * 127.0.0.1:4222, else a `nats-server -js` child process on a free port with its store under
- * `.skein/nats`. SKEIN_DEMO_START_NATS=1 skips the 4222 probe and always starts the child.
+ * Finding a NATS for the demo and `skein dev`: a URL given (SKEIN_NATS_URL, --nats-url), else
+ * a server already listening on 127.0.0.1:4222, else a `nats-server -js` child process on a
+ * free port with its store under `.skein/nats`. SKEIN_DEMO_START_NATS=1 (the demo) and
+ * `--start-nats` (dev) skip the 4222 probe and always start the child.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
@@ -25,9 +26,9 @@ export class NatsServerNotFound extends Error {
         'and no nats-server binary was found (looked at $NATS_SERVER_BIN, PATH, /usr/sbin, /usr/local/bin).',
         '',
         'Install one of:',
-        '  sudo apt-get install nats-server            # Debian/Ubuntu; the demo then starts it for you',
+        '  sudo apt-get install nats-server            # Debian/Ubuntu; the demo and skein dev then start it for you',
         '  docker compose up -d nats1 nats2 nats3      # a 3-node JetStream cluster on 127.0.0.1:4222',
-        'or point the demo at a NATS with JetStream:  SKEIN_NATS_URL=nats://host:4222 npm run demo',
+        'or point Skein at a NATS with JetStream:     SKEIN_NATS_URL=nats://host:4222 npm run demo',
       ].join('\n'),
     );
     this.name = 'NatsServerNotFound';
@@ -38,10 +39,27 @@ const LOCAL_HOST = '127.0.0.1';
 const LOCAL_PORT = 4222;
 const READY_TIMEOUT_MS = 15_000;
 
-export async function findDemoNats(repoRoot: string): Promise<DemoNats> {
-  const fromEnv = process.env.SKEIN_NATS_URL;
-  if (fromEnv) return { url: fromEnv, description: 'from SKEIN_NATS_URL', stop: async () => {} };
-  if (process.env.SKEIN_DEMO_START_NATS !== '1' && (await acceptsTcp(LOCAL_HOST, LOCAL_PORT))) {
+export function findDemoNats(repoRoot: string): Promise<DemoNats> {
+  const url = process.env.SKEIN_NATS_URL;
+  return findLocalNats({
+    given: url ? { url, description: 'from SKEIN_NATS_URL' } : undefined,
+    storeDir: join(repoRoot, '.skein', 'nats'),
+    forceStart: process.env.SKEIN_DEMO_START_NATS === '1',
+  });
+}
+
+export interface LocalNatsOptions {
+  /** A URL the user gave, and where it came from. */
+  given?: { url: string; description: string };
+  /** Where a started nats-server keeps its store. */
+  storeDir: string;
+  /** Start a nats-server even when one answers on 127.0.0.1:4222. */
+  forceStart: boolean;
+}
+
+export async function findLocalNats(opts: LocalNatsOptions): Promise<DemoNats> {
+  if (opts.given) return { ...opts.given, stop: async () => {} };
+  if (!opts.forceStart && (await acceptsTcp(LOCAL_HOST, LOCAL_PORT))) {
     return {
       url: `nats://${LOCAL_HOST}:${LOCAL_PORT}`,
       description: `already listening on ${LOCAL_HOST}:${LOCAL_PORT}`,
@@ -50,7 +68,7 @@ export async function findDemoNats(repoRoot: string): Promise<DemoNats> {
   }
   const bin = findNatsServerBinary();
   if (!bin) throw new NatsServerNotFound();
-  return startChildNats(bin, join(repoRoot, '.skein', 'nats'));
+  return startChildNats(bin, opts.storeDir);
 }
 
 /** True if something accepts a TCP connection there within `timeoutMs`. */
@@ -84,7 +102,8 @@ export function findNatsServerBinary(): string | undefined {
     .find(isExecutable);
 }
 
-function freePort(): Promise<number> {
+/** A port on 127.0.0.1 free just now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -93,6 +112,15 @@ function freePort(): Promise<number> {
       const port = typeof addr === 'object' && addr ? addr.port : 0;
       srv.close(() => (port ? resolve(port) : reject(new Error('could not pick a free port'))));
     });
+  });
+}
+
+/** True if a server may listen on 127.0.0.1:`port` just now. */
+export function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host: LOCAL_HOST, port, exclusive: true }, () => srv.close(() => resolve(true)));
   });
 }
 

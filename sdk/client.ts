@@ -20,6 +20,7 @@ import type { RunRef } from './run-ref.js';
 import { RunWaiter } from './run-waiter.js';
 import { RunsClient, WorkersClient } from './runs.js';
 import { RateLimitsClient } from './rate-limits.js';
+import { ConcurrencyClient } from './concurrency-keys.js';
 import { Task, type DurableTaskOptions, type TaskOptions } from './task.js';
 import { Workflow, type WorkflowOptions } from './workflow.js';
 import { Triggerer, type RunOpts } from './trigger.js';
@@ -27,6 +28,7 @@ import { currentRun, type ChildLink } from './current-run.js';
 import { dispatchKeyOf } from '../runtime/dispatch-signature.js';
 import { Worker, type WorkerOptions } from './worker.js';
 import { registryKey } from '../runtime/subjects.js';
+import { checkMaxPayloadBytes } from '../runtime/payloads.js';
 
 export interface SkeinOptions {
   /** Default: env SKEIN_NATS_URL, else nats://127.0.0.1:4222. */
@@ -42,6 +44,12 @@ export interface SkeinOptions {
    * namespace's subjects can make workers run tasks (docs/API.md, "Security").
    */
   dispatchKey?: string;
+  /**
+   * The largest input, output, event payload, durable call result or log line, encoded, in
+   * bytes (default 64 MB); a larger one is refused with a ValidationError. Values over 256 KB
+   * are stored in the namespace's object store rather than in messages.
+   */
+  maxPayloadBytes?: number;
 }
 
 const SKEIN_OPTIONS = optionNames<SkeinOptions>({
@@ -50,6 +58,7 @@ const SKEIN_OPTIONS = optionNames<SkeinOptions>({
   nats: true,
   logger: true,
   dispatchKey: true,
+  maxPayloadBytes: true,
 });
 
 export class Skein {
@@ -59,6 +68,7 @@ export class Skein {
   readonly schedules: SchedulesClient;
   readonly crons: CronsClient;
   readonly rateLimits: RateLimitsClient;
+  readonly concurrency: ConcurrencyClient;
   readonly namespace: string;
   private readonly conn: SdkConnection;
   private readonly triggerer: Triggerer;
@@ -86,6 +96,7 @@ export class Skein {
       opts.natsUrl,
       opts.nats,
       dispatchKeyOf(opts.dispatchKey),
+      checkMaxPayloadBytes(opts.maxPayloadBytes, 'Skein.init'),
     );
     this.waiter = new RunWaiter(this.conn, this.logger);
     this.triggerer = new Triggerer(this.conn, this.waiter, () => currentRun.getStore());
@@ -95,6 +106,7 @@ export class Skein {
     this.schedules = new SchedulesClient(this.conn);
     this.crons = new CronsClient(this.conn);
     this.rateLimits = new RateLimitsClient(this.conn);
+    this.concurrency = new ConcurrencyClient(this.conn);
   }
 
   task<I = unknown, O = unknown>(options: TaskOptions<I, O>): Task<I, O> {

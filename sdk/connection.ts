@@ -10,7 +10,14 @@ import { Deliverer } from './deliver.js';
 import { decode, encode } from '../runtime/codec.js';
 import type { Names } from '../runtime/protocol.js';
 import { ConnectionError, NotFoundError, SkeinError, ValidationError } from './errors.js';
-import type { ApiOp, ApiReply, ApiRequest, ApiResponse } from '../runtime/protocol-api.js';
+import {
+  FORWARDED_API_OPS,
+  type ApiOp,
+  type ApiReply,
+  type ApiRequest,
+  type ApiResponse,
+} from '../runtime/protocol-api.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, Payloads } from '../runtime/payloads.js';
 
 export interface Connected {
   nc: NatsConnection;
@@ -22,9 +29,12 @@ export interface Connected {
   deliverer: Deliverer;
   /** The server's max_payload. */
   maxPayload: number;
+  /** Large values stored as objects, and read back. */
+  payloads: Payloads;
 }
 
 const API_TIMEOUT_MS = 10_000;
+const NO_ENGINE_RETRY_MS = 200;
 
 export class SdkConnection {
   private connecting?: Promise<Connected>;
@@ -35,6 +45,7 @@ export class SdkConnection {
     private readonly options: NatsOptions | undefined,
     /** Workers run only dispatches signed with it, when set (see runtime/dispatch-signature.ts). */
     readonly dispatchKey?: string,
+    readonly maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES,
   ) {}
 
   ready(): Promise<Connected> {
@@ -66,24 +77,50 @@ export class SdkConnection {
       );
     }
     const requester = new Requester(nc);
+    const js = jetstream(nc);
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
     return {
       nc,
       requester,
       deliverer: new Deliverer(requester, this.names),
-      js: jetstream(nc),
+      js,
       jsm,
       registry,
       workers,
-      maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+      maxPayload,
+      payloads: new Payloads(js, this.names, this.maxPayloadBytes, maxPayload),
     };
   }
 
-  /** Calls the engine's query API; its errors come back as the SDK's typed errors. */
+  /** Calls the engine's query API; values stored as objects come back read. */
   async api<Op extends ApiOp>(op: Op, request: ApiRequest<Op>): Promise<ApiResponse<Op>> {
+    const answer = await this.rawApi(op, request);
+    return (await this.ready()).payloads.resolve(answer);
+  }
+
+  /** Its errors come back as the SDK's typed errors. */
+  private async rawApi<Op extends ApiOp>(
+    op: Op,
+    request: ApiRequest<Op>,
+  ): Promise<ApiResponse<Op>> {
     const { nc } = await this.ready();
     let reply;
+    const deadline = Date.now() + API_TIMEOUT_MS;
+    // Run-index and scheduler queries are answered by the leader (through any engine): wait out a moment with no engine.
+    const patient = (FORWARDED_API_OPS as readonly string[]).includes(op);
     try {
-      reply = await nc.request(this.names.api(op), encode(request), { timeout: API_TIMEOUT_MS });
+      for (;;) {
+        try {
+          reply = await nc.request(this.names.api(op), encode(request), {
+            timeout: Math.max(100, deadline - Date.now()),
+          });
+          break;
+        } catch (err) {
+          const noEngine = err instanceof Error && /no responders/i.test(err.message);
+          if (!patient || !noEngine || deadline - Date.now() < NO_ENGINE_RETRY_MS) throw err;
+          await new Promise((r) => setTimeout(r, NO_ENGINE_RETRY_MS));
+        }
+      }
     } catch (err) {
       throw (
         refusal(err) ??

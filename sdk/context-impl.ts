@@ -3,6 +3,7 @@ import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import type { Context, TaskLike, TaskLogger } from './context.js';
 import { toMs, type Duration } from './duration.js';
 import { SkeinError } from './errors.js';
+import { encodeChunk } from './run-streams.js';
 import type { LogLine } from '../runtime/protocol-api.js';
 
 export type { LogLine };
@@ -11,6 +12,8 @@ export type { LogLine };
 export interface ContextHost {
   workerId: string;
   storeLog(line: LogLine): void;
+  /** Publishes an encoded stream chunk of this task's run. */
+  putStream(chunk: Uint8Array): void;
   refreshTimeout(byMs: number): Promise<void>;
   cancelRun(): Promise<void>;
 }
@@ -103,6 +106,10 @@ export class ContextImpl<I> implements Context<I> {
       taskName: this.task.taskName,
       message: text,
     });
+  }
+
+  putStream(chunk: unknown): void {
+    this.host.putStream(encodeChunk(chunk));
   }
 
   refreshTimeout(duration: Duration): Promise<void> {

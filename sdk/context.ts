@@ -30,6 +30,11 @@ export interface Context<I = unknown> {
   log(message: string | object): void;
   /** A pino logger whose lines are stored like `log`'s; `info('msg', { extra })` works too. */
   readonly logger: TaskLogger;
+  /**
+   * Publishes `chunk` (JSON, at most 64 KiB encoded) to `skein.runs.subscribeToStream(runId)`
+   * subscribers: not stored, so only those subscribed now see it; in order per run.
+   */
+  putStream(chunk: unknown): void;
   /** Extends this attempt's execution deadline by `duration` (recorded in the run's history). */
   refreshTimeout(duration: Duration): Promise<void>;
   /** Cancels this run; `signal` aborts. */

@@ -16,10 +16,13 @@ const MAX_IN_FLIGHT = 4;
 
 type ActorMessage = { id: string; type: string } & Record<string, unknown>;
 
+/** How a message was stored: its turn taken by the engine serving its actor, or left in the inbox. */
+export type Delivery = 'turned' | 'inbox';
+
 interface Queued {
   direct: DirectMessage;
   bytes: number;
-  resolve(): void;
+  resolve(how: Delivery): void;
   reject(err: unknown): void;
 }
 
@@ -31,10 +34,10 @@ export class Deliverer {
     private readonly names: Names,
   ) {}
 
-  deliver(type: string, actorId: string, message: ActorMessage, bytes: number): Promise<void> {
+  deliver(type: string, actorId: string, message: ActorMessage, bytes: number): Promise<Delivery> {
     const subject = this.names.directSubject(type, actorId);
     const direct: DirectMessage = { type, id: actorId, message };
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Delivery>((resolve, reject) => {
       let queue = this.queues.get(subject);
       if (!queue) this.queues.set(subject, (queue = { waiting: [], inFlight: 0 }));
       queue.waiting.push({ direct, bytes, resolve, reject });
@@ -83,7 +86,7 @@ export class Deliverer {
       chunk.map(async (q, i) => {
         const answer = replies?.[i];
         try {
-          if (answer?.ok) return q.resolve();
+          if (answer?.ok) return q.resolve('turned');
           if (answer && !answer.ok && answer.invalid) {
             throw new ValidationError(
               `the engine refused ${q.direct.message && (q.direct.message as ActorMessage).type}: ${answer.error}`,
@@ -95,7 +98,7 @@ export class Deliverer {
             encode(message),
             { msgID: message.id },
           );
-          q.resolve();
+          q.resolve('inbox');
         } catch (err) {
           q.reject(err);
         }

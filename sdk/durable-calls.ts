@@ -68,6 +68,7 @@ export class DurableCalls implements DurableChildren {
       const result = toJson(await compute(), `the result of durable ${kind} in '${this.taskName}'`);
       await before;
       await this.io.record({ position: step.position, kind, callKey, result });
+      this.replayer.learn(step.position, { kind, callKey, result });
       return result as T;
     })();
     this.tail = done.catch(() => undefined);
@@ -163,7 +164,9 @@ export class DurableCalls implements DurableChildren {
     try {
       await this.tail;
       await before?.();
-      return await this.io.wait(call);
+      const result = await this.io.wait(call);
+      this.replayer.learn(call.position, { kind: call.kind, callKey: call.callKey, result });
+      return result;
     } finally {
       this.waiting = undefined;
     }

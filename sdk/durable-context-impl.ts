@@ -35,11 +35,14 @@ export class DurableContextImpl<I> extends ContextImpl<I> implements DurableCont
     signal: AbortSignal,
     private readonly calls: DurableCalls,
   ) {
-    // Lines written before the last recorded call were stored by the execution that recorded it.
+    // Lines and chunks before the last recorded call were sent by the execution that recorded it.
     const storeLog: ContextHost['storeLog'] = (line) => {
       if (!calls.replaying) host.storeLog(line);
     };
-    super(task, { ...host, storeLog }, signal);
+    const putStream: ContextHost['putStream'] = (chunk) => {
+      if (!calls.replaying) host.putStream(chunk);
+    };
+    super(task, { ...host, storeLog, putStream }, signal);
   }
 
   async sleepFor(duration: Duration) {

@@ -4,8 +4,9 @@ import { encode } from '../runtime/codec.js';
 import type { SdkConnection } from './connection.js';
 import { idProblem } from '../runtime/bounds.js';
 import { ValidationError } from './errors.js';
-import { assertSize, toJson } from './json.js';
-import { checkMetadata, checkPriority, maxInputBytes } from './trigger.js';
+import { toJson } from './json.js';
+import { activeTraceContext } from './tracing.js';
+import { checkMetadata, checkPriority } from './trigger.js';
 import { checkOptions, optionNames } from '../runtime/options.js';
 import type { StoredEvent } from '../runtime/protocol.js';
 
@@ -22,6 +23,29 @@ export interface PushOptions {
 }
 
 export type { StoredEvent };
+
+/** A pushed event as `events.list` shows it. */
+export interface EventInfo {
+  eventId: string;
+  key: string;
+  payload: unknown;
+  additionalMetadata: Record<string, string>;
+  /** When it was stored (its time for event conditions too). */
+  at: Date;
+  /** The runs it started: one per task or workflow whose `onEvents` has its key. */
+  runIds: string[];
+}
+
+export interface EventListQuery {
+  /** Only events pushed under this key. */
+  key?: string;
+  /** Only events stored at or after this. */
+  since?: Date;
+  /** At most this many (default 50, at most 1000). */
+  limit?: number;
+}
+
+const LIST_QUERY = optionNames<EventListQuery>({ key: true, since: true, limit: true });
 
 const PUSH_OPTIONS = {
   additionalMetadata: true,
@@ -53,6 +77,24 @@ export class EventsClient {
     return { eventId };
   }
 
+  /** Events still kept (see the engine's `eventRetentionDays`), newest first. */
+  async list(query: EventListQuery = {}): Promise<EventInfo[]> {
+    checkOptions(query, LIST_QUERY, 'events.list');
+    const { key, since, limit } = query;
+    if (key !== undefined) checkKey(key);
+    if (since !== undefined && (!(since instanceof Date) || Number.isNaN(since.getTime())))
+      throw new ValidationError(`events.list: since must be a Date, got ${String(since)}`);
+    if (
+      limit !== undefined &&
+      (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1000)
+    )
+      throw new ValidationError(
+        `events.list: limit must be a whole number from 1 to 1000, got ${String(limit)}`,
+      );
+    const events = await this.conn.api('events.list', { key, since: since?.getTime(), limit });
+    return events.map((e) => ({ ...e, at: new Date(e.at) }));
+  }
+
   /** Pushes several events under one key; every one is checked before any is stored. */
   async bulkPush(
     key: string,
@@ -62,6 +104,7 @@ export class EventsClient {
     if (!Array.isArray(items))
       throw new ValidationError('bulkPush takes an array of { payload, additionalMetadata? }');
     const c = await this.conn.ready();
+    const trace = activeTraceContext();
     const events = items.map((item, i): StoredEvent => {
       const where = items.length > 1 ? `event ${i}` : 'event';
       checkOptions(item, BULK_ITEM, where);
@@ -85,17 +128,18 @@ export class EventsClient {
             : checkPriority(item.priority, `${where} priority`),
         scope: item.scope,
         at: Date.now(),
+        ...(trace && { trace }),
       };
     });
-    // A payload becomes the input of the runs the event triggers, so the input limit applies.
-    events.forEach((e, i) =>
-      assertSize(
-        encode(e.payload).length,
-        maxInputBytes(c.maxPayload),
-        items.length > 1 ? `event ${i} payload` : 'event payload',
-        'it becomes the input of the runs it triggers, which may take at most half of it',
-      ),
-    );
+    const what = (i: number) => (items.length > 1 ? `event ${i} payload` : 'event payload');
+    const payloads = events.map((e, i) => {
+      const bytes = encode(e.payload);
+      c.payloads.checkSize(bytes.length, what(i));
+      return bytes;
+    });
+    // A large payload is stored as an object first; the event refers to it.
+    for (const [i, e] of events.entries())
+      e.payload = await c.payloads.offload(e.payload, { eventId: e.eventId }, what(i), payloads[i]);
     const encoded = events.map((e) => encode(e));
     const subject = this.conn.names.eventSubject(key);
     await Promise.all(

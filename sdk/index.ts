@@ -16,7 +16,8 @@ export {
   type RateLimitRef,
   type RateLimitDuration,
 } from './enums.js';
-export type { RateLimitOptions } from './rate-limits.js';
+export type { RateLimitOptions, RateLimitInfo } from './rate-limits.js';
+export type { ConcurrencyKeyInfo } from './concurrency-keys.js';
 export {
   SkeinError,
   ValidationError,
@@ -35,8 +36,22 @@ export type {
   RunEventRecord,
   RunLogLine,
   ListRunsQuery,
+  RunFilter,
+  RunPageQuery,
+  RunPage,
+  RunSummary,
+  RunOrigin,
+  RunCounts,
+  HistoryQuery,
   WorkerInfo,
+  GetRunOptions,
 } from './runs.js';
+export type {
+  CancelRunOptions,
+  ReplayRunOptions,
+  BulkRunAction,
+  BulkRunActionResult,
+} from './run-actions.js';
 export type { Task, TaskOptions, DurableTaskOptions, RunManyOpts, CronOpts } from './task.js';
 export type { CronRef, CronInfo } from './crons.js';
 export type { ScheduledRef, ScheduleInfo } from './schedules.js';
@@ -58,4 +73,4 @@ export {
   type Conditions,
   type ConditionLike,
 } from './conditions.js';
-export type { PushOptions, StoredEvent } from './events.js';
+export type { PushOptions, StoredEvent, EventInfo, EventListQuery } from './events.js';

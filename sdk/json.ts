@@ -46,12 +46,3 @@ export function toJson(value: unknown, what: string): unknown {
   check(value, what, new Set());
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }
-
-/** Throws ValidationError when `bytes` is over `maxBytes`, which derives from the server's max_payload as `why` says. */
-export function assertSize(bytes: number, maxBytes: number, what: string, why: string) {
-  if (bytes > maxBytes) {
-    throw new ValidationError(
-      `${what} is ${bytes} bytes encoded, over the ${maxBytes} bytes allowed by the server's max_payload (${why})`,
-    );
-  }
-}

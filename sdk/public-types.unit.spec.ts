@@ -69,14 +69,37 @@ export function publicObjectTypes(_skein: Skein, _ref: RunRef<number>, _worker: 
   // Only what docs/API.md lists: nothing internal is callable on the public objects.
   expectTypeOf<keyof typeof _skein.crons>().toEqualTypeOf<'list' | 'delete'>();
   expectTypeOf<keyof typeof _skein.schedules>().toEqualTypeOf<'list' | 'delete'>();
-  expectTypeOf<keyof typeof _skein.events>().toEqualTypeOf<'push' | 'bulkPush'>();
+  expectTypeOf<keyof typeof _skein.events>().toEqualTypeOf<'push' | 'bulkPush' | 'list'>();
   expectTypeOf<keyof typeof _skein.workers>().toEqualTypeOf<'list'>();
-  expectTypeOf<keyof typeof _skein.rateLimits>().toEqualTypeOf<'upsert'>();
+  expectTypeOf<keyof typeof _skein.rateLimits>().toEqualTypeOf<'upsert' | 'list'>();
+  expectTypeOf<keyof typeof _skein.concurrency>().toEqualTypeOf<'list'>();
   expectTypeOf<keyof typeof _skein.runs>().toEqualTypeOf<
-    'get' | 'list' | 'history' | 'logs' | 'cancel' | 'replay'
+    | 'get'
+    | 'list'
+    | 'page'
+    | 'counts'
+    | 'history'
+    | 'logs'
+    | 'cancel'
+    | 'replay'
+    | 'subscribeToStream'
   >();
   expectTypeOf<keyof typeof _ref>().toEqualTypeOf<'runId' | 'result' | 'output' | 'cancel'>();
-  expectTypeOf<keyof typeof _worker>().toEqualTypeOf<'id' | 'name' | 'start' | 'stop'>();
+  expectTypeOf<keyof typeof _worker>().toEqualTypeOf<
+    'id' | 'name' | 'start' | 'stop' | 'historyReads'
+  >();
+}
+
+/** Cancel and replay: one run by id resolves to nothing, every run of a filter to a count. */
+export function runActionTypes(skein: Skein) {
+  expectTypeOf(skein.runs.cancel('r')).resolves.toEqualTypeOf<void>();
+  expectTypeOf(skein.runs.cancel('r', { by: 'cli' })).resolves.toEqualTypeOf<void>();
+  expectTypeOf(skein.runs.replay('r', { fromTask: 't' })).resolves.toEqualTypeOf<void>();
+  expectTypeOf(
+    skein.runs.cancel({ filter: { status: 'RUNNING' }, by: 'cli' }),
+  ).resolves.toEqualTypeOf<{ count: number }>();
+  expectTypeOf(skein.runs.replay({ filter: {} })).resolves.toEqualTypeOf<{ count: number }>();
+  expectTypeOf(skein.runs.get('r', { at: 3 })).resolves.toHaveProperty('tasks');
 }
 
 describe('public types', () => {

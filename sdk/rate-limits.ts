@@ -16,6 +16,17 @@ export interface RateLimitOptions {
   duration: RateLimitDuration;
 }
 
+/** A rate limit and its sliding window now, as the scheduler counts it. */
+export interface RateLimitInfo {
+  key: string;
+  limit: number;
+  durationMs: number;
+  /** Units granted within the last `durationMs`. */
+  used: number;
+  /** When the oldest of those units leaves the window; null when none are used. */
+  windowEndsAt: Date | null;
+}
+
 const RATE_LIMIT_OPTIONS = optionNames<RateLimitOptions>({
   key: true,
   limit: true,
@@ -45,7 +56,16 @@ export class RateLimitsClient {
     await kv.put(this.conn.names.rateLimitKey(key), encode(record));
   }
 
-  private open(): Promise<KV> {
+  /** The rate limits upserted so far, by key, with how much of each window is used now. */
+  async list(): Promise<RateLimitInfo[]> {
+    const limits = await this.conn.api('rateLimits.list', {});
+    return limits.map((l) => ({
+      ...l,
+      windowEndsAt: l.windowEndsAt === null ? null : new Date(l.windowEndsAt),
+    }));
+  }
+
+  private readonly open = (): Promise<KV> => {
     this.bucket ??= this.conn.ready().then(async ({ nc }) => {
       try {
         return await new Kvm(nc).open(this.conn.names.buckets.rateLimits);
@@ -57,5 +77,5 @@ export class RateLimitsClient {
       }
     });
     return this.bucket;
-  }
+  };
 }

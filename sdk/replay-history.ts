@@ -4,6 +4,7 @@
  * the recorded path. Check a code change against production runs before deploying it.
  */
 import { runActor, type RunEvent, type RunState } from '../actors/run/index.js';
+import { lastGenerationCalls } from '../actors/run/recorded-calls.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
 import { currentRun } from './current-run.js';
 import { DurableCalls, type DurableIo } from './durable-calls.js';
@@ -40,17 +41,21 @@ export interface ReplayOptions {
   timeoutMs?: number;
 }
 
-/** The run as its history leaves it, folded with the run actor's own evolve. */
-function foldHistory(history: RunEventRecord[], runId: string): RunState {
-  return history.reduce((state, { seq, type, at, data }) => {
+/** The run as its history leaves it, folded with the run actor's own evolve, and its events. */
+function foldHistory(history: RunEventRecord[], runId: string) {
+  const events: RunEvent[] = [];
+  const run = history.reduce((state: RunState, { seq, type, at, data }) => {
+    const event = { ...data, type, at: at.getTime() } as RunEvent;
+    events.push(event);
     try {
-      return runActor.evolve(state, { ...data, type, at: at.getTime() } as RunEvent);
+      return runActor.evolve(state, event);
     } catch (err) {
       throw new ValidationError(
         `event ${seq} of the history (${type}) cannot be read: ${(err as Error).message}`,
       );
     }
   }, runActor.initial(runId));
+  return { run, events };
 }
 
 function durableTaskName(declaration: Declaration, given: string | undefined): string {
@@ -96,9 +101,9 @@ export async function replayHistory(
   const { declaration, taskName } = replayTarget(given, opts.taskName);
   const triggered = history.find((e) => e.type === 'RunTriggered');
   if (!triggered) throw new ValidationError('the history has no RunTriggered event');
-  const run = foldHistory(history, triggered.data.runId as string);
+  const { run, events } = foldHistory(history, triggered.data.runId as string);
   // A replay of the run (RunReplayed) started its tasks afresh: these are the latest generation's.
-  const calls = run.tasks[taskName]?.calls ?? [];
+  const calls = lastGenerationCalls(events, taskName);
   const spec = declaration.spec.tasks.find((t) => t.name === taskName)!;
   const parentOutputs = Object.fromEntries(
     (spec.parents ?? [])
@@ -132,6 +137,7 @@ export async function replayHistory(
     {
       workerId: 'offline-replay',
       storeLog: () => undefined,
+      putStream: () => undefined,
       refreshTimeout: async () => undefined,
       cancelRun: async () => undefined,
     },

@@ -29,12 +29,27 @@ export class Replayer {
   /** Offline: the code asked for a call past the end of the history. */
   reachedEnd = false;
 
-  /** `offline`: a call past the history throws EndOfHistory instead of being made. */
+  /**
+   * `history` grows as the execution records new calls (`learn`), so that what it knows can
+   * be kept when it is dropped from memory. `offline`: a call past the history throws
+   * EndOfHistory instead of being made.
+   */
   constructor(
-    private readonly history: readonly RecordedCall[],
+    private readonly history: RecordedCall[],
     private readonly taskName: string,
     readonly offline = false,
   ) {}
+
+  /** The calls known so far, in position order: what was replayed, then what was recorded. */
+  get known(): readonly RecordedCall[] {
+    return this.history;
+  }
+
+  /** A call at `position` was recorded (or a wait there resolved) with this result. */
+  learn(position: number, call: RecordedCall) {
+    // Only a prefix is worth keeping: a gap (a call whose result never came) ends it.
+    if (position === this.history.length) this.history.push(call);
+  }
 
   get recorded() {
     return this.history.length;

@@ -39,6 +39,7 @@ async function execute(history: RecordedCall[], code: Code, io: DurableIo, offli
   const host = {
     workerId: 'w',
     storeLog: () => undefined,
+    putStream: () => undefined,
     refreshTimeout: async () => undefined,
     cancelRun: async () => undefined,
   };

@@ -11,6 +11,7 @@ import type { RunFinished } from '../actors/effects.js';
 import { decode } from '../runtime/codec.js';
 import { guarded } from '../runtime/rejections.js';
 import type { SdkConnection } from './connection.js';
+import { ConnectionError } from './errors.js';
 
 /** A notice is lost only if an engine dies at the wrong moment: check rarely, and back off. */
 const CHECK_EVERY_MS = 30_000;
@@ -21,6 +22,7 @@ interface Watch {
   /** When to ask the engine next. */
   checkAt: number;
   settle(f: RunFinished): void;
+  fail(err: Error): void;
   done: Promise<RunFinished>;
   ownSub?: Subscription;
   strangerPoll?: NodeJS.Timeout;
@@ -32,10 +34,11 @@ export class RunWaiter {
   private readonly watches = new Map<string, Watch>();
   private notifySub?: Subscription;
   private timer?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly conn: SdkConnection,
-    private readonly logger: Logger,
+    readonly logger: Logger,
   ) {
     this.notifySubject = conn.names.clientNotify(randomUUID().replace(/-/g, ''));
   }
@@ -46,6 +49,8 @@ export class RunWaiter {
    */
   async watch(runId: string, triggeredHere: boolean): Promise<() => Promise<RunFinished>> {
     const { nc } = await this.conn.ready();
+    if (this.closed)
+      throw new ConnectionError(`the Skein client was closed before run '${runId}' ended`);
     this.notifySub ??= nc.subscribe(this.notifySubject, {
       callback: guarded(this.logger, 'notice-malformed', (msg) => {
         const f = finishedNotice(msg.data);
@@ -60,8 +65,12 @@ export class RunWaiter {
       return () => known.done;
     }
     let settle!: (f: RunFinished) => void;
-    const done = new Promise<RunFinished>((resolve) => (settle = resolve));
-    const watch: Watch = { checkAt: Date.now() + CHECK_EVERY_MS, settle, done };
+    let fail!: (err: Error) => void;
+    const done = new Promise<RunFinished>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
+    });
+    const watch: Watch = { checkAt: Date.now() + CHECK_EVERY_MS, settle, fail, done };
     this.watches.set(runId, watch);
     this.timer ??= setInterval(() => void this.checkStale(), CHECK_EVERY_MS).unref();
     const cleanup = () => {
@@ -73,9 +82,16 @@ export class RunWaiter {
         this.timer = undefined;
       }
     };
-    void done.then(cleanup);
+    void done.then(cleanup, cleanup);
     if (!triggeredHere) this.watchAsStranger(runId, watch);
     return () => done;
+  }
+
+  /** Resolves when the run ends, told as `run()` is told (a run this client did not trigger too). */
+  async ended(runId: string): Promise<RunFinished> {
+    // A run this client watches already will be told: no need to ask the engine often.
+    const known = this.watches.get(runId);
+    return known ? known.done : (await this.watch(runId, false))();
   }
 
   /** Another client's run: the notice may have gone already, so ask at once and then often. */
@@ -92,10 +108,14 @@ export class RunWaiter {
     watch.strangerPoll ??= setInterval(() => void this.check([runId]), STRANGER_CHECK_MS);
   }
 
+  /** Stops listening; waits still pending fail, so that no timer keeps the process alive. */
   close() {
+    this.closed = true;
     this.notifySub?.unsubscribe();
     this.notifySub = undefined;
     clearInterval(this.timer);
+    for (const [runId, watch] of this.watches)
+      watch.fail(new ConnectionError(`the Skein client was closed before run '${runId}' ended`));
   }
 
   private async checkStale() {

@@ -2,11 +2,8 @@
 import type { TaskError } from '../actors/run/messages.js';
 import { errorText } from '../actors/run/messages.js';
 import type { QueuedTask } from '../actors/scheduler/queued-task.js';
-import { encode } from '../runtime/codec.js';
 import { NonDeterminismError, NonRetryableError } from './errors.js';
-import { assertSize } from './json.js';
 import { validateInput, type TaskFunction } from './task.js';
-import { maxOutputBytes } from './trigger.js';
 
 /** An error the worker made that fails the attempt for good; `invalidInput`: the run's input failed its validator. */
 export class Fatal extends Error {
@@ -27,20 +24,6 @@ export async function parsedOrFatal(
     return await validateInput(validator, task.input, task.workflowName);
   } catch (err) {
     throw new Fatal(err as Error, true);
-  }
-}
-
-/** An output the run's journal could not store fails the attempt for good, saying why. */
-export function assertOutputFits(output: unknown, taskName: string, maxPayload: number) {
-  try {
-    assertSize(
-      encode(output).length,
-      maxOutputBytes(maxPayload),
-      `output of task '${taskName}'`,
-      'outputs are stored three times in one message',
-    );
-  } catch (err) {
-    throw new Fatal(err as Error);
   }
 }
 

@@ -8,6 +8,7 @@ import { eventPatternProblem } from '../actors/events/match.js';
 import { checkCron, createCron, type CronRef } from './crons.js';
 import { checkDate, createSchedule, type ScheduledRef } from './schedules.js';
 import { toMs, type Duration } from './duration.js';
+import { retentionMs } from '../runtime/duration.js';
 import type { ConcurrencyExpression, DesiredLabel, RateLimitRef, StickyStrategy } from './enums.js';
 import { idProblem } from '../runtime/bounds.js';
 import { ValidationError } from './errors.js';
@@ -37,6 +38,8 @@ export interface RunnableOptions<I> {
   defaultPriority?: number;
   concurrency?: number | ConcurrencyExpression | ConcurrencyExpression[];
   defaultAdditionalMetadata?: Record<string, string>;
+  /** How long its runs are kept once finished; default: the engine's retention. */
+  retention?: Duration;
 }
 
 /** How one task runs: timeouts, retries and placement (a workflow's `taskDefaults` too). */
@@ -71,7 +74,15 @@ export const RUNNABLE_OPTIONS = {
   defaultPriority: true,
   concurrency: true,
   defaultAdditionalMetadata: true,
+  retention: true,
 } as const satisfies Record<keyof RunnableOptions<unknown>, true>;
+
+/** The run spec's `retentionMs`, when the declaration sets `retention`. */
+export function retentionOf(retention: unknown, where: string): { retentionMs?: number } {
+  return retention === undefined
+    ? {}
+    : { retentionMs: retentionMs(retention, `${where}: retention`) };
+}
 export const TASK_SETTINGS = {
   scheduleTimeout: true,
   executionTimeout: true,
@@ -418,6 +429,7 @@ export class Task<I = unknown, O = unknown> extends Runnable<I, O> {
       tasks: [durable ? { ...taskSpec, durable: true } : taskSpec],
       concurrency: concurrencyOf(options.concurrency, where),
       ...(sticky && { sticky }),
+      ...retentionOf(options.retention, where),
     };
     const defaults: TriggerDefaults = {
       defaultPriority: checkPriority(

@@ -1,18 +1,21 @@
 /** Starting runs: validate, store the trigger durably, and hand back a RunRef. */
 import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '../actors/run/spec.js';
+import type { TraceContext } from '../runtime/protocol-trace.js';
 import { encode } from '../runtime/codec.js';
 import { createRun, type TriggerMessage } from '../runtime/run-creation.js';
 import type { SdkConnection } from './connection.js';
 import { ValidationError } from './errors.js';
 import { checkId } from './ids.js';
-import { assertSize, toJson } from './json.js';
+import { toJson } from './json.js';
+import { inputInlineLimit } from '../runtime/payloads.js';
 import { makeRunRef, type RunRef } from './run-ref.js';
 import type { RunWaiter } from './run-waiter.js';
 import type { ChildLink } from './current-run.js';
 import type { DesiredLabel, StickyStrategy } from './enums.js';
 import { desiredLabelsOf, stickyOf } from './placement.js';
 import { checkOptions } from '../runtime/options.js';
+import { activeTraceContext } from './tracing.js';
 import { cancelId, childStartedId, keyedRunId, replayId, triggerId } from '../runtime/ids.js';
 
 export interface RunOpts {
@@ -44,18 +47,9 @@ interface PreparedTrigger {
   runId: string;
   keyed: boolean;
   message: TriggerMessage;
+  /** The input's encoding: an input over the inline limit is stored as an object when sent. */
+  encoded: Uint8Array;
 }
-
-/** Room for the rest of a journal entry around the payloads. */
-const ENTRY_OVERHEAD_BYTES = 4096;
-
-/** The largest input a run can take on a server with this max_payload. */
-export const maxInputBytes = (maxPayload: number) =>
-  Math.floor((maxPayload - ENTRY_OVERHEAD_BYTES) / 2);
-
-/** A result's journal entry stores the output three times (task, run, and the end notice). */
-export const maxOutputBytes = (maxPayload: number) =>
-  Math.floor((maxPayload - ENTRY_OVERHEAD_BYTES) / 3);
 
 export interface TriggerDefaults {
   defaultPriority: number;
@@ -69,6 +63,12 @@ type ParentLookup = () =>
 /** What a child run inherits of its parent's metadata: all but Skein's own `skein__` keys. */
 const inheritedMetadata = (meta: Record<string, string> = {}) =>
   Object.fromEntries(Object.entries(meta).filter(([k]) => !k.startsWith('skein__')));
+
+/** The active span's trace context, as a trigger carries it. */
+function traced(): { trace?: TraceContext } {
+  const trace = activeTraceContext();
+  return trace ? { trace } : {};
+}
 
 export function checkMetadata(meta: unknown): Record<string, string> {
   if (meta === undefined) return {};
@@ -92,7 +92,7 @@ export function checkPriority(priority: unknown, option: string): number {
 export class Triggerer {
   constructor(
     readonly conn: SdkConnection,
-    private readonly waiter: RunWaiter,
+    readonly waiter: RunWaiter,
     private readonly parent: ParentLookup,
   ) {}
 
@@ -116,13 +116,8 @@ export class Triggerer {
     const priority = checkPriority(opts.priority ?? defaults.defaultPriority, 'priority');
     if (opts.key !== undefined) checkId('key', opts.key);
     const json = toJson(input, 'input');
-    // The run's first journal entry stores the input twice (the trigger and the queued task).
-    assertSize(
-      encode(json).length,
-      maxInputBytes(c.maxPayload),
-      'input',
-      'inputs are stored twice in one message, so at most half of it',
-    );
+    const encoded = encode(json);
+    c.payloads.checkSize(encoded.length, 'input');
     const desiredWorkerLabels = desiredLabelsOf(opts.desiredWorkerLabels, 'run options');
     const sticky = stickyOf(opts.sticky, 'run options');
     const runId = link?.runId ?? (opts.key ? keyedRunId(spec.name, opts.key) : randomUUID());
@@ -141,8 +136,9 @@ export class Triggerer {
       parentCall: link?.parentCall,
       ...(desiredWorkerLabels && { desiredWorkerLabels }),
       ...(sticky && { sticky }),
+      ...traced(),
     };
-    return { runId, keyed: opts.key !== undefined || link !== undefined, message };
+    return { runId, keyed: opts.key !== undefined || link !== undefined, message, encoded };
   }
 
   async send<O>(prepared: PreparedTrigger): Promise<RunRef<O>> {
@@ -150,7 +146,11 @@ export class Triggerer {
     // Watch before the trigger is stored, so the notice cannot be missed. A keyed trigger may
     // name a run triggered (and maybe ended) before: that one is watched as a stranger's.
     const watching = await this.waiter.watch(prepared.runId, !prepared.keyed);
-    await createRun(c.requester, this.conn.names, prepared.message, Date.now());
+    const { runId, message, encoded } = prepared;
+    const { payloads } = c;
+    const limit = inputInlineLimit(payloads.inlineBytes, message.spec);
+    const input = await payloads.offload(message.input, { runId }, 'input', encoded, limit);
+    await createRun(c.requester, this.conn.names, { ...message, input }, Date.now());
     const parentRunId = prepared.message.parentRunId;
     if (parentRunId) {
       const childRunId = prepared.runId;
@@ -167,22 +167,29 @@ export class Triggerer {
   ref<O>(
     runId: string,
     watching?: () => Promise<import('../actors/effects.js').RunFinished>,
-    cancel: () => Promise<void> = () => this.cancel(runId, 'cancelled by user'),
+    cancel: () => Promise<void> = () => this.cancel(runId, 'cancelled by user', 'sdk'),
   ): RunRef<O> {
     return makeRunRef<O>(
       runId,
-      async () => (watching ?? (await this.waiter.watch(runId, false)))(),
+      async () => {
+        const finished = await (watching ?? (await this.waiter.watch(runId, false)))();
+        // A large output comes as a reference to the object it is stored in.
+        return (await this.conn.ready()).payloads.resolve(finished);
+      },
       cancel,
     );
   }
 
-  async cancel(runId: string, reason: string) {
+  /** `by`: who asked, recorded in the run's history. */
+  async cancel(runId: string, reason: string, by: string) {
     const c = await this.conn.ready();
-    await c.deliverer.deliver('run', runId, { type: 'Cancel', id: cancelId(runId), reason }, 200);
+    const message = { type: 'Cancel', id: cancelId(runId), reason, by };
+    await c.deliverer.deliver('run', runId, message, 200 + by.length);
   }
 
-  async replay(runId: string) {
+  async replay(runId: string, by: string, fromTask?: string) {
     const c = await this.conn.ready();
-    await c.deliverer.deliver('run', runId, { type: 'Replay', id: replayId(runId) }, 200);
+    const message = { type: 'Replay', id: replayId(runId), by, ...(fromTask && { fromTask }) };
+    await c.deliverer.deliver('run', runId, message, 200 + by.length + (fromTask?.length ?? 0));
   }
 }

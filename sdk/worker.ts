@@ -15,14 +15,17 @@ import { guarded, rejected } from '../runtime/rejections.js';
 import { cancelSchema, dispatchedTaskProblem } from './dispatched-task.js';
 import type { WorkerRecord } from '../runtime/protocol.js';
 import type { Connected, SdkConnection } from './connection.js';
+import type { Delivery } from './deliver.js';
 import { ContextImpl, type ContextHost, type LogLine } from './context-impl.js';
 import { currentRun } from './current-run.js';
 import { Deadline } from './deadline.js';
 import { DurableCalls } from './durable-calls.js';
+import { KnownHistories } from './known-histories.js';
 import {
   durableIo,
   Evicted,
   readDurableHistory,
+  type HistoryReads,
   type DurableHost,
   type Execution,
 } from './durable-worker.js';
@@ -34,7 +37,10 @@ import { checkOptions, optionNames } from '../runtime/options.js';
 import { SuspendedTasks } from './suspended-tasks.js';
 import { toJson } from './json.js';
 import type { TaskFunction } from './task.js';
-import { assertOutputFits, Fatal, parsedOrFatal, toTaskError } from './task-outcome.js';
+import { Fatal, parsedOrFatal, toTaskError } from './task-outcome.js';
+import { startTaskSpan, type TaskSpan } from './tracing.js';
+import { holdsRef } from '../runtime/payload-ref.js';
+import { outputInlineLimit } from '../runtime/payloads.js';
 import { functionFor, servedBy, type Declaration, type Served } from './served.js';
 import { refusal, refusedError } from '../runtime/permissions.js';
 import { attemptScope, cancelId, taskResultId, timeoutRefreshId } from '../runtime/ids.js';
@@ -81,6 +87,10 @@ export class Worker {
   private stopping = false;
   private c?: Connected;
   private readonly pendingLogs = new Set<Promise<unknown>>();
+  /** Per run, the upload of a large log line that the run's next lines wait for. */
+  private readonly logUploads = new Map<string, Promise<unknown>>();
+  private readonly knownHistories = new KnownHistories();
+  private readonly reads: HistoryReads = { requests: 0, calls: 0 };
 
   /** @internal Built by the Skein client; left out of the published declarations. */
   constructor(
@@ -105,6 +115,15 @@ export class Worker {
         `worker '${name}': workflows must list at least one task or workflow`,
       );
     }
+  }
+
+  /**
+   * What this worker has read of durable task histories so far: requests to the engine and
+   * the recorded calls they brought. A durable task it dropped from memory while it waited
+   * reads, when it comes back to this worker, only the calls recorded since.
+   */
+  get historyReads(): Readonly<HistoryReads> {
+    return { ...this.reads };
   }
 
   /** Resolves once the worker is registered and taking work. */
@@ -183,6 +202,7 @@ export class Worker {
       durableSlots: this.durableSlots,
       serves: this.served.serves,
       running: [...this.running.keys()],
+      suspended: this.suspended.unrecordedKeys(),
       pinned: this.suspended.pinned(),
       stopping: this.stopping,
       sentAt: Date.now(),
@@ -212,8 +232,29 @@ export class Worker {
     for (const task of tasks) {
       const problem = dispatchedTaskProblem(task);
       if (problem) rejected(this.logger, 'dispatch-malformed', problem);
+      else if (holdsRef(task)) void this.acceptStored(task);
       else this.accept(task);
     }
+  }
+
+  /** A task run that carries values stored as objects (its input, a parent's output, a resumed call's result) reads them first. */
+  private async acceptStored(task: QueuedTask) {
+    try {
+      this.accept(await this.c!.payloads.resolve(task));
+    } catch (err) {
+      this.logger.warn(
+        { err, runId: task.runId },
+        'could not read a stored payload; handing the task back',
+      );
+      this.handBack(task);
+    }
+  }
+
+  private handBack(task: QueuedTask) {
+    this.c!.nc.publish(
+      this.conn.names.schedulerRejected,
+      encode({ key: task.key, workerId: this.id }),
+    );
   }
 
   /** With a dispatch key, only what the engine signed is taken (the rest is counted under `reason`). */
@@ -229,10 +270,7 @@ export class Worker {
     if (task.durable && !this.stopping && this.suspended.resume(task)) return;
     const fn = functionFor(this.served, task);
     if (this.stopping || !fn || !this.hasRoomFor(task)) {
-      this.c!.nc.publish(
-        this.conn.names.schedulerRejected,
-        encode({ key: task.key, workerId: this.id }),
-      );
+      this.handBack(task);
       return;
     }
     const execution: Execution = {
@@ -306,25 +344,44 @@ export class Worker {
     if (!durable) return undefined;
     const { execution, deadline } = attempt;
     const { task } = execution;
-    const history = await readDurableHistory(this.conn, task, this.logger);
+    const known = this.knownHistories.take(task.key);
+    const history = await readDurableHistory(this.conn, task, this.logger, this.reads, known);
     if (!history) return 'hand back';
     if (history === 'stale') return 'stale';
+    execution.history = history;
     const io = durableIo(this.durableHost, execution, deadline, durable, () => {
       attempt.startedAt = Date.now();
     });
     return new DurableCalls(
-      new Replayer(history, task.taskName),
+      new Replayer(history.calls, task.taskName),
       io,
       attemptScope(task.key),
       task.taskName,
     );
   }
 
-  /** Runs the task's code, within its deadline and until cancelled, to its output or its error. */
+  /** Runs the task's code in the attempt's span (when traces are on). */
   private async run(
+    attempt: Attempt,
+    fn: TaskFunction,
+    calls: DurableCalls | undefined,
+  ): Promise<Outcome> {
+    const span = startTaskSpan(attempt.execution.task, this.id);
+    const outcome = await this.runCode(attempt, fn, calls, span);
+    const reason: unknown = attempt.execution.controller.signal.reason;
+    span?.end({
+      error: 'error' in outcome ? outcome.error : undefined,
+      handedBack: reason instanceof HandedBack || reason instanceof Evicted,
+    });
+    return outcome;
+  }
+
+  /** Runs the task's code, within its deadline and until cancelled, to its output or its error. */
+  private async runCode(
     attempt: Attempt,
     { fn, inputValidator }: TaskFunction,
     calls: DurableCalls | undefined,
+    span: TaskSpan | undefined,
   ): Promise<Outcome> {
     const { execution, deadline, cancelled } = attempt;
     const { controller, task } = execution;
@@ -337,17 +394,18 @@ export class Worker {
         task.input = await parsedOrFatal(inputValidator, task);
       if (task.placementError) throw new Fatal(new ValidationError(task.placementError));
       const { runId, additionalMetadata } = task;
+      const code = () => Promise.resolve().then(() => fn(task.input, ctx));
       const work = currentRun.run({ runId, additionalMetadata, durable: calls }, () =>
-        Promise.resolve().then(() => fn(task.input, ctx)),
+        span ? span.run(code) : code(),
       );
       const output = toJson(
         await Promise.race([work, deadline.expired, cancelled]),
         `output of task '${task.taskName}'`,
       );
-      assertOutputFits(output, task.taskName, this.c!.maxPayload);
       // Code that caught a NonDeterminismError still took another path: the attempt fails.
       if (calls?.diverged) throw calls.diverged;
-      return { output };
+      const what = `output of task '${task.taskName}'`;
+      return { output: await this.stored(output, runId, what, this.outputLimit(task)) };
     } catch (err) {
       // The stack of the code's own error is kept (a cancel or timeout has none worth keeping).
       return { error: toTaskError(err, err !== controller.signal.reason) };
@@ -390,6 +448,7 @@ export class Worker {
     return {
       workerId: this.id,
       storeLog: (line) => this.storeLog(task.runId, line),
+      putStream: (chunk) => this.c!.nc.publish(this.conn.names.runStream(task.runId), chunk),
       refreshTimeout: async (byMs) => {
         deadline.extend(byMs);
         await this.sendToRun(task.runId, {
@@ -417,6 +476,7 @@ export class Worker {
     logger: () => this.logger,
     suspended: this.suspended,
     sendToRun: (runId, message) => this.sendToRun(runId, message),
+    store: (value, runId, what) => this.c!.payloads.offload(value, { runId }, what),
     park: (execution) => {
       this.release(execution);
       this.count(execution, -1);
@@ -425,17 +485,19 @@ export class Worker {
       this.running.set(execution.task.key, execution);
       this.count(execution, +1);
     },
+    keepHistory: ({ task, history }) => {
+      if (history) this.knownHistories.keep(task.key, { ...history, calls: [...history.calls] });
+    },
   };
 
   /** Delivers a message to a run, retrying while NATS is unavailable. */
   private async sendToRun(
     runId: string,
     message: { id: string; type: string } & Record<string, unknown>,
-  ) {
+  ): Promise<Delivery> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.c!.deliverer.deliver('run', runId, message, encodedSize(message));
-        return;
+        return await this.c!.deliverer.deliver('run', runId, message, encodedSize(message));
       } catch (err) {
         if (attempt >= RESULT_PUBLISH_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
@@ -443,14 +505,54 @@ export class Worker {
     }
   }
 
+  /** `value`, or a reference to it stored as an object of the run when it is large; too large a value fails the attempt for good. */
+  private async stored(
+    value: unknown,
+    runId: string,
+    what: string,
+    inlineBytes?: number,
+  ): Promise<unknown> {
+    const encoded = encode(value);
+    try {
+      this.c!.payloads.checkSize(encoded.length, what);
+    } catch (err) {
+      throw new Fatal(err as Error);
+    }
+    return this.c!.payloads.offload(value, { runId }, what, encoded, inlineBytes);
+  }
+
+  /** A workflow's outputs end up together in its last entry: each gets its share of the inline room. */
+  private outputLimit(task: QueuedTask): number {
+    const spec = this.served.registrations.find((r) => r.spec.name === task.workflowName)?.spec;
+    return outputInlineLimit(this.c!.payloads.inlineBytes, spec);
+  }
+
   private storeLog(runId: string, line: LogLine) {
-    const p = this.c!.js.publish(this.conn.names.logSubject(runId), encode(line), {
-      headers: formatHeaders(),
-    }).catch((err: unknown) => {
+    const { payloads, js } = this.c!;
+    const publish = (message: unknown) =>
+      js.publish(this.conn.names.logSubject(runId), encode({ ...line, message }), {
+        headers: formatHeaders(),
+      });
+    // A line stored as an object waits for its upload; the run's later lines wait for it too,
+    // so that its lines keep their order.
+    const upload = this.logUploads.get(runId);
+    let p: Promise<unknown>;
+    if (!upload && encode(line.message).length <= payloads.inlineBytes) p = publish(line.message);
+    else {
+      p = (upload ?? Promise.resolve()).then(async () =>
+        publish(await payloads.offload(line.message, { runId }, 'log line')),
+      );
+      const chained = p.catch(() => undefined);
+      this.logUploads.set(runId, chained);
+      void chained.then(() => {
+        if (this.logUploads.get(runId) === chained) this.logUploads.delete(runId);
+      });
+    }
+    const stored = p.catch((err: unknown) => {
       this.logger.warn({ err, runId }, 'could not store a log line');
     });
-    this.pendingLogs.add(p);
-    void p.finally(() => this.pendingLogs.delete(p));
+    this.pendingLogs.add(stored);
+    void stored.finally(() => this.pendingLogs.delete(stored));
   }
 }
 

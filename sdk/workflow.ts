@@ -14,6 +14,7 @@ import {
   durableOf,
   Runnable,
   RUNNABLE_OPTIONS,
+  retentionOf,
   TASK_SETTINGS,
   taskSpecOf,
   type RunnableOptions,
@@ -104,6 +105,7 @@ export class Workflow<I = unknown, O = Record<string, unknown>> extends Runnable
       tasks: [],
       concurrency: concurrencyOf(options.concurrency, `workflow '${name}'`),
       ...(sticky && { sticky }),
+      ...retentionOf(options.retention, `workflow '${name}'`),
     };
     const defaults = {
       defaultPriority: checkPriority(

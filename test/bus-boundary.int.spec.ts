@@ -13,6 +13,7 @@ import { decode, encode } from '../runtime/codec.js';
 import { publishToWorker } from '../runtime/dispatch-signature.js';
 import { names } from '../runtime/protocol.js';
 import { rejectionCounts } from '../runtime/rejections.js';
+import { snapshotKey } from '../runtime/subjects.js';
 import { aborted, gate, sleep } from './fixtures/gate.js';
 import { startChild } from './support/child.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
@@ -255,7 +256,7 @@ describe('the bus boundary', () => {
     expect(await ref.result()).toBe(2);
     const nc = await peer();
     const snapshots = await new Kvm(nc).open(names(namespace).buckets.snapshots);
-    await snapshots.put(`run.${ref.runId}`, randomBytes(3, 50));
+    await snapshots.put(snapshotKey('run', ref.runId), randomBytes(3, 50));
     // A new engine has nothing cached: it reads the snapshot first.
     await engine.stop();
     const port = await getFreePort();

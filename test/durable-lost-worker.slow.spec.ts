@@ -57,13 +57,14 @@ describe('a durable task whose worker is SIGKILLed', () => {
   it('killed while sleeping: the sleep keeps its deadline and ends on another worker', async () => {
     const { skein, here, there, tasks } = await setUp();
     const ref = await tasks.sleeper.runNoWait({});
-    await vi.waitFor(
-      async () =>
-        expect((await skein.runs.history(ref.runId)).map((e) => e.type)).toContain('TaskSuspended'),
-      { timeout: 15_000 },
-    );
-    const history = await skein.runs.history(ref.runId);
-    const sleepStartedAt = history.find((e) => e.type === 'DurableWaitStarted')!.at;
+    // The sleep's wait, not the child run's before it: killed during that one, the worker would
+    // be lost (10 s) before the sleep even began, and the sleep end 22 s after the child's wait.
+    const sleepWait = async () =>
+      (await skein.runs.history(ref.runId)).find(
+        (e) => e.type === 'DurableWaitStarted' && e.data.kind === 'sleep',
+      );
+    await vi.waitFor(async () => expect(await sleepWait()).toBeDefined(), { timeout: 15_000 });
+    const sleepStartedAt = (await sleepWait())!.at;
     await child!.kill('SIGKILL');
 
     const healthy = await skein.worker('healthy', { workflows: [tasks.sleeper] });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { UserEventCondition, ValidationError, type Skein } from 'skein';
 import { names } from '../runtime/protocol.js';
+import { objectStream } from '../runtime/subjects.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 import { SOON } from './support/patience.js';
 
@@ -134,9 +135,9 @@ describe('onEvents', () => {
   });
 
   it('refuses an oversize payload, an empty key and a bad event id at the push', async () => {
-    const { skein } = await env.client();
+    const { skein } = await env.client({ skein: { maxPayloadBytes: 500_000 } });
     await expect(skein.events.push('big', { blob: 'x'.repeat(600_000) })).rejects.toThrow(
-      /event payload is \d+ bytes encoded, over the \d+ bytes allowed/,
+      /event payload is \d+ bytes encoded, over the limit of 500000 bytes \(maxPayloadBytes\)/,
     );
     await expect(skein.events.push('  ', {})).rejects.toBeInstanceOf(ValidationError);
     await expect(skein.events.push('k', {}, { eventId: 'a b' })).rejects.toThrow(/eventId must/);
@@ -145,9 +146,13 @@ describe('onEvents', () => {
   it('keeps events as long as the engine is told to', async () => {
     const { namespace } = await env.client({ engine: { eventRetentionDays: 2 } });
     const nc = await connect({ servers: env.url });
-    const info = await (await jetstreamManager(nc)).streams.info(names(namespace).streams.events);
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(names(namespace).streams.events);
+    // Large payloads of events are kept an hour longer, for a run that copies one late.
+    const objects = await jsm.streams.info(objectStream(names(namespace).buckets.eventPayloads));
     await nc.close();
     expect(info.config.max_age).toBe(2 * 24 * 3600 * 1e9);
+    expect(objects.config.max_age).toBe((2 * 24 + 1) * 3600 * 1e9);
   });
 
   it('refuses a bad onEvents pattern at declaration', async () => {

@@ -79,6 +79,7 @@ async function makeBucket(test = direct, replicas = 1) {
 async function startLeases(
   made?: Awaited<ReturnType<typeof makeBucket>>,
   engine = engineNc,
+  partitions = 1,
 ): Promise<Rig> {
   const { ns, bucket, replicas } = made ?? (await makeBucket());
   // Opened as the engine opens it (runtime/setup.ts): reads are direct gets, which any replica
@@ -92,7 +93,7 @@ async function startLeases(
   rig.leases = new Leases(
     kv,
     'engine-a',
-    1,
+    partitions,
     {
       acquired: () => undefined,
       released: async (lease) => {
@@ -154,6 +155,26 @@ describe('lease renewal on one server', () => {
         timeout: LEASE_TTL_MS / 2,
       })
       .toBe(true);
+  });
+});
+
+describe('what the leases log', () => {
+  const changes = (rig: Rig) =>
+    rig.logs
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === 'leases changed');
+
+  it('one line per batch of changes, naming the partitions, not one per lease', async () => {
+    const rig = await startLeases(undefined, engineNc, 16);
+    await expect.poll(() => changes(rig).length, SOON).toBe(1);
+    expect(changes(rig)[0]).toMatchObject({
+      level: 30,
+      acquired: 'leader, p 0-15',
+      serving: 'leader, p 0-15',
+    });
+    await rig.leases.stop();
+    expect(changes(rig)).toHaveLength(2);
+    expect(changes(rig)[1]).toMatchObject({ released: 'leader, p 0-15', serving: '' });
   });
 });
 

@@ -21,6 +21,7 @@ import { usersConfig, type Permissions } from './support/nats-credentials.js';
 import {
   clientPermissions,
   enginePermissions,
+  largePayloadPermissions,
   readerPermissions,
   workerPermissions,
 } from './support/skein-permissions.js';
@@ -34,6 +35,17 @@ const users: Record<string, Permissions> = {
   plainWorker: workerPermissions(ns),
   client: clientPermissions(ns),
   reader: readerPermissions(ns),
+  bigWorker: {
+    publish: [...workerPermissions(ns).publish, ...largePayloadPermissions(ns)],
+    subscribe: workerPermissions(ns).subscribe,
+  },
+  bigClient: {
+    publish: [
+      ...clientPermissions(ns).publish,
+      ...largePayloadPermissions(ns, { pushesEvents: true }),
+    ],
+    subscribe: clientPermissions(ns).subscribe,
+  },
   /** An engine that may not create streams. */
   weakEngine: {
     publish: enginePermissions(ns).publish.map((x) => (x === '$JS.API.>' ? '$JS.API.INFO' : x)),
@@ -106,6 +118,7 @@ function declare(skein: Skein, executed: string[] = []) {
     name: 'a',
     fn: (i: { n: number }, ctx) => {
       ctx.log('in a');
+      ctx.putStream({ in: 'a' });
       return { v: i.n + 1 };
     },
   });
@@ -151,6 +164,8 @@ describe('Skein under the least-privilege accounts of the docs', () => {
     const wfRef = await d.wf.runNoWait({ n: 2 });
     await wfRef.result();
     expect((await client.runs.logs(wfRef.runId)).map((l) => l.message)).toContain('in a');
+    for await (const chunk of client.runs.subscribeToStream(wfRef.runId))
+      expect(chunk).toBe('none');
     expect(await client.workers.list()).toHaveLength(1);
     await d.echo.schedule(new Date(Date.now() + 200), { n: 1 });
     expect(await client.schedules.list()).toHaveLength(1);
@@ -280,4 +295,60 @@ describe('a client denied a subject', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/^skein: NATS refused to let this client publish to '\$JS\.API\./);
   }, 90_000);
+});
+
+// Last: the runs it leaves hold large values, which the other accounts may not read.
+describe('large payloads under the least-privilege accounts of the docs', () => {
+  it('a worker and a client with the large-payload rights added store and read large values', async () => {
+    const big = (seed: string) => seed.repeat(3 * 1024 * 1024);
+    const declareBig = (skein: Skein) => ({
+      bigEcho: skein.task({
+        name: 'big-echo',
+        fn: (input: string, ctx) => {
+          ctx.log(big('l'));
+          return input.toUpperCase();
+        },
+      }),
+      onBig: skein.task({
+        name: 'on-big',
+        onEvents: ['big:pushed'],
+        fn: (input: string) => input.length,
+      }),
+      bigWait: skein.durableTask({
+        name: 'big-wait',
+        evictionPolicy: { ttl: '100ms' },
+        fn: async (_i, ctx) => {
+          const m = await ctx.memo(() => big('m'));
+          const ev = await ctx.waitForEvent<string>('big:reply');
+          return m.length + ev.length;
+        },
+      }),
+    });
+    const ws = sdk('bigWorker');
+    const worker = await ws.worker('big', { workflows: Object.values(declareBig(ws)) });
+    await worker.start();
+    const client = sdk('bigClient');
+    const d = declareBig(client);
+    const ref = await d.bigEcho.runNoWait(big('i'));
+    expect((await ref.result()) === big('I')).toBe(true);
+    expect((await client.runs.get(ref.runId)).input === big('i')).toBe(true);
+    expect((await client.runs.logs(ref.runId)).some((l) => l.message === big('l'))).toBe(true);
+    const waiting = await d.bigWait.runNoWait({});
+    await expect
+      .poll(async () =>
+        (await client.runs.history(waiting.runId)).some((e) => e.type === 'DurableWaitStarted'),
+      )
+      .toBe(true);
+    await client.events.push('big:reply', big('r'));
+    await expect(waiting.result()).resolves.toBe(2 * 3 * 1024 * 1024);
+    await client.events.push('big:pushed', big('p'));
+    await expect
+      .poll(async () => (await client.runs.list({ name: 'on-big' }))[0]?.output, {
+        timeout: 30_000,
+      })
+      .toBe(3 * 1024 * 1024);
+    await worker.stop();
+    // Nothing these three were refused (the tests before provoke refusals of other users).
+    expect(nats.logs()).not.toMatch(/Violation - User "(bigWorker|bigClient|engine)"/);
+  }, 120_000);
 });

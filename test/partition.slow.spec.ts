@@ -170,8 +170,14 @@ describe('an engine partitioned from NATS', () => {
     // ends at TaskSuspended; the sleeper's memo key is its run id).
     const named = async (what: string, runIds: string[]) => {
       for (const runId of runIds.slice(0, 3)) {
-        const history = (await skein.runs.history(runId)).map((e) => e.type);
-        console.log(`[fault] ${what}: ${runId}: ${history.join(' ')}`);
+        const history = await skein.runs.history(runId);
+        const t0 = history[0]?.at.getTime() ?? 0;
+        const line = history.map((e) => {
+          const d = e.data as { workerId?: string; key?: string; reason?: string };
+          const who = [d.workerId, d.key, d.reason].filter(Boolean).join(',');
+          return `${e.type}@${e.at.getTime() - t0}${who ? `(${who})` : ''}`;
+        });
+        console.log(`[fault] ${what}: ${runId}: ${line.join(' ')}`);
       }
     };
     await named('lost', ledger.lostRunIds);

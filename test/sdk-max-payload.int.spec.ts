@@ -1,4 +1,8 @@
-/** Inputs and outputs larger than the server's max_payload (64 KB here), against a real engine. */
+/**
+ * Inputs and outputs larger than the server's max_payload (64 KB here), against a real engine:
+ * over the inline limit (a third of max_payload here, under 256 KB) they go through the object
+ * store, so they run; only `maxPayloadBytes` bounds them.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunFailedError, ValidationError } from 'skein';
 import { startChild } from './support/child.js';
@@ -15,21 +19,25 @@ afterAll(async () => {
 const kb = (n: number) => 'x'.repeat(n * 1024);
 
 describe('max_payload', () => {
-  it('an input over max_payload rejects with ValidationError mentioning it; nothing is stored', async () => {
-    const { skein } = await env.client();
+  it('an input over max_payload runs, by any way of triggering; one over maxPayloadBytes is refused and nothing is stored', async () => {
+    const { skein } = await env.client({ skein: { maxPayloadBytes: 200 * 1024 } });
     const size = skein.task({ name: 'size', fn: (input: { blob: string }) => input.blob.length });
     await (await skein.worker('w', { workflows: [size] })).start();
 
-    const err = await size.run({ blob: kb(100) }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toMatch(/max_payload/);
-    await expect(size.runNoWait({ blob: kb(100) })).rejects.toBeInstanceOf(ValidationError);
-    await expect(skein.run('size', { blob: kb(100) })).rejects.toThrow(/max_payload/);
-    const items = [size.createBulkRunItem({ blob: kb(100) })];
-    await expect(size.runMany(items)).rejects.toBeInstanceOf(ValidationError);
-    expect(await skein.runs.list()).toEqual([]);
+    expect(await size.run({ blob: kb(100) })).toBe(100 * 1024);
+    expect(await (await size.runNoWait({ blob: kb(100) })).result()).toBe(100 * 1024);
+    expect(await skein.run('size', { blob: kb(100) })).toBe(100 * 1024);
+    const many = await size.runMany([size.createBulkRunItem({ blob: kb(100) })]);
+    expect(many).toEqual([100 * 1024]);
 
-    expect(await size.run({ blob: kb(10) })).toBe(10 * 1024);
+    const err = await size.run({ blob: kb(300) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as Error).message).toMatch(/maxPayloadBytes/);
+    await expect(size.runNoWait({ blob: kb(300) })).rejects.toBeInstanceOf(ValidationError);
+    await expect(skein.run('size', { blob: kb(300) })).rejects.toThrow(/maxPayloadBytes/);
+    const items = [size.createBulkRunItem({ blob: kb(300) })];
+    await expect(size.runMany(items)).rejects.toBeInstanceOf(ValidationError);
+    expect(await skein.runs.list()).toHaveLength(4);
   });
 
   it('many triggers with 10 KB inputs complete one after another', async () => {
@@ -39,16 +47,11 @@ describe('max_payload', () => {
     for (let i = 0; i < 5; i++) expect(await size.run({ blob: kb(10) })).toBe(10 * 1024);
   });
 
-  it('an input between half of max_payload and max_payload runs, or is refused', async () => {
+  it('an input between half of max_payload and max_payload runs', async () => {
     const { skein } = await env.client();
     const size = skein.task({ name: 'size', fn: (input: { blob: string }) => input.blob.length });
     await (await skein.worker('w', { workflows: [size] })).start();
-    const outcome = await size.runNoWait({ blob: kb(40) }).then(
-      (ref) => ref.result(),
-      (err: unknown) => err,
-    );
-    if (outcome instanceof Error) expect(outcome).toBeInstanceOf(ValidationError);
-    else expect(outcome).toBe(40 * 1024);
+    expect(await size.run({ blob: kb(40) })).toBe(40 * 1024);
   });
 
   it('20 runs with 10 KB inputs dispatched at once to one worker all complete', async () => {
@@ -77,12 +80,14 @@ describe('max_payload', () => {
     }
   });
 
-  it('an output over max_payload fails the run with a message mentioning max_payload', async () => {
-    const { skein } = await env.client();
+  it('an output over max_payload completes the run; one over maxPayloadBytes fails it, saying so', async () => {
+    const { skein } = await env.client({ skein: { maxPayloadBytes: 200 * 1024 } });
     const huge = skein.task({ name: 'huge', fn: () => kb(100) });
-    await (await skein.worker('w', { workflows: [huge], stopGraceMs: 100 })).start();
-    const err = await huge.run({}).catch((e: unknown) => e);
+    const over = skein.task({ name: 'over', fn: () => kb(300) });
+    await (await skein.worker('w', { workflows: [huge, over], stopGraceMs: 100 })).start();
+    expect(await huge.run({})).toBe(kb(100));
+    const err = await over.run({}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunFailedError);
-    expect((err as RunFailedError).errors.huge).toMatch(/max_payload/);
+    expect((err as RunFailedError).errors.over).toMatch(/maxPayloadBytes/);
   });
 });

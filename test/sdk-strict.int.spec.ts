@@ -238,9 +238,21 @@ describe('public objects and the task logger', () => {
         .sort();
     expect(methods(skein.crons)).toEqual(['delete', 'list']);
     expect(methods(skein.schedules)).toEqual(['delete', 'list']);
-    expect(methods(skein.events)).toEqual(['bulkPush', 'push']);
+    expect(methods(skein.events)).toEqual(['bulkPush', 'list', 'push']);
     expect(methods(skein.workers)).toEqual(['list']);
-    expect(methods(skein.runs)).toEqual(['cancel', 'get', 'history', 'list', 'logs', 'replay']);
+    expect(methods(skein.rateLimits)).toEqual(['list', 'upsert']);
+    expect(methods(skein.concurrency)).toEqual(['list']);
+    expect(methods(skein.runs)).toEqual([
+      'cancel',
+      'counts',
+      'get',
+      'history',
+      'list',
+      'logs',
+      'page',
+      'replay',
+      'subscribeToStream',
+    ]);
     // A Hatchet-style call finds no internal method to crash in.
     expect((skein.crons as unknown as Record<string, unknown>).create).toBeUndefined();
   });

@@ -3,7 +3,7 @@
  * triggering by name, watching a run from another client, and idempotency keys.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, RunFailedError } from 'skein';
+import { ConnectionError, NotFoundError, RunFailedError } from 'skein';
 import { gate, sleep } from './fixtures/gate.js';
 import { startSkeinEnv, type SkeinEnv } from './support/skein-env.js';
 
@@ -177,6 +177,27 @@ describe('by name', () => {
     const waiting = other.runRef<number>(running.runId).result();
     release.open();
     expect(await waiting).toBe(100);
+  });
+
+  // A wait left polling after close() kept the process alive for ever (found by the CLI).
+  it('a wait on another client fails with ConnectionError when that client closes', async () => {
+    const { skein, newClient } = await env.client();
+    const release = gate();
+    const held = skein.task({ name: 'held', fn: () => release.promise });
+    await (await skein.worker('w', { workflows: [held] })).start();
+    const other = newClient();
+    const running = await held.runNoWait(undefined);
+    // Caught before close() begins: a rejection left unhandled across it would be reported.
+    const failed = other
+      .runRef(running.runId)
+      .result()
+      .catch((err: unknown) => err);
+    await other.close();
+    const err = await failed;
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as Error).message).toMatch(/closed before run '.*' ended/);
+    release.open();
+    await running.result();
   });
 });
 

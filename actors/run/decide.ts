@@ -163,7 +163,7 @@ function onRetryDue(state: RunState, message: Message<'RetryDue'>, now: number):
 function onCancel(state: RunState, message: Message<'Cancel'>, now: number): RunDecision {
   if (!state.exists || isTerminal(state.status)) return noDecision;
   const turn = new Turn(state, now);
-  cancelRun(turn, message.reason, now);
+  cancelRun(turn, message.reason, now, message.by);
   return turn.done();
 }
 
@@ -188,7 +188,10 @@ function onWorkerLost(state: RunState, message: Message<'WorkerLost'>, now: numb
     taskName: message.taskName,
     key: message.key,
     workerId: message.workerId,
-    reason: `worker ${message.workerId} was lost`,
+    reason:
+      message.cause === 'unacknowledged'
+        ? `worker ${message.workerId} never acknowledged the dispatch`
+        : `worker ${message.workerId} was lost`,
     at: now,
   });
   return turn.done();
@@ -259,10 +262,19 @@ function onConcurrencyGranted(
   return turn.done();
 }
 
-function onReplay(state: RunState, _message: Message<'Replay'>, now: number): RunDecision {
+function onReplay(state: RunState, message: Message<'Replay'>, now: number): RunDecision {
   if (!state.exists || !isTerminal(state.status)) return noDecision;
+  const { by, fromTask } = message;
+  if (fromTask !== undefined && !taskSpec(state, fromTask)) return noDecision;
   const turn = new Turn(state, now);
-  turn.record({ type: 'RunReplayed', at: now });
+  turn.record({
+    type: 'RunReplayed',
+    ...(by !== undefined && { by }),
+    ...(fromTask !== undefined && { fromTask }),
+    at: now,
+  });
   startRun(turn, now);
+  // From a hook (onSuccess, onFailure) every main task may be done already: end the run anew.
+  if (fromTask !== undefined) finish(turn, now);
   return turn.done();
 }

@@ -292,6 +292,26 @@ describe('run actor: failures and retries', () => {
       .then([queued(2, 6_010)], [enqueue(greet(), 2, 6_010)]);
   });
 
+  it('every attempt of a run triggered in a span carries its trace context and link', () => {
+    const trace = { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` };
+    const traceLink = {
+      traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-00`,
+      tracestate: 'x=1',
+    };
+    const traced: RunEvent = {
+      ...(triggered() as Extract<RunEvent, { type: 'RunTriggered' }>),
+      trace,
+      traceLink,
+    };
+    spec
+      .given([traced, queued(1), failed(1, false), retryScheduled(2, 6_000)])
+      .when(retryDue(2), 6_010)
+      .then(
+        [queued(2, 6_010)],
+        [{ type: 'enqueue', task: { ...enqueue(greet(), 2, 6_010).task, trace, traceLink } }],
+      );
+  });
+
   it('RetryDue for a stale key, a second time, or after the run ended changes nothing', () => {
     const retrying = [triggered(), queued(1), failed(1, false), retryScheduled(2, 6_000)];
     spec.given(retrying).when(retryDue(3), 6_010).thenNothing();

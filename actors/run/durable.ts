@@ -2,7 +2,7 @@
  * Durable tasks in the run actor: recording durable calls, suspending a task on a wait, and
  * queueing it again (to be resumed or replayed) once the wait resolves.
  */
-import { noDecision, type Decision } from '../actor.js';
+import { earlyDecision, noDecision, type Decision } from '../actor.js';
 import { holds } from './conditions.js';
 import { checkOf, heldInOrder, judge, type WaitView } from './event-time.js';
 import type { RunEvent } from './events.js';
@@ -35,6 +35,14 @@ function runningDurable(state: RunState, m: DurableCall | DurableWait) {
   return { task: state.tasks[m.taskName], spec };
 }
 
+/** A call or wait whose earlier calls the run has not recorded yet (they are on their way). */
+function aheadOf(m: DurableCall | DurableWait, recorded: number) {
+  return earlyDecision(
+    `durable ${m.type === 'DurableCall' ? 'call' : 'wait'} at position ${m.position} of ` +
+      `'${m.taskName}' came before the calls ahead of it (${recorded} recorded)`,
+  );
+}
+
 function markStarted(turn: Turn, task: TaskRunState, workerId: string, now: number) {
   if (task.status !== 'QUEUED') return;
   turn.record({
@@ -49,8 +57,10 @@ function markStarted(turn: Turn, task: TaskRunState, workerId: string, now: numb
 
 export function recordCall(state: RunState, m: DurableCall, now: number) {
   const found = runningDurable(state, m);
-  if (!found || found.task.waiting || m.position !== (found.task.calls?.length ?? 0))
-    return noDecision;
+  if (!found || found.task.waiting) return noDecision;
+  const recorded = found.task.callCount ?? 0;
+  if (m.position > recorded) return aheadOf(m, recorded);
+  if (m.position < recorded) return noDecision;
   const turn = new Turn(state, now);
   markStarted(turn, found.task, m.workerId, now);
   turn.record({
@@ -80,17 +90,17 @@ export function startWait(state: RunState, m: DurableWait, now: number) {
   const found = runningDurable(state, m);
   if (!found) return noDecision;
   const { task, spec } = found;
-  const recorded = task.calls ?? [];
-  if (m.position > recorded.length) return noDecision;
+  const recorded = task.callCount ?? 0;
+  if (m.position > recorded) return aheadOf(m, recorded);
   if (task.waiting && task.waiting.position !== m.position) return noDecision;
   const turn = new Turn(state, now);
   markStarted(turn, task, m.workerId, now);
-  if (m.position < recorded.length) {
-    // Resolved while this execution was away: hand the result straight back.
+  if (m.position < recorded) {
+    // Resolved while this execution was away: queued again without the result (the state does
+    // not hold it), so whichever worker takes it replays, reading the result from the history.
     suspend(turn, m, now);
     queueTask(turn, spec, task.attempt, now, {
       position: m.position,
-      result: recorded[m.position].result,
       preferredWorkerId: m.workerId,
     });
     return turn.done();

@@ -53,8 +53,14 @@ export type RunEvent =
   | { type: 'RunCompleted'; output: unknown; at: number }
   /** `errors`: each failed task's `'<Class>: <message>'`; `errorClass`: the class of the first. */
   | { type: 'RunFailed'; errors: Record<string, string>; errorClass?: string; at: number }
-  | { type: 'RunCancelled'; reason: string; at: number }
-  | { type: 'RunReplayed'; at: number }
+  /** `by`: who cancelled it through the SDK (`'sdk'`, `'dashboard'`, `'cli'`…); absent for the engine's own cancels. */
+  | { type: 'RunCancelled'; reason: string; by?: string; at: number }
+  /**
+   * `by`: who replayed it; `fromTask`: only that task, the tasks downstream of it and the tasks
+   * that had not succeeded run again, the others keep their outputs. Events stored before
+   * 0.2 have neither.
+   */
+  | { type: 'RunReplayed'; by?: string; fromTask?: string; at: number }
   | { type: 'ChildLinked'; childRunId: string; at: number }
   | { type: 'TaskWaiting'; taskName: string; at: number }
   /** `data`: what a durable waitFor returns for it (an event's payload, a sleep's duration). */

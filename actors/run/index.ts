@@ -4,7 +4,8 @@ import type { RunEvent } from './events.js';
 import type { RunMessage } from './messages.js';
 import { evolveRun, initialRunState, isTerminal, type RunState } from './state.js';
 
-export interface RunSummary {
+/** The `s` of each run journal entry: how the run stands after the turn (not the public `RunSummary`). */
+export interface RunEntrySummary {
   name: string;
   status: RunState['status'];
   createdAt: number;
@@ -17,7 +18,7 @@ export const runActor: ActorDefinition<RunState, RunMessage, RunEvent> = {
   initial: initialRunState,
   decide: decideRun,
   evolve: evolveRun,
-  summarize: (s): RunSummary => ({
+  summarize: (s): RunEntrySummary => ({
     name: s.spec.name,
     status: s.status,
     createdAt: s.createdAt,

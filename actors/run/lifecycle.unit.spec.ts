@@ -166,6 +166,35 @@ describe('run actor: WorkerLost and TimeoutRefreshed', () => {
       });
   });
 
+  it('records a dispatch the worker never acknowledged, and nothing once the task moved on', () => {
+    const unacked: RunMessage = {
+      type: 'WorkerLost',
+      id: `unacked:${key(1)}:w1:0`,
+      key: key(1),
+      taskName: 'resize',
+      workerId: 'w1',
+      cause: 'unacknowledged',
+    };
+    const requeued: RunEvent = {
+      type: 'TaskRequeued',
+      taskName: 'resize',
+      key: key(1),
+      workerId: 'w1',
+      reason: 'worker w1 never acknowledged the dispatch',
+      at: 5_000,
+    };
+    spec
+      .given([triggered, queued(1)])
+      .when(unacked, 5_000)
+      .then([requeued], []);
+    // Its id is deterministic, so the host drops a redelivery; a second dispatch has its own.
+    spec
+      .given([...retrying, queued(2, 4_000)])
+      .when(unacked, 5_000)
+      .thenNothing();
+    spec.given(completed).when(unacked, 5_000).thenNothing();
+  });
+
   it('ignores a lost worker for a stale attempt or a finished run', () => {
     spec
       .given([...retrying, queued(2, 4_000)])

@@ -3,6 +3,7 @@ import type { FoundEvent, RunFinished } from '../effects.js';
 import type { ConditionExpr, RunSpec } from './spec.js';
 import type { LabelWish } from '../scheduler/queued-task.js';
 import type { StickyStrategy } from './placement.js';
+import type { TraceContext } from '../trace-context.js';
 
 /** Why an attempt failed: `name` is the error's class (`TypeError`, `TimeoutError`, …). */
 export interface TaskError {
@@ -38,6 +39,10 @@ export interface RunCreation {
   desiredWorkerLabels?: Record<string, LabelWish>;
   /** Overrides the declaration's sticky strategy for this run. */
   sticky?: StickyStrategy;
+  /** The span the run was triggered in: its task attempts' spans are its children. */
+  trace?: TraceContext;
+  /** The span the event that started this run was pushed in: its task attempts' spans link to it. */
+  traceLink?: TraceContext;
 }
 
 /** What a durable call does, recorded with each call so replay can tell when code changed. */
@@ -69,12 +74,22 @@ export type RunMessage =
       output?: unknown;
       error?: TaskError;
     }
-  | { type: 'Cancel'; id: string; reason: string }
+  /** `by`: who asked, recorded with the cancel. */
+  | { type: 'Cancel'; id: string; reason: string; by?: string }
   | { type: 'RetryDue'; id: string; key: string; taskName: string }
   | { type: 'ScheduleTimedOut'; id: string; key: string; taskName: string }
-  | { type: 'WorkerLost'; id: string; key: string; taskName: string; workerId: string }
+  | {
+      type: 'WorkerLost';
+      id: string;
+      key: string;
+      taskName: string;
+      workerId: string;
+      /** `unacknowledged`: the worker is alive but never listed the dispatch (reconcile). */
+      cause?: 'lost' | 'unacknowledged';
+    }
   | { type: 'TimeoutRefreshed'; id: string; key: string; taskName: string; byMs: number }
-  | { type: 'Replay'; id: string }
+  /** Runs an ended run again; from `fromTask`, keeping the outputs of the tasks not downstream of it. */
+  | { type: 'Replay'; id: string; by?: string; fromTask?: string }
   /** An event a waiting task's condition asked for was pushed. */
   | {
       type: 'EventReceived';

@@ -36,7 +36,8 @@ const mainTasks = (s: RunState) =>
 /** How a durable task comes back after a wait: which call resolved, and who may still hold it. */
 export interface Resumption {
   position: number;
-  result: unknown;
+  /** Left out when the run cannot hand it back: the worker then replays from the history. */
+  result?: unknown;
   preferredWorkerId?: string;
 }
 
@@ -75,10 +76,15 @@ export function queueTask(
     parentOutputs,
     taskRunErrors: spec.role === 'onFailure' ? failedErrors(s) : undefined,
     durable: spec.durable || undefined,
-    resume: resumption && { position: resumption.position, result: resumption.result },
+    resume:
+      resumption && 'result' in resumption
+        ? { position: resumption.position, result: resumption.result }
+        : undefined,
     preferredWorkerId: resumption?.preferredWorkerId,
     ...placementOf(s, spec, resumption !== undefined),
     ...(placementError && { placementError }),
+    ...(s.trace && { trace: s.trace }),
+    ...(s.traceLink && { traceLink: s.traceLink }),
   };
   turn.effects.push({ type: 'enqueue', task });
 }
@@ -309,9 +315,14 @@ export function cancelRunFor(turn: Turn, taskName: string, reason: string, now: 
   cancelUnfinished(turn, reason, now, (t) => t.name === taskName);
 }
 
-export function cancelRun(turn: Turn, reason: string, now: number) {
+/** `by`: who asked for it through the SDK, recorded with the cancel. */
+export function cancelRun(turn: Turn, reason: string, now: number, by?: string) {
   cancelUnfinished(turn, reason, now);
   for (const child of turn.state.children) cancelChild(turn, child);
   const runId = turn.state.runId;
-  end(turn, { type: 'RunCancelled', reason, at: now }, { runId, status: 'CANCELLED', reason });
+  end(
+    turn,
+    { type: 'RunCancelled', reason, ...(by !== undefined && { by }), at: now },
+    { runId, status: 'CANCELLED', reason },
+  );
 }

@@ -68,6 +68,8 @@ export interface RunSpec {
   concurrency?: ConcurrencySpec[];
   /** Keep the run's tasks on the worker that ran its first one. */
   sticky?: StickyStrategy;
+  /** How long the run is kept once finished; default: the engine's retention. */
+  retentionMs?: number;
 }
 
 /** Delay before retry `n` (1-based): factor^n seconds, capped at maxSeconds; none without backoff. */

@@ -66,8 +66,12 @@ export interface TaskRunState {
   met?: string[];
   /** When a workflow task began waiting on its conditions: their sleeps count from then. */
   waitingSince?: number;
-  /** A durable task's recorded calls by position; kept across attempts of this generation. */
-  calls?: DurableCallRecord[];
+  /**
+   * How many durable calls this durable task has recorded, kept across attempts of this
+   * generation. The calls themselves stay in the journal (`recordedCalls`): a state that held
+   * them would grow, and be copied and snapshotted, with every call.
+   */
+  callCount?: number;
   /** The durable call it waits on, until that resolves. */
   waiting?: DurableWaitState;
   /** How often it was queued again after a wait (part of the queue key). */
@@ -147,6 +151,39 @@ function freshTasks(
     };
   }
   return tasks;
+}
+
+/** `fromTask` and every task that depends on it, directly or through others. */
+export function downstreamOf(spec: RunSpec, fromTask: string): Set<string> {
+  const found = new Set([fromTask]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const t of spec.tasks) {
+      if (found.has(t.name) || !(t.parents ?? []).some((p) => found.has(p))) continue;
+      found.add(t.name);
+      grew = true;
+    }
+  }
+  return found;
+}
+
+/**
+ * The tasks of a replayed run: all fresh, or (from a task) fresh but for the main tasks that
+ * succeeded or were skipped and are not downstream of `fromTask`, which keep their outcome.
+ */
+function replayedTasks(
+  state: RunState,
+  generation: number,
+  fromTask: string | undefined,
+): Record<string, TaskRunState> {
+  const fresh = freshTasks(state.spec, state.runId, generation);
+  if (fromTask === undefined) return fresh;
+  const rerun = downstreamOf(state.spec, fromTask);
+  for (const t of state.spec.tasks) {
+    const old = state.tasks[t.name];
+    if (!t.role && old && isDone(old.status) && !rerun.has(t.name)) fresh[t.name] = old;
+  }
+  return fresh;
 }
 
 function withTask(state: RunState, name: string, patch: Partial<TaskRunState>): RunState {
@@ -253,10 +290,8 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
       });
     case 'DurableCallRecorded': {
       const task = state.tasks[event.taskName];
-      const calls = [...(task?.calls ?? [])];
-      calls[event.position] = { kind: event.kind, callKey: event.callKey, result: event.result };
       return withTask(state, event.taskName, {
-        calls,
+        callCount: Math.max(task?.callCount ?? 0, event.position + 1),
         waiting: task?.waiting?.position === event.position ? undefined : task?.waiting,
       });
     }
@@ -317,7 +352,7 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
         cancelReason: undefined,
         admission: undefined,
         stickyWorkerId: undefined,
-        tasks: freshTasks(state.spec, state.runId, generation),
+        tasks: replayedTasks(state, generation, event.fromTask),
       };
     }
     default:

@@ -8,6 +8,7 @@ import type { SchedulerEffect, SchedulerMessage } from './messages.js';
 import { heldId, taskIdentity, type QueuedTask } from './queued-task.js';
 import { labelScore, limitOf, nextExpiry, RateTally, stickyWorkerOf } from './placement.js';
 import {
+  awaitsRequeueRecord,
   DEFAULT_DURABLE_SLOTS,
   freeSlots,
   GRANT_MARGIN_MS,
@@ -15,10 +16,16 @@ import {
   type SchedulerState,
   type WorkerSlots,
 } from './state.js';
-import { scheduleTimedOutId, workerLostId } from '../ids.js';
+import { dispatchUnackedId, scheduleTimedOutId, workerLostId } from '../ids.js';
 
 /** How long a worker that refused a dispatch gets nothing more. */
 export const REFUSAL_PAUSE_MS = 200;
+
+/**
+ * How long a requeued task run waits for its run to record why (`TaskRequeued`) before it is
+ * dispatched anyway: the record takes milliseconds; this bounds a tell that was lost.
+ */
+export const REQUEUE_RECORD_WAIT_MS = 5_000;
 
 export interface SchedulerDecision {
   events: SchedulerEvent[];
@@ -71,7 +78,7 @@ function pump(state: SchedulerState, now: number, out: SchedulerDecision) {
       const key = queue.keys[i];
       const entry = state.entries.get(key);
       const waiting = entry !== undefined && entry.workerId === undefined && !entry.finished;
-      const ready = waiting && !(holding && entry.redelivered);
+      const ready = waiting && !(holding && entry.redelivered) && !awaitsRequeueRecord(entry, now);
       const dispatchable = ready && !rateLimited(state, entry.task, now, rates, out);
       const holder = dispatchable ? pinnedHolder(state, entry.task) : undefined;
       const worker =
@@ -181,19 +188,39 @@ function requeueWorkerEntries(
   for (const key of worker.running) {
     const entry = state.entries.get(key);
     if (!entry) continue;
-    out.events.push({ type: 'EntryRequeued', key, at: now });
-    out.effects.push({
-      type: 'tellRun',
-      runId: entry.task.runId,
-      message: {
-        type: 'WorkerLost',
-        id: workerLostId(key, worker.id),
-        key,
-        taskName: entry.task.taskName,
-        workerId: worker.id,
-      },
-    });
+    requeue(out, entry, now, workerLostId(key, worker.id), worker.id);
   }
+}
+
+/**
+ * Puts a task run back in the queue and tells its run why (it records `TaskRequeued`). The tell
+ * goes through the run's inbox while a new worker's result would go straight to the run: so the
+ * entry goes out again only once the run has recorded the requeue (`RequeueRecorded`).
+ */
+function requeue(
+  out: SchedulerDecision,
+  entry: { task: { key: string; runId: string; taskName: string } },
+  now: number,
+  messageId: string,
+  workerId: string,
+  /** Unset: the worker was lost (how messages read before causes were given). */
+  cause?: 'unacknowledged',
+) {
+  const { key, runId, taskName } = entry.task;
+  const untold = { workerId, until: now + REQUEUE_RECORD_WAIT_MS };
+  out.events.push({ type: 'EntryRequeued', key, at: now, untold });
+  out.effects.push({
+    type: 'tellRun',
+    runId,
+    message: {
+      type: 'WorkerLost',
+      id: messageId,
+      key,
+      taskName,
+      workerId,
+      ...(cause && { cause }),
+    },
+  });
 }
 
 function onTick(state: SchedulerState, now: number, out: SchedulerDecision) {
@@ -209,7 +236,11 @@ function onTick(state: SchedulerState, now: number, out: SchedulerDecision) {
   }
   for (const [key, entry] of state.entries) {
     if (entry.workerId !== undefined || entry.finished) continue;
-    if (now - entry.queuedSince <= entry.task.scheduleTimeoutMs) continue;
+    // Waiting for its run to record a requeue is not waiting for a worker.
+    const since = entry.untold
+      ? Math.max(entry.queuedSince, entry.untold.until)
+      : entry.queuedSince;
+    if (now - since <= entry.task.scheduleTimeoutMs) continue;
     release(out, key);
     out.effects.push({
       type: 'tellRun',
@@ -243,8 +274,11 @@ function onHeartbeat(
     at: now,
     labels: hb.labels,
   });
-  const running = new Set(hb.running);
-  for (const key of running) {
+  // A durable task run suspended on the worker is still its own until the run records the
+  // wait (which ends the entry): dispatched again, its memo could run twice on a replay that
+  // reads a history without it. Held like a running one; a lost worker's are requeued on tick.
+  const held = new Set(hb.suspended ? [...hb.running, ...hb.suspended] : hb.running);
+  for (const key of held) {
     const entry = state.entries.get(key);
     if (entry && entry.workerId !== hb.workerId && !entry.finished) {
       out.events.push({ type: 'EntryClaimed', key, workerId: hb.workerId, at: now });
@@ -257,8 +291,9 @@ function onHeartbeat(
     const dispatchedAt = entry?.dispatchedAt ?? now;
     // Finished task runs leave through the journal; one the worker never got goes back in the
     // queue. Measured on the scheduler's clock: the worker's may differ.
-    if (!running.has(key) && now - dispatchedAt > state.config.reconcileAfterMs)
-      out.events.push({ type: 'EntryRequeued', key, at: now });
+    if (!entry || held.has(key) || now - dispatchedAt <= state.config.reconcileAfterMs) continue;
+    const id = dispatchUnackedId(key, hb.workerId, dispatchedAt);
+    requeue(out, entry, now, id, hb.workerId, 'unacknowledged');
   }
 }
 
@@ -302,6 +337,12 @@ export function decideScheduler(
         workerId: msg.workerId,
         until: now + REFUSAL_PAUSE_MS,
       });
+      return out;
+    }
+    case 'RequeueRecorded': {
+      const entry = state.entries.get(msg.key);
+      if (entry?.untold?.workerId === msg.workerId)
+        out.events.push({ type: 'EntryRequeueRecorded', key: msg.key, at: now });
       return out;
     }
     case 'Abort': {

@@ -5,7 +5,15 @@ export type SchedulerEvent =
   | { type: 'EntryQueued'; task: QueuedTask; redelivered: boolean }
   | { type: 'EntryDispatched'; key: string; workerId: string; at: number }
   | { type: 'EntryClaimed'; key: string; workerId: string; at: number }
-  | { type: 'EntryRequeued'; key: string; at: number }
+  | {
+      type: 'EntryRequeued';
+      key: string;
+      at: number;
+      /** Its run is told why: not dispatched again until it records that (see Entry.untold). */
+      untold?: { workerId: string; until: number };
+    }
+  /** Its run recorded the requeue: it may go, and its schedule timeout counts from now. */
+  | { type: 'EntryRequeueRecorded'; key: string; at: number }
   | { type: 'WorkerPaused'; workerId: string; until: number }
   | { type: 'EntryReleased'; key: string }
   /** The worker finished the task run: its slot is free, its outcome not read yet. */

@@ -62,6 +62,28 @@ export const tellWorkerLost = (key: string, workerId: string): SchedulerEffect =
   runId: `run-${key}`,
   message: { type: 'WorkerLost', id: `lost:${key}:${workerId}`, key, taskName: 'a', workerId },
 });
+export const tellDispatchUnacked = (
+  key: string,
+  workerId: string,
+  dispatchedAt: number,
+): SchedulerEffect => ({
+  type: 'tellRun',
+  runId: `run-${key}`,
+  message: {
+    type: 'WorkerLost',
+    id: `unacked:${key}:${workerId}:${dispatchedAt}`,
+    key,
+    taskName: 'a',
+    workerId,
+    cause: 'unacknowledged',
+  },
+});
+/** The run recorded why `key` left `workerId` (its TaskRequeued, read from the journal). */
+export const recorded = (key: string, workerId: string): SchedulerMessage => ({
+  type: 'RequeueRecorded',
+  key,
+  workerId,
+});
 /** `worker:key` of every dispatch of a turn, in order. */
 export const dispatched = (turn: SchedulerTurn) =>
   turn.effects.flatMap((e) => (e.type === 'dispatch' ? [`${e.workerId}:${e.task.key}`] : []));

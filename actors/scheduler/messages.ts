@@ -10,6 +10,12 @@ export interface Heartbeat {
   serves: { name: string; tasks: string[] }[];
   /** Queue keys of the task runs the worker holds right now. */
   running: string[];
+  /**
+   * Queue keys of durable task runs it holds suspended on a wait (not in `running`: their code
+   * gave its slot back). The run may not have recorded the wait yet; until it does, the
+   * scheduler must not take the key for lost. Absent from older workers' heartbeats.
+   */
+  suspended?: string[];
   /** Waiting durable tasks it keeps in memory and may not evict: each holds a durable slot. */
   pinned?: string[];
   stopping: boolean;
@@ -27,6 +33,8 @@ export type SchedulerMessage =
   /** A worker stored a task run's result: its slot is free before the outcome reaches the scheduler. */
   | { type: 'TaskFinished'; key: string; workerId: string }
   | { type: 'DispatchRejected'; key: string; workerId: string }
+  /** The run recorded why `key` was requeued from `workerId` (its `TaskRequeued`, in the journal). */
+  | { type: 'RequeueRecorded'; key: string; workerId: string }
   | { type: 'Abort'; key: string; reason: string }
   | { type: 'Tick' }
   /** A rate limit upserted with `skein.rateLimits.upsert`. */

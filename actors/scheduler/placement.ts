@@ -10,6 +10,7 @@ import {
   type RateLimitUse,
 } from './queued-task.js';
 import {
+  awaitsRequeueRecord,
   GRANT_MARGIN_MS,
   type Entry,
   type RateWindow,
@@ -103,6 +104,28 @@ export function nextExpiry(window: RateWindow | undefined, durationMs: number, n
   return live ? live.at + durationMs + GRANT_MARGIN_MS : undefined;
 }
 
+/** An upserted rate limit and its window at some moment (what `skein.rateLimits.list` shows). */
+export interface RateLimitNow {
+  key: string;
+  limit: number;
+  durationMs: number;
+  used: number;
+  windowEndsAt: number | null;
+}
+
+/** The upserted rate limits, by key, with the units used in the span ending at `now`. */
+export function rateLimitsAt(state: SchedulerState, now: number): RateLimitNow[] {
+  const out: RateLimitNow[] = [];
+  for (const [key, window] of state.rateLimits) {
+    const { limit, durationMs } = window;
+    if (limit === undefined || durationMs === undefined) continue;
+    const used = unitsInWindow(window, durationMs, now);
+    const windowEndsAt = used > 0 ? (nextExpiry(window, durationMs, now) ?? null) : null;
+    out.push({ key, limit, durationMs, used, windowEndsAt });
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 /** What one pump knows of the windows: units counted once per key, plus what it granted. */
 export class RateTally {
   private readonly used = new Map<string, number>();
@@ -181,6 +204,8 @@ export function waitingFor(state: SchedulerState, entry: Entry, now: number): st
   const task = entry.task;
   if (entry.redelivered && now < state.holdRedeliveredUntil)
     return 'the scheduler to take over (a new leader is rebuilding its queue)';
+  if (awaitsRequeueRecord(entry, now))
+    return `its run to record why it left worker ${entry.untold!.workerId}`;
   const limited = new RateTally(state, now).blocking(task);
   if (limited) return describeLimit(state, limited);
   const capable = [...state.workers.values()].filter((w) => serves(w, task));

@@ -1,3 +1,5 @@
+import type { TraceContext } from '../trace-context.js';
+
 /** Units of a rate limit a task run spends when it starts; a dynamic key brings its own limit. */
 export interface RateLimitUse {
   key: string;
@@ -65,6 +67,9 @@ export interface QueuedTask {
   rateLimits?: RateLimitUse[];
   desiredLabels?: Record<string, LabelWish>;
   sticky?: StickyPlacement;
+  /** The run's trace context and link (RunCreation's `trace`, `traceLink`), for the attempt's span. */
+  trace?: TraceContext;
+  traceLink?: TraceContext;
   /** The task cannot be placed as declared (a dynamic rate-limit key failed): its worker fails it. */
   placementError?: string;
 }

@@ -2,13 +2,14 @@
  * Random interleavings of queue entries and worker news, with the scheduler's promises
  * checked after every step. Seeded, so a failure names the seed that reproduces it.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { schedulerTurn, type SchedulerTurn } from '../testing/scheduler-spec.js';
 import { mulberry32 } from '../testing/random.js';
 import type { SchedulerMessage } from './messages.js';
 import { labelScore } from './placement.js';
 import { taskIdentity, type QueuedTask } from './queued-task.js';
 import {
+  awaitsRequeueRecord,
   freeSlots,
   GRANT_MARGIN_MS,
   initialSchedulerState,
@@ -18,6 +19,8 @@ import {
 
 // PROPERTY_SEEDS=2000 explores further than CI does.
 const SEEDS = Number(process.env.PROPERTY_SEEDS ?? 200);
+// Each property walks every seed: 10-20 ms a seed on a busy 2-core box.
+vi.setConfig({ testTimeout: Math.max(30_000, SEEDS * 60) });
 const STEPS = 300;
 const WORKERS = ['w1', 'w2', 'w3'];
 /** Task names, repeated across two workflows: a task is placed by both names. */
@@ -39,13 +42,19 @@ type Invariant =
   | 'ageOrder'
   | 'rateLimit'
   | 'requiredLabels'
-  | 'hardSticky';
+  | 'hardSticky'
+  | 'suspendedKept';
 
 interface Simulation {
   state: SchedulerState;
   now: number;
   /** What each worker really holds: what it was sent, less what ended, was refused or aborted. */
   held: Map<string, Set<string>>;
+  /** Durable task runs a worker holds suspended on a wait its run has not recorded yet. */
+  suspended: Map<string, Set<string>>;
+  durable: Set<string>;
+  /** A key dispatched while a live worker held it suspended. */
+  suspendedDispatched?: string;
   /** Keys enqueued and not yet acknowledged. */
   live: Set<string>;
   /** Enqueue order of every key. */
@@ -57,6 +66,8 @@ interface Simulation {
   /** Sticky runs with live entries: the worker their first task run went to. */
   runWorker: Map<string, string>;
   runOf: Map<string, string>;
+  /** Requeues told to their runs and not yet recorded there: key -> the worker it left. */
+  untold: Map<string, string>;
 }
 
 /** Placement constraints at random: most task runs have none. */
@@ -85,6 +96,12 @@ const plain = (t: QueuedTask) => !t.rateLimits && !t.desiredLabels && !t.sticky 
 function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
   const heldPairs = [...sim.held].flatMap(([w, keys]) => [...keys].map((key) => ({ w, key })));
+  // The run records a requeue it was told of (the journal tail reads its TaskRequeued), mostly soon.
+  if (sim.untold.size > 0 && rnd() < 0.5) {
+    const [key, workerId] = pick([...sim.untold]);
+    sim.untold.delete(key);
+    return { type: 'RequeueRecorded', key, workerId };
+  }
   const r = rnd();
   if (r < 0.3) {
     const key = `k${sim.order.size}`;
@@ -110,6 +127,7 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
       },
     };
     const { task } = message;
+    if (task.durable) sim.durable.add(key);
     if (task.sticky && !task.sticky.workerId) task.runId = pick(['s1', 's2', 's3', 's4']);
     sim.runOf.set(key, task.runId);
     return message;
@@ -117,11 +135,30 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
   if (r < 0.33) {
     const key = pick(STATIC_LIMITS);
     const def = { limit: 1 + Math.floor(rnd() * 4), durationMs: 200 + Math.floor(rnd() * 2_000) };
+    // A window keeps the grants of its span and may forget older ones on any tick (state.ts
+    // `prune`), so a new definition counts what the old one still counted: a longer duration
+    // does not reach back past the old one (API.md "Rate limits"). Counting every grant would
+    // need each kept for the longest span a key might be given later (a day), unbounded.
+    const old = sim.limits.get(key);
+    const grants = sim.grants.get(key);
+    if (old && grants) {
+      const counted = (g: { at: number }) => g.at > sim.now - old.durationMs - GRANT_MARGIN_MS;
+      sim.grants.set(key, grants.filter(counted));
+    }
     sim.limits.set(key, def);
     return { type: 'RateLimitDefined', key, ...def };
   }
   if (r < 0.5) {
     const workerId = pick(WORKERS);
+    // Its code reached a durable wait: the task run leaves `running` for `suspended`.
+    const suspendable = [...sim.held.get(workerId)!].filter(
+      (k) => sim.durable.has(k) && sim.state.entries.get(k)?.workerId === workerId,
+    );
+    if (suspendable.length > 0 && rnd() < 0.5) {
+      const key = pick(suspendable);
+      sim.held.get(workerId)!.delete(key);
+      sim.suspended.get(workerId)!.add(key);
+    }
     const drawn = NAMES.filter(() => rnd() < 0.7);
     const tasks = drawn.length > 0 ? drawn : [pick(NAMES)];
     return {
@@ -134,14 +171,19 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
         labels: { gpu: pick(['a100', 'h100', 'none']), memory: pick([16, 32, 64]) },
         serves: SERVES[workerId].map((name) => ({ name, tasks })),
         running: [...sim.held.get(workerId)!],
+        suspended: [...sim.suspended.get(workerId)!],
         stopping: rnd() < 0.05,
         sentAt: sim.now,
       },
     };
   }
-  if (r < 0.65 && heldPairs.length > 0) {
-    const { key } = pick(heldPairs);
-    for (const keys of sim.held.values()) keys.delete(key);
+  const donePairs = [
+    ...heldPairs,
+    ...[...sim.suspended].flatMap(([w, keys]) => [...keys].map((key) => ({ w, key }))),
+  ];
+  if (r < 0.65 && donePairs.length > 0) {
+    const { key } = pick(donePairs);
+    for (const keys of [...sim.held.values(), ...sim.suspended.values()]) keys.delete(key);
     return { type: 'TaskDone', key };
   }
   if (r < 0.73 && heldPairs.length > 0) {
@@ -152,6 +194,7 @@ function randomMessage(sim: Simulation, rnd: () => number): SchedulerMessage {
   if (r < 0.77) {
     const workerId = pick(WORKERS);
     sim.held.get(workerId)!.clear();
+    sim.suspended.get(workerId)!.clear();
     return { type: 'WorkerLeft', workerId };
   }
   if (r < 0.8 && sim.live.size > 0)
@@ -223,6 +266,7 @@ function violations(
     if (!state.workers.get(d.workerId)?.tasks.has(identity))
       found.capable = `${d.task.key} sent to ${d.workerId}`;
   }
+  if (sim.suspendedDispatched) found.suspendedKept = sim.suspendedDispatched;
   const keys = dispatches.map((d) => d.task.key);
   const twice = keys.find((k, i) => keys.indexOf(k) !== i || !before.waiting.has(k));
   if (twice)
@@ -240,12 +284,14 @@ function violations(
   const entryKeys = [...state.entries.keys()].sort();
   if (entryKeys.join() !== [...sim.live].sort().join())
     found.noLoss = `entries ${entryKeys.join()} != live ${[...sim.live].sort().join()}`;
-  const waiting = [...state.entries.values()]
-    .filter((e) => e.workerId === undefined)
-    .map((e) => e.task);
-  // Only unconstrained task runs promise priority and age order (a limited one waits aside).
-  const waitingPlain = waiting.filter(plain);
-  for (const t of waiting) {
+  const waiting = [...state.entries.values()].filter((e) => e.workerId === undefined);
+  // Only unconstrained task runs promise priority and age order (a limited one waits aside, and
+  // so does one waiting for its run to record why it was requeued).
+  const waitingPlain = waiting
+    .filter((e) => !awaitsRequeueRecord(e, sim.now))
+    .map((e) => e.task)
+    .filter(plain);
+  for (const { task: t } of waiting) {
     const queue = state.queues[priorityIndex(t.priority)];
     if (!queue.keys.slice(queue.head).includes(t.key))
       found.noLoss = `${t.key} waits but is out of its queue`;
@@ -281,12 +327,15 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
       }),
       now: 0,
       held: new Map(WORKERS.map((w) => [w, new Set<string>()])),
+      suspended: new Map(WORKERS.map((w) => [w, new Set<string>()])),
+      durable: new Set(),
       live: new Set(),
       order: new Map(),
       grants: new Map(),
       limits: new Map(),
       runWorker: new Map(),
       runOf: new Map(),
+      untold: new Map(),
     };
     const trail: string[] = [];
     for (let step = 0; step < STEPS; step++) {
@@ -306,10 +355,25 @@ function explore(checked: Invariant[]): { failure?: string; counts: Record<strin
         };
       });
       counts[message.type] = (counts[message.type] ?? 0) + 1;
+      if (message.type === 'Heartbeat')
+        for (const key of message.heartbeat.suspended ?? []) {
+          // Suspended past the reconcile window: where a key used to be taken for lost.
+          const since = sim.state.entries.get(key)?.dispatchedAt ?? sim.now;
+          const name = sim.now - since > 5_000 ? 'suspendedPastWindow' : 'suspended';
+          counts[name] = (counts[name] ?? 0) + 1;
+        }
       for (const effect of turn.effects) {
         const name = effect.type === 'tellRun' ? `tellRun:${effect.message.type}` : effect.type;
         counts[name] = (counts[name] ?? 0) + 1;
+        // A lost worker is taken for dead: what it held suspended is no longer its own.
+        if (effect.type === 'tellRun' && effect.message.type === 'WorkerLost') {
+          sim.suspended.get(String(effect.message.workerId))!.delete(String(effect.message.key));
+          sim.untold.set(String(effect.message.key), String(effect.message.workerId));
+        }
         if (effect.type === 'dispatch') {
+          const holder = [...sim.suspended].find(([, keys]) => keys.has(effect.task.key));
+          if (holder)
+            sim.suspendedDispatched = `${effect.task.key} sent to ${effect.workerId} while ${holder[0]} holds it suspended`;
           sim.held.get(effect.workerId)!.add(effect.task.key);
           for (const use of effect.task.rateLimits ?? []) {
             const grants = sim.grants.get(use.key) ?? [];
@@ -359,6 +423,7 @@ describe(`scheduler properties (${SEEDS} seeds × ${STEPS} random steps)`, () =>
       'tellRun:ScheduleTimedOut',
       'DispatchRejected',
       'WorkerLeft',
+      'RequeueRecorded',
       'RateLimitDefined',
       'placed:plain',
       'placed:rateLimited',
@@ -377,6 +442,13 @@ describe(`scheduler properties (${SEEDS} seeds × ${STEPS} random steps)`, () =>
 
   it('never dispatches a task run that is already on a worker, nor twice in one pump', () => {
     expect(explore(['noDoubleDispatch']).failure).toBeUndefined();
+  });
+
+  it('never dispatches again a durable task run its live worker holds suspended', () => {
+    const { failure, counts } = explore(['suspendedKept']);
+    expect(failure).toBeUndefined();
+    for (const seen of ['suspended', 'suspendedPastWindow'])
+      expect(counts[seen] ?? 0, seen).toBeGreaterThan(50);
   });
 
   it('within a priority and task name, never dispatches an entry while an older one waits', () => {

@@ -1,7 +1,7 @@
 /** The scheduler: which queued task run goes to which worker slot, and what happens when things go wrong. */
 import { describe, expect, it } from 'vitest';
 import { at, schedulerSpec } from '../testing/scheduler-spec.js';
-import { REFUSAL_PAUSE_MS } from './decide.js';
+import { REFUSAL_PAUSE_MS, REQUEUE_RECORD_WAIT_MS } from './decide.js';
 import { waitingFor } from './placement.js';
 import type { SchedulerMessage } from './messages.js';
 import {
@@ -13,7 +13,9 @@ import {
   HIGH,
   LOW,
   MEDIUM,
+  recorded,
   tellWorkerLost,
+  tellDispatchUnacked,
   tick,
 } from './fixtures.js';
 
@@ -233,7 +235,11 @@ describe('scheduler: refusals and lost workers', () => {
     spec
       .given(given)
       .when(tick, 10_001)
-      .then([tellWorkerLost('k1', 'w1'), dispatch('w2', 'k1')]);
+      .then([tellWorkerLost('k1', 'w1')]);
+    spec
+      .given([...given, at(10_001, tick)])
+      .when(recorded('k1', 'w1'), 10_020)
+      .then([dispatch('w2', 'k1')]);
     spec
       .given([
         heartbeat('w1', 1),
@@ -257,13 +263,56 @@ describe('scheduler: refusals and lost workers', () => {
     spec
       .given([heartbeat('w1', 2), enqueue('k1'), enqueue('k2'), heartbeat('w2', 2)])
       .when({ type: 'WorkerLeft', workerId: 'w1' }, 50)
-      .thenMatches((turn) => {
-        expect(turn.effects.filter((e) => e.type === 'tellRun')).toEqual([
-          tellWorkerLost('k1', 'w1'),
-          tellWorkerLost('k2', 'w1'),
-        ]);
-        expect(dispatched(turn).sort()).toEqual(['w2:k1', 'w2:k2']);
+      .then([tellWorkerLost('k1', 'w1'), tellWorkerLost('k2', 'w1')]);
+  });
+
+  it('a requeued task run goes out again once its run has recorded why, not before', () => {
+    // The tell goes through the run's inbox, a new worker's result straight to the run: a
+    // result first would end the run with no trace of the lost attempt.
+    const given = [
+      heartbeat('w1', 2),
+      enqueue('k1'),
+      enqueue('k2'),
+      heartbeat('w2', 2),
+      at(50, { type: 'WorkerLeft', workerId: 'w1' }),
+    ];
+    spec
+      .given(given)
+      .when(recorded('k2', 'w1'), 60)
+      .then([dispatch('w2', 'k2')]);
+    spec
+      .given([...given, at(60, recorded('k2', 'w1'))])
+      .when(recorded('k1', 'w1'), 70)
+      .then([dispatch('w2', 'k1')]);
+    // A record of its leaving another worker (an earlier requeue) does not count.
+    spec.given(given).when(recorded('k1', 'w9'), 60).thenNothing();
+    spec
+      .given(given)
+      .when(tick, 60)
+      .thenMatches((turn, state) => {
+        expect(turn.effects).toEqual([]);
+        expect(waitingFor(state, state.entries.get('k1')!, 60)).toBe(
+          'its run to record why it left worker w1',
+        );
       });
+  });
+
+  it('a requeue its run never records (the tell was lost) goes out after REQUEUE_RECORD_WAIT_MS', () => {
+    const given = [
+      heartbeat('w1', 1),
+      enqueue('k1', { scheduleTimeoutMs: 1_000 }),
+      heartbeat('w2', 1),
+      at(50, { type: 'WorkerLeft', workerId: 'w1' }),
+    ];
+    // Nor does its schedule timeout pass while it waits for the record.
+    spec
+      .given(given)
+      .when(tick, 50 + REQUEUE_RECORD_WAIT_MS - 1)
+      .thenNothing();
+    spec
+      .given(given)
+      .when(tick, 50 + REQUEUE_RECORD_WAIT_MS)
+      .then([dispatch('w2', 'k1', { scheduleTimeoutMs: 1_000 })]);
   });
 });
 
@@ -298,7 +347,7 @@ describe('scheduler: rebuilding after a scheduler change', () => {
       .then([dispatch('w1', 'k2')]);
   });
 
-  it('a dispatch the worker does not list after reconcileAfterMs is sent again', () => {
+  it('a dispatch the worker does not list after reconcileAfterMs is sent again, and its run told why', () => {
     const given = [heartbeat('w1', 1), enqueue('k1')];
     spec
       .given(given)
@@ -307,10 +356,79 @@ describe('scheduler: rebuilding after a scheduler change', () => {
     spec
       .given(given)
       .when(heartbeat('w1', 1, { sentAt: 5_001 }), 5_001)
+      .then([tellDispatchUnacked('k1', 'w1', 0)]);
+    spec
+      .given([...given, at(5_001, heartbeat('w1', 1, { sentAt: 5_001 }))])
+      .when(recorded('k1', 'w1'), 5_050)
       .then([dispatch('w1', 'k1')]);
     spec
       .given(given)
       .when(heartbeat('w1', 1, { sentAt: 9_000, running: ['k1'] }), 9_000)
+      .thenNothing();
+  });
+});
+
+describe('scheduler: durable task runs held suspended on their worker', () => {
+  // The run has not recorded the wait yet (its messages are late): the key is still assigned.
+  const given = [heartbeat('w1', 1), enqueue('k1', { durable: true })];
+  const suspendedOn = (workerId: string, sentAt: number) =>
+    heartbeat(workerId, 1, { sentAt, suspended: ['k1'] });
+
+  it('a dispatch the worker lists as suspended is not sent again after reconcileAfterMs', () => {
+    spec.given(given).when(suspendedOn('w1', 5_001), 5_001).thenNothing();
+    spec
+      .given([...given, at(5_001, suspendedOn('w1', 5_001))])
+      .when(suspendedOn('w1', 30_000), 30_000)
+      .thenMatches((turn, state) => {
+        expect(turn.effects).toEqual([]);
+        expect(state.entries.get('k1')?.workerId).toBe('w1');
+      });
+  });
+
+  it('a worker that dies holding it suspended has it requeued as lost', () => {
+    const lost = [...given, at(2_000, suspendedOn('w1', 2_000)), at(11_000, heartbeat('w2', 1))];
+    spec
+      .given(lost)
+      .when(tick, 12_001)
+      .then([tellWorkerLost('k1', 'w1')]);
+    spec
+      .given([...lost, at(12_001, tick)])
+      .when(recorded('k1', 'w1'), 12_050)
+      .then([dispatch('w2', 'k1', { durable: true })]);
+    spec
+      .given([...given, at(2_000, suspendedOn('w1', 2_000))])
+      .when({ type: 'WorkerLeft', workerId: 'w1' }, 3_000)
+      .then([tellWorkerLost('k1', 'w1')]);
+  });
+
+  it('a heartbeat without the key (an older worker, or one that dropped it) requeues it as before', () => {
+    spec
+      .given([...given, at(2_000, suspendedOn('w1', 2_000))])
+      .when(heartbeat('w1', 1, { sentAt: 5_001 }), 5_001)
+      .then([tellDispatchUnacked('k1', 'w1', 0)]);
+    spec
+      .given([
+        ...given,
+        at(2_000, suspendedOn('w1', 2_000)),
+        at(5_001, heartbeat('w1', 1, { sentAt: 5_001 })),
+      ])
+      .when(recorded('k1', 'w1'), 5_050)
+      .then([dispatch('w1', 'k1', { durable: true })]);
+  });
+
+  it('a new scheduler leader lets the worker claim it instead of dispatching it again', () => {
+    const restarted = schedulerSpec({ holdMs: 5_000 });
+    const redelivered = [enqueue('k1', { durable: true }, true), heartbeat('w2', 1)];
+    restarted
+      .given(redelivered)
+      .when(suspendedOn('w1', 100), 100)
+      .thenMatches((turn, state) => {
+        expect(turn.effects).toEqual([]);
+        expect(state.entries.get('k1')?.workerId).toBe('w1');
+      });
+    restarted
+      .given([...redelivered, at(100, suspendedOn('w1', 100))])
+      .when(tick, 6_000)
       .thenNothing();
   });
 });
@@ -388,8 +506,9 @@ describe('scheduler: requeued entries', () => {
         enqueue('k1'),
         heartbeat('w2', 1),
         heartbeat('w3', 1),
+        { type: 'WorkerLeft', workerId: 'w1' },
       ])
-      .when({ type: 'WorkerLeft', workerId: 'w1' }, 10)
+      .when(recorded('k1', 'w1'), 10)
       .thenMatches((turn) => expect(dispatched(turn)).toHaveLength(1));
   });
 
@@ -412,6 +531,8 @@ describe('scheduler: requeued entries', () => {
         enqueue('k1'),
         enqueue('k2'),
         { type: 'WorkerLeft', workerId: 'w1' },
+        recorded('k2', 'w1'),
+        recorded('k1', 'w1'),
       ])
       .when(heartbeat('w2', 1), 10)
       .then([dispatch('w2', 'k1')]);

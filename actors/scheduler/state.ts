@@ -51,7 +51,16 @@ export interface Entry {
   redelivered: boolean;
   /** The worker is done with it (its slot is free); the journal entry that ends it is on its way. */
   finished?: boolean;
+  /**
+   * Requeued from `workerId`, whose run has not recorded that yet: it waits until the run has
+   * (or until `until`), so the run never records another worker's attempt before the requeue.
+   */
+  untold?: { workerId: string; until: number };
 }
+
+/** Waits for its run to record why it was requeued (see Entry.untold). */
+export const awaitsRequeueRecord = (entry: Entry, now: number) =>
+  entry.untold !== undefined && now < entry.untold.until;
 
 export interface SchedulerConfig {
   /** A worker silent this long is lost and its task runs are queued again. */
@@ -250,7 +259,15 @@ export function evolveScheduler(state: SchedulerState, event: SchedulerEvent): S
       unassign(state, event.key);
       entry.redelivered = false;
       entry.queuedSince = event.at;
+      entry.untold = event.untold;
       requeueInOrder(state, state.queues[priorityIndex(entry.task.priority)], event.key, entry.seq);
+      return state;
+    }
+    case 'EntryRequeueRecorded': {
+      const entry = state.entries.get(event.key);
+      if (!entry?.untold) return state;
+      entry.untold = undefined;
+      entry.queuedSince = event.at;
       return state;
     }
     case 'EntryFinished': {

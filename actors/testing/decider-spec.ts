@@ -22,6 +22,8 @@ export interface Then<S, E> {
   then(events: E[], effects?: Effect[]): Outcome<S, E>;
   /** No events and no effects: the message changes nothing. */
   thenNothing(): Outcome<S, E>;
+  /** Neither handled nor dropped: the message came before one it follows (Decision.early). */
+  thenEarly(): Outcome<S, E>;
   /** Any other assertion, made by `check` (e.g. with `expect`). */
   thenMatches(check: (outcome: Outcome<S, E>) => void): Outcome<S, E>;
 }
@@ -58,10 +60,24 @@ export function deciderSpec<S, M extends { id: string }, E>(
         },
         thenNothing() {
           const outcome = run();
+          expect({
+            events: outcome.events,
+            effects: outcome.effects,
+            early: outcome.early,
+          }).toEqual({
+            events: [],
+            effects: [],
+            early: undefined,
+          });
+          return outcome;
+        },
+        thenEarly() {
+          const outcome = run();
           expect({ events: outcome.events, effects: outcome.effects }).toEqual({
             events: [],
             effects: [],
           });
+          expect(outcome.early).toEqual(expect.any(String));
           return outcome;
         },
         thenMatches(check) {

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { Skein } from 'skein';
+import { Skein, type SkeinOptions } from 'skein';
 import { startEngine, type Engine, type EngineOptions } from 'skein/runtime';
 import {
   startNatsServer,
@@ -35,7 +35,12 @@ export interface SkeinClientEnv {
 export interface SkeinEnv {
   nats: NatsServerHandle;
   url: string;
-  client(opts?: { namespace?: string; engine?: Partial<EngineOptions> }): Promise<SkeinClientEnv>;
+  client(opts?: {
+    namespace?: string;
+    engine?: Partial<EngineOptions>;
+    /** More options for the client's Skein.init. */
+    skein?: Partial<SkeinOptions>;
+  }): Promise<SkeinClientEnv>;
   stop(): Promise<void>;
 }
 
@@ -48,8 +53,8 @@ export async function startSkeinEnv(natsOptions?: StartNatsServerOptions): Promi
     engines.push(engine);
     return engine;
   };
-  const newClient = (namespace: string) => {
-    const skein = Skein.init({ natsUrl: nats.url, namespace, logger: testLogger });
+  const newClient = (namespace: string, opts?: Partial<SkeinOptions>) => {
+    const skein = Skein.init({ natsUrl: nats.url, namespace, logger: testLogger, ...opts });
     clients.push(skein);
     return skein;
   };
@@ -62,7 +67,7 @@ export async function startSkeinEnv(natsOptions?: StartNatsServerOptions): Promi
       return {
         namespace,
         engine,
-        skein: newClient(namespace),
+        skein: newClient(namespace, opts.skein),
         startEngine: (o) => newEngine(namespace, o),
         newClient: () => newClient(namespace),
       };

@@ -15,6 +15,11 @@ export function enginePermissions(ns: string): Permissions {
     '$JS.ACK.>',
     '_INBOX.>',
     ...BUCKETS.map((b) => `$KV.${NS}_${b}.>`),
+    // The object stores: a run triggered by a large event gets its own copy of the payload.
+    `$O.${NS}_payloads.>`,
+    `$O.${NS}_event_payloads.>`,
+    `$JS.FC.OBJ_${NS}_event_payloads.>`,
+    `$O.${names(ns).buckets.runIndex}.>`,
   ];
   // A consumer's new leader in a cluster is announced here (runtime/consumer-moves.ts).
   const advisories = Object.values(names(ns).streams).map(
@@ -56,6 +61,8 @@ export function workerPermissions(ns: string, opts: { startsRuns?: boolean } = {
       `$KV.${NS}_workers.>`,
       `${ns}.log.>`,
       `${ns}.sched.>`,
+      // ctx.putStream.
+      `${ns}.stream.>`,
       ...(opts.startsRuns ? [`${ns}.j.run.>`] : []),
     ],
     subscribe: [...base.subscribe, `${ns}.w.>`],
@@ -72,8 +79,33 @@ export function clientPermissions(ns: string): Permissions {
       `${ns}.j.run.>`,
       `${ns}.ev.>`,
       `$JS.API.DIRECT.GET.${NS}_JOURNAL.${ns}.j.schedule.>`,
+      // runs.subscribeToStream and runs.cancel read a run's last journal entry.
+      `$JS.API.DIRECT.GET.${NS}_JOURNAL.${ns}.j.run.>`,
       `$KV.${NS}_ratelimits.>`,
     ],
-    subscribe: base.subscribe,
+    // runs.subscribeToStream.
+    subscribe: [...base.subscribe, `${ns}.stream.>`],
   };
+}
+
+/**
+ * What a worker or client adds to store and read values over the inline limit (docs/API.md,
+ * "Large payloads"): the object stores' subjects, the run index, and the JetStream API calls an
+ * object's upload and read make. `pushesEvents`: a client that pushes large event payloads.
+ */
+export function largePayloadPermissions(ns: string, opts: { pushesEvents?: boolean } = {}) {
+  const NS = ns.toUpperCase().replace(/-/g, '_');
+  const stores = [`${NS}_payloads`, ...(opts.pushesEvents ? [`${NS}_event_payloads`] : [])];
+  return [
+    `${ns}.pi.>`,
+    ...stores.flatMap((b) => [
+      `$O.${b}.>`,
+      `$JS.API.STREAM.MSG.GET.OBJ_${b}`,
+      `$JS.API.CONSUMER.CREATE.OBJ_${b}.>`,
+      // Reads go through an ordered consumer, whose flow control the reader answers.
+      `$JS.FC.OBJ_${b}.>`,
+      // Only when an upload fails: its chunks are purged.
+      `$JS.API.STREAM.PURGE.OBJ_${b}`,
+    ]),
+  ];
 }
