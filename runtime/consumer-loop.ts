@@ -17,11 +17,18 @@ export const PULL_EXPIRES_MS = 5_000;
 export class ConsumerLoop {
   private consumerHandle?: Consumer;
   private messages?: ConsumerMessages;
-  /** The highest stream sequence delivered to this loop. */
-  private lastSeq = 0;
+  /**
+   * The consumer's sequence of the last delivery this loop got. The consumer numbers each
+   * delivery (a redelivery too) one after the other, and only this loop pulls from it: a jump
+   * means deliveries lost in transit (a connection or a server gone), which the consumer
+   * would send again only after its ack_wait.
+   */
+  private lastDelivery = 0;
+  private lostDeliveries = false;
   private readonly inFlight = new Set<Promise<void>>();
   private done?: Promise<void>;
   private ended = false;
+  private stopRequested = false;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -34,6 +41,9 @@ export class ConsumerLoop {
   ) {}
 
   async start() {
+    this.stopRequested = false;
+    this.lastDelivery = 0;
+    this.lostDeliveries = false;
     this.consumerHandle = await this.js.consumers.get(this.stream, this.consumer);
     await this.consume(this.consumerHandle);
   }
@@ -50,7 +60,7 @@ export class ConsumerLoop {
     const messages = this.messages;
     this.done = (async () => {
       for await (const msg of messages) {
-        if (msg.seq > this.lastSeq) this.lastSeq = msg.seq;
+        this.delivered(msg.info.deliverySequence);
         let result: void | Promise<void>;
         try {
           result = this.handle(msg);
@@ -70,9 +80,23 @@ export class ConsumerLoop {
       .finally(() => (this.ended = true));
   }
 
-  /** Started and still consuming (false once the loop ended, e.g. its consumer was deleted). */
+  private delivered(seq: number) {
+    if (this.lastDelivery > 0 && seq > this.lastDelivery + 1 && !this.lostDeliveries) {
+      this.lostDeliveries = true;
+      this.logger.warn(
+        { consumer: this.consumer, lost: seq - this.lastDelivery - 1 },
+        'deliveries lost in transit: starting again from the ack floor',
+      );
+    }
+    if (seq > this.lastDelivery) this.lastDelivery = seq;
+  }
+
+  /**
+   * Started and still consuming: false once the loop ended (e.g. its consumer was deleted) or
+   * lost deliveries, so that its keeper restarts it from the consumer's ack floor.
+   */
   healthy() {
-    return this.messages !== undefined && !this.ended;
+    return this.messages !== undefined && !this.ended && !this.lostDeliveries;
   }
 
   /**
@@ -85,15 +109,46 @@ export class ConsumerLoop {
   async pullAgain(): Promise<boolean> {
     const c = this.consumerHandle;
     if (!c || !this.healthy()) return false;
-    if ((await c.info()).delivered.stream_seq > this.lastSeq) return false;
-    await this.stop();
+    // Checked once this loop's pull is closed: a delivery sent to it meanwhile counts too.
+    // Messages in hand are not waited for: they are acknowledged to the new leader.
+    await this.closePull();
+    let lost: boolean;
+    try {
+      lost = (await c.info()).delivered.consumer_seq > this.lastDelivery;
+    } catch (err) {
+      await this.consume(c); // a consumer still electing its leader: asked again later
+      throw err;
+    }
+    if (lost) return false;
     await this.consume(c);
     return true;
   }
 
+  /** True once stop() began: a handler trying again in process gives its message up. */
+  get stopping() {
+    return this.stopRequested;
+  }
+
   async stop() {
-    await this.messages?.close().catch(() => undefined);
-    await this.done;
+    this.stopRequested = true;
+    await this.closePull();
     await Promise.all([...this.inFlight]);
   }
+
+  private async closePull() {
+    await this.messages?.close().catch(() => undefined);
+    await this.done;
+  }
+}
+
+/**
+ * Keeps `msg` in hand for `ms` before its handler tries again in process; false when `loop`
+ * began stopping meanwhile (the message, left unacknowledged, comes to whoever consumes next).
+ * Trying again here rather than by a nak: a nak sent while the consumer elects a new leader
+ * (a NATS node died) is lost, and the message then waits out the consumer's ack_wait (30 s).
+ */
+export async function holdOn(loop: ConsumerLoop, msg: JsMsg, ms: number): Promise<boolean> {
+  msg.working();
+  await new Promise((r) => setTimeout(r, ms));
+  return !loop.stopping;
 }

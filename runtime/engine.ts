@@ -102,6 +102,9 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     ensureStreams(jsm, n, { replicas: opts.replicas, eventRetentionDays: opts.eventRetentionDays }),
   );
   await closeOnError(ensureConsumers(jsm, n));
+  // One replica: a server that restarts forgets the nak delays of the timers (see below).
+  const timersReplicated =
+    (await closeOnError(jsm.streams.info(n.streams.timers))).config.num_replicas > 1;
   const buckets = await closeOnError(ensureBuckets(nc, n, { replicas: opts.replicas }));
 
   // The parts kept under a lease (re)start their consumers with this one: while a NATS cluster
@@ -306,10 +309,12 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     throw err;
   });
   watchReconnects(nc, logger, async () => {
+    // A restarted server forgets the redelivery delays (nak) of the timers, unless the
+    // consumer is replicated: start it again, or timers wait out their ack_wait. Every part
+    // looks for deliveries lost with the connection.
+    if (!timersReplicated) keeper.restart(['timers']);
+    keeper.reconnected();
     await leases.verify(); // another engine may have taken over while this one was away
-    // A restarted server forgets the redelivery delays (nak) of what the leader's consumers
-    // hold: start them again from their ack floors, or timers wait out their ack_wait.
-    if (leases.holds(LEADER)) keeper.restart(['timers', 'router']);
   });
   const moves = watchConsumerMoves(nc, n, logger, (consumer) => keeper.moved(consumer));
   const stopParts = async (http?: HttpServer) => {
@@ -360,6 +365,7 @@ function watchReconnects(nc: NatsConnection, logger: Logger, onReconnect: () => 
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type !== 'reconnect') continue;
+      logger.info({ server: nc.getServer() }, 'reconnected to NATS');
       await onReconnect().catch((err: unknown) =>
         logger.warn({ err }, 'could not check the leases after a reconnect'),
       );

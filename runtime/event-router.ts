@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { EventWait } from '../actors/effects.js';
 import { encode } from './codec.js';
 import { checkedId } from './bounds.js';
-import { ConsumerLoop } from './consumer-loop.js';
+import { ConsumerLoop, holdOn } from './consumer-loop.js';
 import { decodeStored } from './format.js';
 import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
@@ -57,16 +57,22 @@ export class EventRouter {
 
   async start() {
     await restartRouterConsumer(this.jsm, this.names);
-    this.loop = new ConsumerLoop(
+    const loop: ConsumerLoop = new ConsumerLoop(
       this.js,
       this.names.streams.events,
       'router',
-      (m) => this.onEvent(m),
+      (m) => this.onEvent(m, loop),
       this.logger,
     );
+    this.loop = loop;
     await this.loop.start();
     this.progress = new RouterProgressWriter(this.js, this.jsm, this.names, this.logger);
     await this.progress.start();
+  }
+
+  /** See ConsumerLoop.pullAgain. */
+  pullAgain(): Promise<boolean> {
+    return this.loop?.pullAgain() ?? Promise.resolve(false);
   }
 
   /** Its consumer loop is running (see KeepRunning). */
@@ -107,7 +113,7 @@ export class EventRouter {
     }
   }
 
-  private onEvent(msg: JsMsg): void | Promise<void> {
+  private onEvent(msg: JsMsg, loop: ConsumerLoop): void | Promise<void> {
     let event: StoredEvent;
     try {
       event = decodeStored<StoredEvent>('event', msg);
@@ -133,16 +139,26 @@ export class EventRouter {
       return;
     }
     const storedAt = Math.floor(msg.info.timestampNanos / 1e6);
-    return this.route(event, storedAt).then(
-      () => {
+    return this.routeUntilDone(msg, event, storedAt, loop);
+  }
+
+  /** Routes `event`, trying again in process until it is routed or the loop stops. */
+  private async routeUntilDone(msg: JsMsg, event: StoredEvent, at: number, loop: ConsumerLoop) {
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.route(event, at);
         msg.ack();
-        this.metrics?.eventRouted(Date.now() - storedAt);
-      },
-      (err: unknown) => {
-        this.logger.warn({ err, eventId: event.eventId }, 'event routing failed; will retry');
-        msg.nak(RETRY_DELAY_MS);
-      },
-    );
+        this.metrics?.eventRouted(Date.now() - at);
+        return;
+      } catch (err) {
+        if (failures % 20 === 1)
+          this.logger.warn(
+            { err, eventId: event.eventId, failures },
+            'event routing failed; will retry',
+          );
+        if (!(await holdOn(loop, msg, RETRY_DELAY_MS))) return;
+      }
+    }
   }
 
   /** `at`: the event's JetStream timestamp, its time for the waits it may end. */

@@ -108,6 +108,15 @@ export class KeepRunning {
     this.check();
   }
 
+  /**
+   * The connection to NATS broke and came back: what was on its way to the engine is lost.
+   * Each part that can looks for deliveries it never saw, as after a move (a loss followed by
+   * later deliveries is seen by the consumer loop itself).
+   */
+  reconnected() {
+    for (const [name, kept] of this.kept) if (kept.part.pullAgain) this.moved(name);
+  }
+
   stop() {
     clearInterval(this.timer);
   }

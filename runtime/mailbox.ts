@@ -12,7 +12,7 @@ import type { ZodType } from 'zod';
 import { EarlyMessage, type ActorHost } from './actor-host.js';
 import { checkedId } from './bounds.js';
 import { decode } from './codec.js';
-import { ConsumerLoop } from './consumer-loop.js';
+import { ConsumerLoop, holdOn } from './consumer-loop.js';
 import { decodeStored } from './format.js';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { type DirectMessage, type DirectReply, type Names } from './protocol.js';
@@ -66,11 +66,11 @@ export class Mailbox {
 
   async serve(partition: number) {
     if (this.loops.has(partition)) return;
-    const loop = new ConsumerLoop(
+    const loop: ConsumerLoop = new ConsumerLoop(
       this.js,
       this.names.streams.inbox,
       `p${partition}`,
-      (m) => this.deliver(m),
+      (m) => this.deliver(m, loop),
       this.logger,
     );
     const direct = this.nc.subscribe(this.names.directPartition(partition), {
@@ -143,7 +143,7 @@ export class Mailbox {
     }
   }
 
-  private async deliver(msg: JsMsg) {
+  private async deliver(msg: JsMsg, loop: ConsumerLoop) {
     const { type, id: actorId } = actorOfInboxSubject(msg.subject);
     const route = routeOf(this.routes, type);
     let message: unknown;
@@ -156,25 +156,32 @@ export class Mailbox {
       msg.term();
       return;
     }
-    try {
-      await route.host.handle(actorId, message);
-      msg.ack();
-    } catch (err) {
-      if (err instanceof EarlyMessage)
-        this.logger.debug({ subject: msg.subject, why: err.message }, 'message came early');
-      else
-        this.logger.warn(
-          { err, subject: msg.subject },
-          'turn failed; the message will be redelivered',
-        );
-      msg.nak(
-        unavailable(err)
-          ? UNAVAILABLE_RETRY_MS
-          : Math.min(
-              RETRY_DELAY_MAX_MS,
-              RETRY_DELAY_MS * 2 ** Math.min(10, msg.info.deliveryCount - 1),
-            ),
-      );
+    for (let failures = 1; ; failures++) {
+      try {
+        await route.host.handle(actorId, message);
+        msg.ack();
+        return;
+      } catch (err) {
+        if (!unavailable(err)) return this.redeliver(msg, err);
+        // NATS did not answer (a stream electing its leader): tried again soon, in process.
+        if (failures % 20 === 1)
+          this.logger.warn({ err, subject: msg.subject, failures }, 'turn failed; will retry');
+        if (!(await holdOn(loop, msg, UNAVAILABLE_RETRY_MS))) return;
+      }
     }
+  }
+
+  /** A turn that failed for another reason than NATS not answering, by a nak with backoff. */
+  private redeliver(msg: JsMsg, err: unknown) {
+    if (err instanceof EarlyMessage)
+      this.logger.debug({ subject: msg.subject, why: err.message }, 'message came early');
+    else
+      this.logger.warn(
+        { err, subject: msg.subject },
+        'turn failed; the message will be redelivered',
+      );
+    msg.nak(
+      Math.min(RETRY_DELAY_MAX_MS, RETRY_DELAY_MS * 2 ** Math.min(10, msg.info.deliveryCount - 1)),
+    );
   }
 }

@@ -12,7 +12,7 @@ import type { Clock } from './clock.js';
 import { encode } from './codec.js';
 import { decodeStored, formatHeaders } from './format.js';
 import { checkedId } from './bounds.js';
-import { ConsumerLoop } from './consumer-loop.js';
+import { ConsumerLoop, holdOn } from './consumer-loop.js';
 import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
 import { restartTimersConsumer } from './setup.js';
@@ -40,14 +40,15 @@ export class TimerHost {
 
   async start() {
     await restartTimersConsumer(this.jsm, this.names);
-    this.loop = new ConsumerLoop(
+    const loop: ConsumerLoop = new ConsumerLoop(
       this.js,
       this.names.streams.timers,
       'timers',
-      (m) => this.onTimer(m),
+      (m) => this.onTimer(m, loop),
       this.logger,
     );
-    await this.loop.start();
+    this.loop = loop;
+    await loop.start();
   }
 
   /** See ConsumerLoop.pullAgain. */
@@ -65,7 +66,7 @@ export class TimerHost {
     this.loop = undefined;
   }
 
-  private async onTimer(msg: JsMsg) {
+  private async onTimer(msg: JsMsg, loop: ConsumerLoop) {
     let timer: Timer;
     try {
       timer = decodeStored<Timer>('timer', msg);
@@ -88,18 +89,23 @@ export class TimerHost {
       msg.nak(Math.min(decision.delayMs, this.maxWaitMs));
       return;
     }
-    try {
-      await this.js.publish(
-        this.names.inboxSubject(timer.to.type, timer.to.id),
-        encode(timer.message),
-        { msgID: timerFiredMsgId(timer.timerId), headers: formatHeaders() },
-      );
-    } catch (err) {
-      // The inbox may have no leader for a moment (a cluster node died): try again soon, not
-      // after ack_wait.
-      this.logger.warn({ err, timer: timer.timerId }, 'could not fire a timer; will retry');
-      msg.nak(FIRE_RETRY_MS);
-      return;
+    // The inbox may have no leader for a moment (a cluster node died): tried again soon.
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.js.publish(
+          this.names.inboxSubject(timer.to.type, timer.to.id),
+          encode(timer.message),
+          { msgID: timerFiredMsgId(timer.timerId), headers: formatHeaders() },
+        );
+        break;
+      } catch (err) {
+        if (failures % 20 === 1)
+          this.logger.warn(
+            { err, timer: timer.timerId, failures },
+            'could not fire a timer; will retry',
+          );
+        if (!(await holdOn(loop, msg, FIRE_RETRY_MS))) return;
+      }
     }
     msg.ack();
     this.metrics?.timerFired(this.clock.now() - timer.dueAt);

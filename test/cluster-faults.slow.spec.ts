@@ -3,16 +3,29 @@
  * under durable sleeps and a steady stream of tasks: a non-leader node, the meta leader, the
  * leader of the timers stream and of the journal stream, each SIGKILLed and restarted; then
  * one node down for 30 s while work goes on. No run is lost, no durable call repeated, no body
- * run more than at-least-once allows; sleeps wake at most 15 s late and dispatch pauses at most
- * 30 s (three times the targets that bench/cluster.ts measures: three servers on two busy cores
- * are noisy).
+ * run more than at-least-once allows; sleeps wake at most 20 s late and dispatch pauses at most
+ * 30 s (four and three times the targets that bench/cluster.ts measures: three servers on two
+ * busy cores are noisy). CLUSTER_ROLES (comma-separated) picks the nodes the first tests kill, and
+ * CLUSTER_DOWN_ROLE the one the last test takes down (see NodeRole).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClusterRig, type ClusterRig, type NodeRole } from './support/cluster-trial.js';
+import {
+  startClusterRig,
+  type ClusterRig,
+  type NodeRole,
+  type PhaseResult,
+} from './support/cluster-trial.js';
 import { testLogger } from './support/skein-env.js';
 
-const LATENESS_BOUND_MS = 15_000;
+// A consumer on the killed node waits for its new leader: 4-9 s on a quiet machine, up to
+// 13.5 s seen with the int tests running beside this one. Lost work waits 30 s (ack_wait).
+const LATENESS_BOUND_MS = 20_000;
 const PAUSE_BOUND_MS = 30_000;
+
+/** What a failing phase shows: the killed node's leaderships and the latest sleeps' stories. */
+const explain = (r: PhaseResult) =>
+  `node ${r.node + 1} led ${r.ledByKilled.join(' ')}\nlatest sleeps:\n${r.latest.join('\n')}` +
+  `\nlost:\n${r.lost.join('\n')}`;
 
 let rig: ClusterRig;
 beforeAll(async () => {
@@ -33,7 +46,7 @@ describe('a 3-node cluster losing a node', () => {
     it(`the ${role} SIGKILLed and restarted: every sleep wakes, nothing is lost or repeated`, async () => {
       const r = await rig.phase(role, { sleeps: 40 });
       testLogger.info(r, 'cluster phase');
-      expect(r.counts).toMatchObject({ lost: 0, overAllowed: 0, durableRepeated: 0 });
+      expect(r.counts, explain(r)).toMatchObject({ lost: 0, overAllowed: 0, durableRepeated: 0 });
       expect(r.counts.completed).toBe(r.counts.triggered);
       expect(r.latenessP99).toBeLessThanOrEqual(LATENESS_BOUND_MS);
       expect(r.dispatchPauseMs).toBeLessThanOrEqual(PAUSE_BOUND_MS);
@@ -41,11 +54,12 @@ describe('a 3-node cluster losing a node', () => {
   }
 
   it('one node down for 30 s while work goes on', { timeout: 360_000 }, async () => {
-    const r = await rig.phase('non-leader', { sleeps: 40, downMs: 30_000 });
+    const role = (process.env.CLUSTER_DOWN_ROLE as NodeRole | undefined) ?? 'non-leader';
+    const r = await rig.phase(role, { sleeps: 40, downMs: 30_000 });
     testLogger.info(r, 'cluster phase');
-    expect(r.counts).toMatchObject({ lost: 0, overAllowed: 0, durableRepeated: 0 });
+    expect(r.counts, explain(r)).toMatchObject({ lost: 0, overAllowed: 0, durableRepeated: 0 });
     expect(r.counts.completed).toBe(r.counts.triggered);
-    expect(r.latenessP99).toBeLessThanOrEqual(LATENESS_BOUND_MS);
-    expect(r.dispatchPauseMs).toBeLessThanOrEqual(PAUSE_BOUND_MS);
+    expect(r.latenessP99, explain(r)).toBeLessThanOrEqual(LATENESS_BOUND_MS);
+    expect(r.dispatchPauseMs, explain(r)).toBeLessThanOrEqual(PAUSE_BOUND_MS);
   });
 });

@@ -24,6 +24,7 @@ import { readSubject } from '../runtime/stream-reads.js';
 import { expectHeld, FaultLedger, ledgerTasks } from './support/fault-ledger.js';
 import { startNatsServer, type NatsServerHandle } from './support/nats-server.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { describeRun } from './support/history.js';
 import { testLogger } from './support/skein-env.js';
 
 /** A dead holder's leases expire after 10 s (TTL) and are renewed every 2 s: loose for CI. */
@@ -170,14 +171,7 @@ describe('an engine partitioned from NATS', () => {
     // ends at TaskSuspended; the sleeper's memo key is its run id).
     const named = async (what: string, runIds: string[]) => {
       for (const runId of runIds.slice(0, 3)) {
-        const history = await skein.runs.history(runId);
-        const t0 = history[0]?.at.getTime() ?? 0;
-        const line = history.map((e) => {
-          const d = e.data as { workerId?: string; key?: string; reason?: string };
-          const who = [d.workerId, d.key, d.reason].filter(Boolean).join(',');
-          return `${e.type}@${e.at.getTime() - t0}${who ? `(${who})` : ''}`;
-        });
-        console.log(`[fault] ${what}: ${runId}: ${line.join(' ')}`);
+        console.log(`[fault] ${what}: ${await describeRun(skein, runId)}`);
       }
     };
     await named('lost', ledger.lostRunIds);

@@ -12,11 +12,19 @@ import type { Logger } from 'pino';
 import { Skein } from 'skein';
 import { startEngine, type Engine } from 'skein/runtime';
 import { names } from '../../runtime/protocol.js';
+import { describeRun } from './history.js';
 import { FaultLedger, longestGap, percentile, type FaultCounts } from './fault-ledger.js';
 import { startNatsCluster } from './nats-cluster.js';
 import type { NatsClusterHandle } from './nats-process.js';
 
-export type NodeRole = 'non-leader' | 'meta-leader' | 'timers-leader' | 'journal-leader';
+export type NodeRole =
+  | 'non-leader'
+  | 'meta-leader'
+  | 'timers-leader'
+  | 'journal-leader'
+  /** The node the engine's connection is on, and the one the worker's is on. */
+  | 'engine-server'
+  | 'worker-server';
 
 export interface PhaseResult {
   role: NodeRole;
@@ -29,6 +37,11 @@ export interface PhaseResult {
   /** Longest gap between task bodies starting, from one second before the kill to the end. */
   dispatchPauseMs: number;
   counts: FaultCounts;
+  /** The streams and consumers (`stream/consumer`) the killed node led when it was killed. */
+  ledByKilled: string[];
+  /** The latest sleeps' and the lost runs' histories, times in ms after the kill (describeRun). */
+  latest: string[];
+  lost: string[];
 }
 
 export interface ClusterRig {
@@ -46,10 +59,17 @@ const DUE_SPREAD_MS = 5_000;
 
 export async function startClusterRig(logger: Logger, namespace = 'cluster'): Promise<ClusterRig> {
   const cluster = await startNatsCluster(3);
-  const engine = await startEngine({ natsUrl: cluster.urls, namespace, replicas: 3, logger });
+  const engineId = `cluster-engine-${namespace}`;
+  const engine = await startEngine({
+    natsUrl: cluster.urls,
+    namespace,
+    replicas: 3,
+    logger,
+    id: engineId,
+  });
   const skein = Skein.init({ natsUrl: cluster.urls, namespace, logger });
   let ledger = new FaultLedger();
-  let lateness: number[] = [];
+  let lateness: { runId: string; late: number }[] = [];
   let bodyStarts: number[] = [];
   const sleeper = skein.durableTask<{ until: number }>({
     name: 'sleeper',
@@ -63,7 +83,7 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
       const late = Date.now() - input.until;
       await ctx.memo(async () => {
         l.memoed(`${ctx.runId}:after`);
-        lateness.push(late);
+        lateness.push({ runId: ctx.runId, late });
       });
       return 'awake';
     },
@@ -98,8 +118,42 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
       if (role === 'timers-leader') return timers;
       if (role === 'journal-leader') return journal;
       if (role === 'meta-leader') return meta;
+      if (role === 'engine-server') return serving(engineId);
+      if (role === 'worker-server') return serving('skein-client');
       const others = [0, 1, 2].filter((i) => i !== meta);
       return others.find((i) => i !== timers && i !== journal) ?? others[0];
+    } finally {
+      await nc.close();
+    }
+  }
+
+  /** The node a connection named `name` is on (its /connz). */
+  async function serving(name: string): Promise<number> {
+    for (const [i, url] of cluster.monitorUrls.entries()) {
+      const connz = (await (await fetch(`${url}/connz?limit=1024`)).json()) as {
+        connections?: { name?: string }[];
+      };
+      if (connz.connections?.some((c) => c.name === name)) return i;
+    }
+    throw new Error(`no server holds a connection named ${name}`);
+  }
+
+  /** What node `node` leads: streams by name, consumers as `stream/consumer`. */
+  async function ledBy(node: number): Promise<string[]> {
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const led: string[] = [];
+      for await (const stream of jsm.streams.list()) {
+        const name = stream.config.name;
+        if (indexOfName(stream.cluster?.leader) === node) led.push(name);
+        for await (const consumer of jsm.consumers.list(name)) {
+          if (consumer.cluster?.leader && indexOfName(consumer.cluster.leader) === node) {
+            led.push(`${name}/${consumer.name}`);
+          }
+        }
+      }
+      return led;
     } finally {
       await nc.close();
     }
@@ -132,6 +186,7 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
       );
       ledger.trigger(...sleepRefs);
       await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
+      const ledByKilled = await ledBy(node).catch((err: Error) => [`unknown: ${err.message}`]);
       await cluster.servers[node].kill('SIGKILL');
       logger.info({ role, node: node + 1 }, 'cluster trial: node killed');
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
@@ -144,18 +199,29 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
       // Every run must finish; a lost one shows as `lost` (the wait is bounded). A body may run
       // once more than its attempt: a worker's dispatch can be lost with the node it went through.
       const counts = await ledger.settle(2, 120_000);
+      const latestRuns = [...lateness].sort((a, b) => b.late - a.late).slice(0, 3);
+      const latest = await Promise.all(
+        latestRuns.map(({ runId }) => describeRun(skein, runId, killAt)),
+      );
+      const lost = await Promise.all(
+        ledger.lostRunIds.slice(0, 3).map((runId) => describeRun(skein, runId, killAt)),
+      );
+      const late = lateness.map((l) => l.late);
       return {
         role,
         node,
         downMs,
         sleeps,
-        latenessP99: percentile(lateness, 99),
-        latenessMax: Math.max(0, ...lateness),
+        latenessP99: percentile(late, 99),
+        latenessMax: Math.max(0, ...late),
         dispatchPauseMs: longestGap(
           bodyStarts.filter((t) => t >= killAt - 1_000),
           killAt - 1_000,
         ),
         counts,
+        ledByKilled,
+        latest,
+        lost,
       };
     },
     async stop() {

@@ -48,7 +48,13 @@ export async function startNatsCluster(n = 3): Promise<NatsClusterHandle> {
 async function startClusterOnce(bin: string, n: number): Promise<NatsClusterHandle> {
   installExitHook();
   const suffix = Math.random().toString(36).slice(2, 8);
-  const nodes: { port: number; clusterPort: number; storeDir: string; name: string }[] = [];
+  const nodes: {
+    port: number;
+    clusterPort: number;
+    monitorPort: number;
+    storeDir: string;
+    name: string;
+  }[] = [];
   const used = new Set<number>();
   const freshPort = async () => {
     for (;;) {
@@ -65,6 +71,7 @@ async function startClusterOnce(bin: string, n: number): Promise<NatsClusterHand
     nodes.push({
       port: await freshPort(),
       clusterPort: await freshPort(),
+      monitorPort: await freshPort(),
       storeDir,
       name: `skein-${suffix}-n${i + 1}`,
     });
@@ -80,6 +87,8 @@ async function startClusterOnce(bin: string, n: number): Promise<NatsClusterHand
       '127.0.0.1',
       '-p',
       String(node.port),
+      '-m',
+      String(node.monitorPort),
       '-n',
       node.name,
       '-js',
@@ -106,6 +115,7 @@ async function startClusterOnce(bin: string, n: number): Promise<NatsClusterHand
   const cluster: NatsClusterHandle = {
     urls: handles.map((h) => h.url),
     servers: handles,
+    monitorUrls: nodes.map((node) => `http://127.0.0.1:${node.monitorPort}`),
     stop() {
       stopPromise ??= Promise.all(handles.map((h) => h.stop())).then(() => undefined);
       return stopPromise;

@@ -45,6 +45,8 @@ export interface StartNatsServerOptions {
 export interface NatsClusterHandle {
   urls: string[];
   servers: NatsServerHandle[];
+  /** Each server's monitoring endpoint (http://127.0.0.1:PORT), e.g. for /connz. */
+  monitorUrls: string[];
   /** Stops every server and removes their store dirs. Idempotent. */
   stop(): Promise<void>;
 }
