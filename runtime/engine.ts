@@ -102,9 +102,6 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     ensureStreams(jsm, n, { replicas: opts.replicas, eventRetentionDays: opts.eventRetentionDays }),
   );
   await closeOnError(ensureConsumers(jsm, n));
-  // One replica: a server that restarts forgets the nak delays of the timers (see below).
-  const timersReplicated =
-    (await closeOnError(jsm.streams.info(n.streams.timers))).config.num_replicas > 1;
   const buckets = await closeOnError(ensureBuckets(nc, n, { replicas: opts.replicas }));
 
   // The parts kept under a lease (re)start their consumers with this one: while a NATS cluster
@@ -309,10 +306,10 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     throw err;
   });
   watchReconnects(nc, logger, async () => {
-    // A restarted server forgets the redelivery delays (nak) of the timers, unless the
-    // consumer is replicated: start it again, or timers wait out their ack_wait. Every part
-    // looks for deliveries lost with the connection.
-    if (!timersReplicated) keeper.restart(['timers']);
+    // The timers' redelivery delays (nak) are lost with a restarted server, and with a
+    // consumer leader: start the consumer again, or timers wait out its ack_wait. The other
+    // parts look for deliveries lost with the connection.
+    keeper.restart(['timers']);
     keeper.reconnected();
     await leases.verify(); // another engine may have taken over while this one was away
   });

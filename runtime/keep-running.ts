@@ -86,11 +86,9 @@ export class KeepRunning {
    * that (re)started in the last SETTLE_MS (an event caused by its own restart).
    */
   restart(names?: Iterable<string>, settled = false) {
-    const now = Date.now();
     for (const name of names ?? this.kept.keys()) {
       const kept = this.kept.get(name);
-      if (!kept) continue;
-      if (settled && (kept.busy || now - kept.startedAt < SETTLE_MS)) continue;
+      if (!kept || (settled && justChanged(kept))) continue;
       kept.restart = true;
     }
     this.check();
@@ -103,7 +101,7 @@ export class KeepRunning {
   moved(name: string) {
     const kept = this.kept.get(name);
     if (!kept?.part.pullAgain) return this.restart([name], true);
-    if (kept.busy || Date.now() - kept.startedAt < SETTLE_MS) return;
+    if (justChanged(kept)) return;
     kept.pull = true;
     this.check();
   }
@@ -171,3 +169,7 @@ export class KeepRunning {
       );
   }
 }
+
+/** Starting or stopping now, or (re)started in the last SETTLE_MS. */
+const justChanged = (kept: Kept) =>
+  kept.busy !== undefined || Date.now() - kept.startedAt < SETTLE_MS;

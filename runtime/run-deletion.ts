@@ -53,6 +53,9 @@ export async function deleteRun(
   const left = await sequencesOf(jsm, stream, subject);
   await deleteMessages(jsm, stream, left);
   deps.runs.forget(runId);
+  // A snapshot written after the run's last turn (the write is not awaited by the turn) may
+  // land after the first delete: its message would stay for as long as the bucket lives.
+  await deleteSnapshot(deps, 'run', runId);
   return true;
 }
 

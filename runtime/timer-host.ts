@@ -2,8 +2,9 @@
  * Runs the durable timers: each timer is a message in the timer stream, redelivered by the
  * server after `nak(delay)` until it is due; then its message goes to the target's mailbox.
  * The server keeps the delays across engine restarts but forgets them when it restarts
- * itself, so a new leader, and a leader after a reconnect, start the consumer again (every
- * pending timer is looked at once more and waits its remaining time).
+ * itself or the consumer gets a new leader, so a new engine leader, a leader after a
+ * reconnect and a moved consumer start the consumer again (every pending timer is looked at
+ * once more and waits its remaining time).
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
@@ -49,11 +50,6 @@ export class TimerHost {
     );
     this.loop = loop;
     await loop.start();
-  }
-
-  /** See ConsumerLoop.pullAgain. */
-  pullAgain(): Promise<boolean> {
-    return this.loop?.pullAgain() ?? Promise.resolve(false);
   }
 
   /** Its consumer loop is running (see KeepRunning). */

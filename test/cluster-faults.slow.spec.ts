@@ -25,7 +25,7 @@ const PAUSE_BOUND_MS = 30_000;
 /** What a failing phase shows: the killed node's leaderships and the latest sleeps' stories. */
 const explain = (r: PhaseResult) =>
   `node ${r.node + 1} led ${r.ledByKilled.join(' ')}\nlatest sleeps:\n${r.latest.join('\n')}` +
-  `\nlost:\n${r.lost.join('\n')}`;
+  `\nlost:\n${r.lost.join('\n')}\nengine log (ms after the kill):\n${r.engineLog.join('\n')}`;
 
 let rig: ClusterRig;
 beforeAll(async () => {

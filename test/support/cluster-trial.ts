@@ -8,7 +8,7 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Skein } from 'skein';
 import { startEngine, type Engine } from 'skein/runtime';
 import { names } from '../../runtime/protocol.js';
@@ -42,6 +42,8 @@ export interface PhaseResult {
   /** The latest sleeps' and the lost runs' histories, times in ms after the kill (describeRun). */
   latest: string[];
   lost: string[];
+  /** The engine's warnings and part changes from the kill on (ms after it), repeats counted. */
+  engineLog: string[];
 }
 
 export interface ClusterRig {
@@ -59,12 +61,13 @@ const DUE_SPREAD_MS = 5_000;
 
 export async function startClusterRig(logger: Logger, namespace = 'cluster'): Promise<ClusterRig> {
   const cluster = await startNatsCluster(3);
+  const engineLog = new EngineLog(logger);
   const engineId = `cluster-engine-${namespace}`;
   const engine = await startEngine({
     natsUrl: cluster.urls,
     namespace,
     replicas: 3,
-    logger,
+    logger: engineLog.logger,
     id: engineId,
   });
   const skein = Skein.init({ natsUrl: cluster.urls, namespace, logger });
@@ -188,6 +191,7 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
       await new Promise((r) => setTimeout(r, Math.max(0, killAt - Date.now())));
       const ledByKilled = await ledBy(node).catch((err: Error) => [`unknown: ${err.message}`]);
       await cluster.servers[node].kill('SIGKILL');
+      engineLog.from(Date.now());
       logger.info({ role, node: node + 1 }, 'cluster trial: node killed');
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await cluster.servers[node].restart();
@@ -222,6 +226,7 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
         ledByKilled,
         latest,
         lost,
+        engineLog: engineLog.summary(),
       };
     },
     async stop() {
@@ -230,6 +235,66 @@ export async function startClusterRig(logger: Logger, namespace = 'cluster'): Pr
       await cluster.stop();
     },
   };
+}
+
+/** Lines an engine logs that tell what its parts did. */
+const PART_CHANGES = new Set([
+  'restarted',
+  'pulling again',
+  'reconnected to NATS',
+  'consumer moved to another server',
+  'leases changed',
+]);
+
+/**
+ * The engine's log, kept for a failing phase's message (CI shows no log): its warnings and
+ * part changes from a given time on. Also written to `also` (the test logger, silent unless
+ * SKEIN_TEST_LOG is set).
+ */
+class EngineLog {
+  private lines: { at: number; text: string }[] = [];
+  private since = Infinity;
+  readonly logger: Logger;
+
+  constructor(also: Logger) {
+    const keep = (line: string) => {
+      const entry = JSON.parse(line) as {
+        time: number;
+        level: number;
+        msg: string;
+        part?: string;
+        err?: { message?: string };
+      };
+      if (entry.time < this.since || (entry.level < 40 && !PART_CHANGES.has(entry.msg))) return;
+      const what = [entry.msg, entry.part, entry.err?.message?.slice(0, 80)].filter(Boolean);
+      this.lines.push({ at: entry.time - this.since, text: what.join(' ') });
+    };
+    this.logger = pino(
+      { level: 'info' },
+      pino.multistream([
+        { level: 'info', stream: { write: keep } },
+        { level: 'info', stream: { write: (line: string) => also.info(JSON.parse(line)) } },
+      ]),
+    );
+  }
+
+  from(at: number) {
+    this.since = at;
+    this.lines = [];
+  }
+
+  /** One line per message in order of first sight: its first time, and how often it came. */
+  summary(): string[] {
+    const seen = new Map<string, { at: number; count: number }>();
+    for (const { at, text } of this.lines) {
+      const s = seen.get(text);
+      if (s) s.count++;
+      else seen.set(text, { at, count: 1 });
+    }
+    return [...seen]
+      .slice(0, 60)
+      .map(([text, s]) => `${s.at} ${text}${s.count > 1 ? ` (x${s.count})` : ''}`);
+  }
 }
 
 function indexOfName(name: string | undefined): number {
