@@ -280,9 +280,13 @@ function onHeartbeat(
   const held = new Set(hb.suspended ? [...hb.running, ...hb.suspended] : hb.running);
   for (const key of held) {
     const entry = state.entries.get(key);
-    if (entry && entry.workerId !== hb.workerId && !entry.finished) {
-      out.events.push({ type: 'EntryClaimed', key, workerId: hb.workerId, at: now });
-    }
+    if (!entry || entry.finished || entry.workerId === hb.workerId) continue;
+    // An entry a live worker holds stays its own: this one may be a worker taken for lost that
+    // still runs it (at-least-once), and claiming it back would take it from its new holder,
+    // which may hold it suspended.
+    const holder = entry.workerId === undefined ? undefined : state.workers.get(entry.workerId);
+    if (holder && holder.status !== 'LOST') continue;
+    out.events.push({ type: 'EntryClaimed', key, workerId: hb.workerId, at: now });
   }
   const worker = state.workers.get(hb.workerId);
   if (!worker) return;

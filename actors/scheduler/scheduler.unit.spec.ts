@@ -314,6 +314,23 @@ describe('scheduler: refusals and lost workers', () => {
       .when(tick, 50 + REQUEUE_RECORD_WAIT_MS)
       .then([dispatch('w2', 'k1', { scheduleTimeoutMs: 1_000 })]);
   });
+
+  it('a worker taken for lost that still runs a task does not take it back from its new holder', () => {
+    const given = [
+      heartbeat('w1', 1),
+      enqueue('k1'),
+      at(9_000, heartbeat('w2', 1)),
+      at(10_001, tick), // w1 silent too long: k1 requeued
+      at(10_002, recorded('k1', 'w1')), // and sent to w2
+    ];
+    spec
+      .given(given)
+      .when(heartbeat('w1', 1, { running: ['k1'], sentAt: 10_003 }), 10_003)
+      .thenMatches((turn, state) => {
+        expect(turn.effects).toEqual([]);
+        expect(state.entries.get('k1')?.workerId).toBe('w2');
+      });
+  });
 });
 
 describe('scheduler: rebuilding after a scheduler change', () => {
