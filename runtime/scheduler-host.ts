@@ -68,6 +68,12 @@ export class SchedulerHost implements TaskRunsReader {
   private wake?: { at: number; timer: NodeJS.Timeout };
   private pumpDue?: NodeJS.Immediate;
   private rateLimitsWatchStop?: () => void;
+  /**
+   * Between start and stop. A stopped scheduler (its engine no longer leads) ignores what still
+   * reaches it: with its state frozen, acting on a heartbeat requeued and sent out again task
+   * runs whose waits it never heard of (a partition test livelock).
+   */
+  private running = false;
   private readonly dispatcher: DispatchBatcher;
   private readonly conflicts: ConflictLog;
   private readonly nc: NatsConnection;
@@ -96,6 +102,7 @@ export class SchedulerHost implements TaskRunsReader {
     // margin) for their workers to claim them.
     const claimMs = 2 * WORKER_HEARTBEAT_MS + 1000;
     this.state = initialSchedulerState(this.clock.now(), claimMs, this.config);
+    this.running = true;
     const workers = new WorkersWatch(
       this.opts.workers,
       (entry) => this.onWorkerEntry(entry),
@@ -104,9 +111,11 @@ export class SchedulerHost implements TaskRunsReader {
     );
     await workers.start();
     this.watchStop = () => workers.stop();
+    if (!this.running) return workers.stop();
     if (this.opts.rateLimits) {
       const limits = await this.opts.rateLimits.watch({ key: 'r.>' });
       this.rateLimitsWatchStop = () => limits.stop();
+      if (!this.running) return limits.stop();
       void (async () => {
         for await (const entry of limits) {
           if (entry.operation !== 'PUT') continue;
@@ -157,6 +166,7 @@ export class SchedulerHost implements TaskRunsReader {
   }
 
   async stop() {
+    this.running = false;
     clearInterval(this.tick);
     clearTimeout(this.wake?.timer);
     this.wake = undefined;
@@ -228,6 +238,7 @@ export class SchedulerHost implements TaskRunsReader {
 
   /** A message for the scheduler: runs it, then pumps once the burst it came in is over. */
   receive(message: SchedulerMessage) {
+    if (!this.running) return;
     const now = this.clock.now();
     this.carryOut(decideScheduler(this.state, message, now));
     this.pumpSoon();
@@ -257,6 +268,7 @@ export class SchedulerHost implements TaskRunsReader {
   }
 
   private pump(now: number) {
+    if (!this.running) return;
     const decision = decideDispatches(this.state, now);
     this.carryOut(decision);
     if (decision.wakeAt !== undefined) this.wakeAt(decision.wakeAt, now);

@@ -25,6 +25,7 @@ export class WorkersWatch {
   private rewatching = false;
   /** Watches made again since the last entry. */
   private rewatches = 0;
+  private stopped = false;
 
   constructor(
     private readonly kv: KV,
@@ -35,6 +36,7 @@ export class WorkersWatch {
   ) {}
 
   async start() {
+    this.stopped = false;
     this.lastEntryAt = Date.now();
     await this.follow();
     this.check = setInterval(() => void this.rewatchIfSilent(), WORKER_HEARTBEAT_MS);
@@ -42,6 +44,7 @@ export class WorkersWatch {
   }
 
   stop() {
+    this.stopped = true;
     clearInterval(this.check);
     this.watch?.stop();
     this.watch = undefined;
@@ -52,9 +55,13 @@ export class WorkersWatch {
       key: 'w.>',
       ...(this.lastRevision > 0 && { resumeFromRevision: this.lastRevision + 1 }),
     });
+    // Stopped while the watch was being made (a watch made again during a partition comes
+    // back once it heals): a stopped scheduler must hear no heartbeat, or it acts on them.
+    if (this.stopped) return watch.stop();
     this.watch = watch;
     void (async () => {
       for await (const entry of watch) {
+        if (this.stopped) break;
         if (entry.revision <= this.lastRevision) continue;
         this.lastRevision = entry.revision;
         this.lastEntryAt = Date.now();
