@@ -142,13 +142,31 @@ export class ConsumerLoop {
 }
 
 /**
- * Keeps `msg` in hand for `ms` before its handler tries again in process; false when `loop`
- * began stopping meanwhile (the message, left unacknowledged, comes to whoever consumes next).
- * Trying again here rather than by a nak: a nak sent while the consumer elects a new leader
- * (a NATS node died) is lost, and the message then waits out the consumer's ack_wait (30 s).
+ * Tries `attempt` until it succeeds, keeping `msg` in hand (`working()`) `everyMs` between tries;
+ * `failed` hears of the first failure and of every 20th. A failure `retryable` refuses is
+ * thrown. False when `loop` began stopping first: the message, left unacknowledged, comes to
+ * whoever consumes next. Trying again here rather than by a nak: a nak sent while the consumer
+ * elects a new leader (a NATS node died) is lost, and the message then waits out the
+ * consumer's ack_wait (30 s).
  */
-export async function holdOn(loop: ConsumerLoop, msg: JsMsg, ms: number): Promise<boolean> {
-  msg.working();
-  await new Promise((r) => setTimeout(r, ms));
-  return !loop.stopping;
+export async function retryInHand(
+  loop: ConsumerLoop,
+  msg: JsMsg,
+  everyMs: number,
+  attempt: () => Promise<unknown>,
+  failed: (err: unknown, failures: number) => void,
+  retryable: (err: unknown) => boolean = () => true,
+): Promise<boolean> {
+  for (let failures = 1; ; failures++) {
+    try {
+      await attempt();
+      return true;
+    } catch (err) {
+      if (!retryable(err)) throw err;
+      if (failures % 20 === 1) failed(err, failures);
+      msg.working();
+      await new Promise((r) => setTimeout(r, everyMs));
+      if (loop.stopping) return false;
+    }
+  }
 }

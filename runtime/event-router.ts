@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { EventWait } from '../actors/effects.js';
 import { encode } from './codec.js';
 import { checkedId } from './bounds.js';
-import { ConsumerLoop, holdOn } from './consumer-loop.js';
+import { ConsumerLoop, retryInHand } from './consumer-loop.js';
 import { decodeStored } from './format.js';
 import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
@@ -144,21 +144,20 @@ export class EventRouter {
 
   /** Routes `event`, trying again in process until it is routed or the loop stops. */
   private async routeUntilDone(msg: JsMsg, event: StoredEvent, at: number, loop: ConsumerLoop) {
-    for (let failures = 1; ; failures++) {
-      try {
-        await this.route(event, at);
-        msg.ack();
-        this.metrics?.eventRouted(Date.now() - at);
-        return;
-      } catch (err) {
-        if (failures % 20 === 1)
-          this.logger.warn(
-            { err, eventId: event.eventId, failures },
-            'event routing failed; will retry',
-          );
-        if (!(await holdOn(loop, msg, RETRY_DELAY_MS))) return;
-      }
-    }
+    const routed = await retryInHand(
+      loop,
+      msg,
+      RETRY_DELAY_MS,
+      () => this.route(event, at),
+      (err, failures) =>
+        this.logger.warn(
+          { err, eventId: event.eventId, failures },
+          'event routing failed; will retry',
+        ),
+    );
+    if (!routed) return;
+    msg.ack();
+    this.metrics?.eventRouted(Date.now() - at);
   }
 
   /** `at`: the event's JetStream timestamp, its time for the waits it may end. */

@@ -12,7 +12,7 @@ import type { ZodType } from 'zod';
 import { EarlyMessage, type ActorHost } from './actor-host.js';
 import { checkedId } from './bounds.js';
 import { decode } from './codec.js';
-import { ConsumerLoop, holdOn } from './consumer-loop.js';
+import { ConsumerLoop, retryInHand } from './consumer-loop.js';
 import { decodeStored } from './format.js';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { type DirectMessage, type DirectReply, type Names } from './protocol.js';
@@ -156,18 +156,20 @@ export class Mailbox {
       msg.term();
       return;
     }
-    for (let failures = 1; ; failures++) {
-      try {
-        await route.host.handle(actorId, message);
-        msg.ack();
-        return;
-      } catch (err) {
-        if (!unavailable(err)) return this.redeliver(msg, err);
-        // NATS did not answer (a stream electing its leader): tried again soon, in process.
-        if (failures % 20 === 1)
-          this.logger.warn({ err, subject: msg.subject, failures }, 'turn failed; will retry');
-        if (!(await holdOn(loop, msg, UNAVAILABLE_RETRY_MS))) return;
-      }
+    try {
+      // NATS did not answer (a stream electing its leader): tried again soon, in process.
+      const handled = await retryInHand(
+        loop,
+        msg,
+        UNAVAILABLE_RETRY_MS,
+        () => route.host.handle(actorId, message),
+        (err, failures) =>
+          this.logger.warn({ err, subject: msg.subject, failures }, 'turn failed; will retry'),
+        unavailable,
+      );
+      if (handled) msg.ack();
+    } catch (err) {
+      this.redeliver(msg, err);
     }
   }
 

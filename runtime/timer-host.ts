@@ -13,7 +13,7 @@ import type { Clock } from './clock.js';
 import { encode } from './codec.js';
 import { decodeStored, formatHeaders } from './format.js';
 import { checkedId } from './bounds.js';
-import { ConsumerLoop, holdOn } from './consumer-loop.js';
+import { ConsumerLoop, retryInHand } from './consumer-loop.js';
 import { rejected } from './rejections.js';
 import type { Names } from './protocol.js';
 import { restartTimersConsumer } from './setup.js';
@@ -86,23 +86,23 @@ export class TimerHost {
       return;
     }
     // The inbox may have no leader for a moment (a cluster node died): tried again soon.
-    for (let failures = 1; ; failures++) {
-      try {
-        await this.js.publish(
+    const fired = await retryInHand(
+      loop,
+      msg,
+      FIRE_RETRY_MS,
+      () =>
+        this.js.publish(
           this.names.inboxSubject(timer.to.type, timer.to.id),
           encode(timer.message),
           { msgID: timerFiredMsgId(timer.timerId), headers: formatHeaders() },
-        );
-        break;
-      } catch (err) {
-        if (failures % 20 === 1)
-          this.logger.warn(
-            { err, timer: timer.timerId, failures },
-            'could not fire a timer; will retry',
-          );
-        if (!(await holdOn(loop, msg, FIRE_RETRY_MS))) return;
-      }
-    }
+        ),
+      (err, failures) =>
+        this.logger.warn(
+          { err, timer: timer.timerId, failures },
+          'could not fire a timer; will retry',
+        ),
+    );
+    if (!fired) return;
     msg.ack();
     this.metrics?.timerFired(this.clock.now() - timer.dueAt);
   }
