@@ -65,7 +65,8 @@ interface SnapshotHeld {
   revision: number;
   /** The journal sequence the stored snapshot ends at (0: none). */
   seq: number;
-  writing?: boolean;
+  /** The write in flight, if any: one at a time. */
+  writing?: Promise<void>;
 }
 
 const noSnapshot = (): SnapshotHeld => ({ revision: 0, seq: 0 });
@@ -145,9 +146,14 @@ export class ActorHost<S, M extends { id: string }, E> {
     });
   }
 
-  /** Drops an actor from memory (its journal was deleted): its next turn reads the journal. */
-  forget(actorId: string) {
+  /**
+   * Drops an actor from memory (its journal was deleted): its next turn reads the journal.
+   * Resolves once a snapshot it was writing is stored, so that its deleter can delete it too.
+   */
+  async forget(actorId: string): Promise<void> {
+    const loaded = this.cache.get(actorId);
     this.cache.delete(actorId);
+    await loaded?.snapshot.writing;
   }
 
   /** The actor's current state and journal position, read fresh from the journal. */
@@ -317,7 +323,6 @@ export class ActorHost<S, M extends { id: string }, E> {
     const every = this.opts.snapshotEvery ?? 0;
     if (!this.opts.snapshots || every === 0 || loaded.sinceSnapshot < every) return;
     if (loaded.snapshot.writing) return; // the next turn tries again
-    loaded.snapshot.writing = true;
     loaded.sinceSnapshot = 0;
     const snapshot: Snapshot = {
       v: FORMAT_VERSION,
@@ -331,7 +336,7 @@ export class ActorHost<S, M extends { id: string }, E> {
     const written = held.revision
       ? this.opts.snapshots.update(key, encode(snapshot), held.revision)
       : this.opts.snapshots.create(key, encode(snapshot));
-    written
+    held.writing = written
       .then(async (revision) => {
         // Compaction stays one snapshot behind: a host elsewhere that read the previous
         // snapshot a moment ago (a partition moving) still finds every entry after it.
@@ -346,7 +351,7 @@ export class ActorHost<S, M extends { id: string }, E> {
         if (this.cache.get(actorId)?.snapshot === held) this.cache.delete(actorId);
         this.opts.logger.warn({ err, actorId }, 'snapshot or compaction failed');
       })
-      .finally(() => (held.writing = false));
+      .finally(() => (held.writing = undefined));
   }
 }
 

@@ -36,7 +36,7 @@ export interface SweeperOptions {
   clock: Clock;
   logger: Logger;
   /** Actor hosts whose done actors the sweeper removes: they forget them. */
-  actors: Record<'cron' | 'schedule', { forget(id: string): void }>;
+  actors: Record<'cron' | 'schedule', { forget(id: string): Promise<void> }>;
   sweepEveryMs?: number;
 }
 
@@ -148,7 +148,7 @@ export class RetentionSweeper {
       await deleteMessages(jsm, stream, await sequencesOf(jsm, stream, subject, 1, last.seq));
       const after = await sequencesOf(jsm, stream, subject, last.seq + 1);
       if (after.length === 0) await deleteMessages(jsm, stream, [last.seq]);
-      this.o.actors[type].forget(id);
+      await this.o.actors[type].forget(id);
     }
   }
 }

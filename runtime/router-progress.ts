@@ -94,6 +94,7 @@ export class RouterProgressWriter {
       const next = { seq: info.ack_floor.stream_seq, created: streamInfo.created };
       // Never back: a consumer just made again may report a floor below where it started.
       if (next.created === this.written?.created && next.seq <= this.written.seq) return;
+      if (!this.written && next.seq === 0) return; // nothing routed yet: nothing to keep
       await this.js.publish(progressSubject(this.names), JSON.stringify(next));
       this.written = next;
     } catch (err) {

@@ -19,8 +19,8 @@ export interface RunDeletionDeps {
   jsm: JetStreamManager;
   names: Names;
   snapshots: KV;
-  /** The run actor host of this engine: forgets what it holds of the run. */
-  runs: { forget(runId: string): void };
+  /** The run actor host of this engine: forgets what it holds of the run (and writes). */
+  runs: { forget(runId: string): Promise<void> };
 }
 
 /**
@@ -52,9 +52,9 @@ export async function deleteRun(
   // still leaves no entry, but the list may simply be stale).
   const left = await sequencesOf(jsm, stream, subject);
   await deleteMessages(jsm, stream, left);
-  deps.runs.forget(runId);
-  // A snapshot written after the run's last turn (the write is not awaited by the turn) may
-  // land after the first delete: its message would stay for as long as the bucket lives.
+  // A snapshot written after the run's last turn (the turn does not wait for it) may land
+  // after the first delete: its message would stay for as long as the bucket lives.
+  await deps.runs.forget(runId);
   await deleteSnapshot(deps, 'run', runId);
   return true;
 }
