@@ -3,34 +3,14 @@
  * history; time travel; cancel, replay and replay from a failed task, recorded as the
  * dashboard's.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it, vi } from 'vitest';
+import type { Page } from 'playwright-core';
 import { NonRetryableError } from 'skein';
 import { gate } from './fixtures/gate.js';
-import { openBrowser, type TestBrowser } from './support/browser.js';
+import { dashboardTests, shown } from './support/dashboard-tests.js';
 import { SOON } from './support/patience.js';
-import { startSkeinEnv, type SkeinClientEnv, type SkeinEnv } from './support/skein-env.js';
 
-let env: SkeinEnv;
-let browser: TestBrowser;
-beforeAll(async () => {
-  [env, browser] = await Promise.all([startSkeinEnv(), openBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await env?.stop();
-});
-
-async function dashboard(): Promise<SkeinClientEnv & { base: string; page: Page }> {
-  const client = await env.client({ engine: { http: { port: 0 } } });
-  return {
-    ...client,
-    base: `http://127.0.0.1:${client.engine.httpPort}`,
-    page: await browser.page(),
-  };
-}
-
-const shown = (locator: Locator) => locator.waitFor({ state: 'visible', timeout: SOON.timeout });
+const { dashboard } = dashboardTests();
 /** A box of the task graph: named `<task>: <STATUS>`. */
 const box = (page: Page, task: string, status: string) =>
   page.getByRole('figure').getByRole('img', { name: `${task}: ${status}` });

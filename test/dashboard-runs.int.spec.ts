@@ -1,32 +1,10 @@
 /** The runs page in a real browser: live rows, filters in the URL, bulk cancel by filter. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { gate } from './fixtures/gate.js';
-import { openBrowser, type TestBrowser } from './support/browser.js';
-import { SOON } from './support/patience.js';
-import { startSkeinEnv, type SkeinClientEnv, type SkeinEnv } from './support/skein-env.js';
+import { dashboardTests, shown } from './support/dashboard-tests.js';
 
-let env: SkeinEnv;
-let browser: TestBrowser;
-beforeAll(async () => {
-  [env, browser] = await Promise.all([startSkeinEnv(), openBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await env?.stop();
-});
-
-async function dashboard(): Promise<SkeinClientEnv & { base: string; page: Page }> {
-  const client = await env.client({ engine: { http: { port: 0 } } });
-  return {
-    ...client,
-    base: `http://127.0.0.1:${client.engine.httpPort}`,
-    page: await browser.page(),
-  };
-}
-
-/** Waits (SOON) until the locator shows. */
-const shown = (locator: Locator) => locator.waitFor({ state: 'visible', timeout: SOON.timeout });
+const { dashboard, page: newPage } = dashboardTests();
 
 const runsTable = (page: Page) => page.getByRole('table', { name: 'Runs' });
 const rowOf = (page: Page, runId: string) =>
@@ -101,7 +79,7 @@ describe('the runs page', () => {
     expect(await filters.getByRole('checkbox', { name: 'COMPLETED' }).isChecked()).toBe(true);
 
     // A shared URL shows the same.
-    const other = await browser.page();
+    const other = await newPage();
     await other.goto(page.url());
     await shown(rowOf(other, wanted));
     await expect.poll(() => runsTable(other).getByRole('row').count()).toBe(2);
